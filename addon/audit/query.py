@@ -1,0 +1,121 @@
+"""The auditors' questions, as parameterised SQL over the audit table."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from addon.errors import GuaritaError
+
+VIOLATION_RULES = ("category.blocked", "malicious")  # Art. 19: attempts on Art. 10 categories
+
+
+@dataclass(frozen=True)
+class Filters:
+    user: str | None = None
+    ip: str | None = None
+    host: str | None = None
+    category: str | None = None
+    decision: str | None = None
+    since: float | None = None
+    until: float | None = None
+    rules: tuple[str, ...] = ()
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if self.user is not None:
+            clauses.append("user = ?")
+            args.append(self.user.lower())
+        if self.ip is not None:
+            clauses.append("client_ip = ?")
+            args.append(self.ip)
+        if self.host is not None:
+            h = self.host.lower()
+            if h.startswith(("*.", ".")):
+                base = h.lstrip("*.")
+                clauses.append("(host = ? OR host LIKE ? ESCAPE '\\')")
+                escaped = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                args.extend([base, "%." + escaped])
+            else:
+                clauses.append("host = ?")
+                args.append(h)
+        if self.category is not None:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(audit.categories) WHERE value = ?)")
+            args.append(self.category)
+        if self.decision is not None:
+            clauses.append("decision = ?")
+            args.append(self.decision)
+        if self.since is not None:
+            clauses.append("ts >= ?")
+            args.append(self.since)
+        if self.until is not None:
+            clauses.append("ts < ?")
+            args.append(self.until)
+        if self.rules:
+            clauses.append("rule IN ({})".format(",".join("?" for _ in self.rules)))
+            args.extend(self.rules)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    if not path.exists():
+        raise GuaritaError(f"{path}: no audit log yet (start the proxy first)")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def records(conn: sqlite3.Connection, f: Filters, limit: int = 100) -> Iterator[dict[str, Any]]:
+    where, args = f.where()
+    sql = f"SELECT * FROM audit{where} ORDER BY ts DESC, id DESC LIMIT ?"  # noqa: S608
+    for row in conn.execute(sql, (*args, limit)):
+        yield dict(row)
+
+
+GROUPS = {"user": "user", "host": "host", "level": "level", "category": "j.value",
+          "ip": "client_ip", "rule": "rule"}
+
+
+def report(conn: sqlite3.Connection, f: Filters, by: str, top: int = 20) -> list[dict[str, Any]]:
+    """Counts, bytes and blocked attempts grouped by one dimension, top N by requests."""
+    if by not in GROUPS:
+        raise GuaritaError(f"cannot report by {by!r} (choose {', '.join(GROUPS)})")
+    where, args = f.where()
+    source = "audit, json_each(audit.categories) AS j" if by == "category" else "audit"
+    sql = (
+        f"SELECT {GROUPS[by]} AS {by}, count(*) AS requests, "  # noqa: S608
+        "sum(decision = 'block') AS blocked, "
+        "coalesce(sum(bytes_in), 0) + coalesce(sum(bytes_out), 0) AS bytes, "
+        "count(DISTINCT user) AS users "
+        f"FROM {source}{where} GROUP BY 1 ORDER BY requests DESC LIMIT ?"
+    )
+    return [dict(r) for r in conn.execute(sql, (*args, top))]
+
+
+def violations(conn: sqlite3.Connection, f: Filters) -> list[dict[str, Any]]:
+    """Art. 19: per user, the attempts on forbidden categories, for the chief and above."""
+    g = Filters(**{**f.__dict__, "rules": VIOLATION_RULES, "decision": "block"})
+    where, args = g.where()
+    sql = (
+        "SELECT user, count(DISTINCT audit.id) AS attempts, min(ts) AS first, "  # noqa: S608
+        "max(ts) AS last, group_concat(DISTINCT j.value) AS categories, "
+        "count(DISTINCT host) AS hosts "
+        f"FROM audit LEFT JOIN json_each(audit.categories) AS j{where} "
+        "GROUP BY user ORDER BY attempts DESC"
+    )
+    return [dict(r) for r in conn.execute(sql, args)]
+
+
+def prune(path: Path, before: float) -> int:
+    """Delete records older than `before`; returns how many."""
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        with conn:
+            n = conn.execute("DELETE FROM audit WHERE ts < ?", (before,)).rowcount
+        return int(n)
+    finally:
+        conn.close()

@@ -1,0 +1,150 @@
+"""`guarita audit`: for auditors and chiefs (Art. 9 §9, Art. 11 §4–6, Art. 19)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from addon.audit import query
+from addon.audit.schema import COLUMNS
+from addon.cli.common import (
+    config_option,
+    emit,
+    fmt_time,
+    format_option,
+    operator_option,
+    parse_time,
+    policy_of,
+)
+from addon.errors import GuaritaError
+from addon.policy.model import Policy
+from addon.state import db, history
+from addon.state.sessions import canonical_ip
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _since_until(f: F) -> F:
+    f = click.option("--until", help="ISO-8601 end (exclusive).")(f)
+    return click.option("--since", help="ISO-8601 start (inclusive).")(f)
+
+
+def _filters(policy: Policy, **kw: Any) -> query.Filters:
+    tz = policy.calendar.tz
+    if kw.get("decision") not in (None, "allow", "block"):
+        raise GuaritaError("--decision must be allow or block")
+    return query.Filters(
+        user=kw.get("user"), ip=canonical_ip(kw["ip"]) if kw.get("ip") else None,
+        host=kw.get("host"), category=kw.get("category"), decision=kw.get("decision"),
+        since=parse_time(kw["since"], tz, "--since") if kw.get("since") else None,
+        until=parse_time(kw["until"], tz, "--until") if kw.get("until") else None,
+    )
+
+
+def _times(rows: Any, policy: Policy, keys: tuple[str, ...] = ("ts",)) -> Any:
+    tz = policy.calendar.tz
+    for r in rows:
+        for k in keys:
+            if k in r:
+                r[k] = fmt_time(r[k], tz)
+        yield r
+
+
+@click.group()
+def audit() -> None:
+    """Query the audit log and the history of administrative operations."""
+
+
+@audit.command("query")
+@click.option("--user")
+@click.option("--ip")
+@click.option("--host", help="Exact host; '*.example.com' for it and its subdomains.")
+@click.option("--category")
+@click.option("--decision", type=click.Choice(["allow", "block"]))
+@_since_until
+@click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
+@format_option
+@config_option
+def query_(config: Path, fmt: str, limit: int, **kw: Any) -> None:
+    """Audit records, newest first, matching every filter given."""
+    policy = policy_of(config)
+    conn = query.connect_readonly(policy.paths.audit_file)
+    rows = _times(query.records(conn, _filters(policy, **kw), limit), policy)
+    if fmt == "table":
+        cols = ["ts", "ref", "user", "client_ip", "level", "method", "host", "path", "status",
+                "decision", "rule", "categories", "bytes_in", "bytes_out"]
+    else:
+        cols = ["id", *COLUMNS]
+        if fmt == "json":
+            rows = ({**r, "categories": json.loads(r["categories"] or "[]")} for r in rows)
+    emit(rows, cols, fmt)
+
+
+@audit.command()
+@click.option("--by", type=click.Choice(list(query.GROUPS)), default="user", show_default=True)
+@click.option("--top", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--user")
+@click.option("--decision", type=click.Choice(["allow", "block"]))
+@_since_until
+@format_option
+@config_option
+def report(config: Path, fmt: str, by: str, top: int, **kw: Any) -> None:
+    """Usage statistics: requests, blocked attempts, bytes and users, top N."""
+    policy = policy_of(config)
+    conn = query.connect_readonly(policy.paths.audit_file)
+    rows = query.report(conn, _filters(policy, **kw), by, top)
+    emit(rows, [by, "requests", "blocked", "bytes", "users"], fmt)
+
+
+@audit.command()
+@click.option("--user")
+@_since_until
+@format_option
+@config_option
+def violations(config: Path, fmt: str, **kw: Any) -> None:
+    """Art. 19: attempts on forbidden categories, per user, for the chief and above."""
+    policy = policy_of(config)
+    conn = query.connect_readonly(policy.paths.audit_file)
+    rows = _times(query.violations(conn, _filters(policy, **kw)), policy, ("first", "last"))
+    emit(rows, ["user", "attempts", "first", "last", "categories", "hosts"], fmt)
+
+
+@audit.command()
+@click.option("--operator", "who", help="Only this operator's operations.")
+@click.option("--action", help="Only actions starting with this (e.g. block, release).")
+@_since_until
+@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True)
+@format_option
+@config_option
+def admin(config: Path, fmt: str, who: str | None, action: str | None, since: str | None,
+          until: str | None, limit: int) -> None:
+    """The append-only history of administrative operations (Art. 11 §4–6)."""
+    policy = policy_of(config)
+    tz = policy.calendar.tz
+    conn = db.connect(policy.paths.state_dir)
+    rows = history.entries(conn, parse_time(since, tz) if since else None,
+                           parse_time(until, tz) if until else None, who, action, limit)
+    emit(({**dict(r), "at": fmt_time(r["at"], tz)} for r in rows),
+         ["id", "at", "operator", "action", "subject", "before", "after"], fmt)
+
+
+@audit.command()
+@click.option("--before", required=True, help="Delete records older than this ISO-8601 date.")
+@config_option
+@operator_option
+def prune(before: str, config: Path, operator: str) -> None:
+    """Retention: delete audit records older than --before (recorded in the history)."""
+    policy = policy_of(config)
+    cutoff = parse_time(before, policy.calendar.tz, "--before")
+    if not policy.paths.audit_file.exists():
+        raise GuaritaError(f"{policy.paths.audit_file}: no audit log")
+    n = query.prune(policy.paths.audit_file, cutoff)
+    conn = db.connect(policy.paths.state_dir)
+    with conn:
+        history.record(conn, operator, "audit.prune", str(policy.paths.audit_file),
+                       None, {"before": before, "deleted": n})
+    click.echo(f"deleted {n} audit records older than {before}")

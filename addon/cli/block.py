@@ -1,0 +1,85 @@
+"""`guarita block` / `guarita unblock`: level 0 at once for a user or machine (Art. 19)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from addon.cli.common import config_option, emit, fmt_time, operator_option, policy_of
+from addon.state import blocks, db
+
+
+@click.group()
+def block() -> None:
+    """Block a user account or a machine (Art. 9 §4 I, Art. 11 §7, Art. 19)."""
+
+
+@click.group()
+def unblock() -> None:
+    """Lift a block; records who authorised it (Art. 9 §4 I)."""
+
+
+def _do_block(kind: blocks.Kind, subject: str, reason: str, config: Path, operator: str) -> None:
+    policy = policy_of(config)
+    bid = blocks.block(db.connect(policy.paths.state_dir), kind, subject, reason, operator)
+    click.echo(f"blocked {kind} {subject} (block #{bid}); the proxy applies it within seconds")
+
+
+def _do_unblock(kind: blocks.Kind, subject: str, authorized_by: str, config: Path,
+                operator: str) -> None:
+    policy = policy_of(config)
+    blocks.unblock(db.connect(policy.paths.state_dir), kind, subject, authorized_by, operator)
+    click.echo(f"unblocked {kind} {subject}, authorised by {authorized_by}")
+
+
+@block.command("user")
+@click.argument("user")
+@click.option("--reason", required=True, help="Why (shown to the user and kept for audit).")
+@config_option
+@operator_option
+def block_user(user: str, reason: str, config: Path, operator: str) -> None:
+    """Put USER on level 0."""
+    _do_block("user", user, reason, config, operator)
+
+
+@block.command("machine")
+@click.argument("ip")
+@click.option("--reason", required=True, help="Why (shown on the block page and kept for audit).")
+@config_option
+@operator_option
+def block_machine(ip: str, reason: str, config: Path, operator: str) -> None:
+    """Put machine IP on level 0."""
+    _do_block("machine", ip, reason, config, operator)
+
+
+@block.command("list")
+@click.option("--all", "include_lifted", is_flag=True, help="Include lifted blocks.")
+@config_option
+def block_list(include_lifted: bool, config: Path) -> None:
+    """Active blocks (and, with --all, lifted ones)."""
+    policy = policy_of(config)
+    tz = policy.calendar.tz
+    emit(({**dict(r), "created": fmt_time(r["created"], tz), "lifted": fmt_time(r["lifted"], tz)}
+          for r in blocks.listing(db.connect(policy.paths.state_dir), include_lifted)),
+         ["id", "kind", "subject", "reason", "operator", "created", "lifted", "authorized_by"])
+
+
+@unblock.command("user")
+@click.argument("user")
+@click.option("--authorized-by", required=True, help="Who authorised lifting it.")
+@config_option
+@operator_option
+def unblock_user(user: str, authorized_by: str, config: Path, operator: str) -> None:
+    """Lift the block of USER."""
+    _do_unblock("user", user, authorized_by, config, operator)
+
+
+@unblock.command("machine")
+@click.argument("ip")
+@click.option("--authorized-by", required=True, help="Who authorised lifting it.")
+@config_option
+@operator_option
+def unblock_machine(ip: str, authorized_by: str, config: Path, operator: str) -> None:
+    """Lift the block of machine IP."""
+    _do_unblock("machine", ip, authorized_by, config, operator)

@@ -1,0 +1,210 @@
+"""`guarita categories`: inspect and edit the category lists (Art. 9 §8)."""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import click
+
+from addon.cli.common import config_option, emit, operator_option, policy_of
+from addon.errors import CategoryError
+from addon.policy import categories as cat
+from addon.policy.hosts import normalize_host
+from addon.policy.model import Policy
+from addon.state import db, history
+
+
+@click.group()
+def categories() -> None:
+    """Inspect and edit category lists; a running proxy picks changes up within seconds."""
+
+
+def _known(policy: Policy, name: str) -> None:
+    existing = cat.category_dirs(policy.paths.sources)
+    if name not in policy.category_labels and name not in existing:
+        raise CategoryError(
+            f"unknown category {name!r} (declare it under 'categories' in {policy.source})"
+        )
+
+
+def _count(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for line in fh if line.strip() and not line.lstrip().startswith(b"#"))
+
+
+@categories.command("list")
+@config_option
+def list_(config: Path) -> None:
+    """Every category: its label, its role in the policy and how many entries it lists."""
+    policy = policy_of(config)
+    dirs = cat.category_dirs(policy.paths.sources)
+    rows = []
+    for name in sorted(set(dirs) | set(policy.category_labels)):
+        role = ("malicious" if name in policy.malicious else
+                "blocked" if name in policy.blocked else
+                "platform" if policy.platform_of_category(name) else
+                "homologated" if name in policy.homologated else
+                "level-1" if name in (policy.levels[1].allow_only or ()) else
+                "off-hours" if name in policy.levels[2].outside_business_hours_only else "")
+        rows.append({"category": name, "label": policy.label(name), "role": role,
+                     "entries": sum(_count(f) for f in dirs.get(name, []))})
+    emit(rows, ["category", "label", "role", "entries"])
+
+
+@categories.command()
+@click.argument("host")
+@config_option
+def lookup(host: str, config: Path) -> None:
+    """Which entry of which list classifies HOST (the most specific entry wins)."""
+    policy = policy_of(config)
+    canonical = normalize_host(host)
+    idx = cat.load_or_compile(policy.paths.sources, policy.paths.index_file)
+    m = idx.lookup(canonical)
+    if m is None:
+        click.echo(f"{canonical}: unclassified")
+        raise SystemExit(1)
+    dirs = cat.category_dirs(policy.paths.sources)
+    for name in m.categories:
+        files = [str(f) for f in dirs.get(name, []) if m.entry in set(cat.read_list(f))]
+        click.echo(f"{canonical}: {name} ({policy.label(name)}) via entry {m.entry!r} "
+                   f"in {', '.join(files) or '?'}")
+
+
+def _rewrite(path: Path, keep: set[str] | None, add: list[str]) -> None:
+    """Rewrite a list atomically, dropping entries not in `keep` (None = keep all)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".domains-")
+    with open(fd, "w", encoding="utf-8") as out:
+        if path.exists():
+            with open(path, encoding="utf-8", errors="replace") as src:
+                for line in src:
+                    host = cat.parse_list_line(line)
+                    if host is None or keep is None or host in keep:
+                        out.write(line if line.endswith("\n") else line + "\n")
+        for h in add:
+            out.write(h + "\n")
+    Path(tmp).replace(path)
+
+
+def _record(policy: Policy, operator: str, action: str, subject: str, after: object) -> None:
+    conn = db.connect(policy.paths.state_dir)
+    with conn:
+        history.record(conn, operator, action, subject, None, after)
+    conn.close()
+
+
+def _recompile(policy: Policy) -> int:
+    return cat.compile_index(policy.paths.sources, policy.paths.index_file)
+
+
+@categories.command()
+@click.argument("category")
+@click.argument("hosts", nargs=-1, required=True)
+@config_option
+@operator_option
+def add(category: str, hosts: tuple[str, ...], config: Path, operator: str) -> None:
+    """Add HOSTS to CATEGORY's curated list (a subdomain may differ from its parent)."""
+    policy = policy_of(config)
+    _known(policy, category)
+    target = policy.paths.category_dirs[0] / category / "domains"
+    names = [normalize_host(h) for h in hosts]
+    present = set(cat.read_list(target)) if target.exists() else set()
+    new = [h for h in dict.fromkeys(names) if h not in present]
+    if new:
+        _rewrite(target, None, new)
+        _record(policy, operator, "categories.add", category, new)
+        _recompile(policy)
+    click.echo(f"{category}: added {len(new)}, already listed {len(names) - len(new)}")
+
+
+@categories.command()
+@click.argument("category")
+@click.argument("hosts", nargs=-1, required=True)
+@config_option
+@operator_option
+def remove(category: str, hosts: tuple[str, ...], config: Path, operator: str) -> None:
+    """Remove HOSTS from every list of CATEGORY (curated and imported)."""
+    policy = policy_of(config)
+    _known(policy, category)
+    names = {normalize_host(h) for h in hosts}
+    removed: set[str] = set()
+    for f in cat.category_dirs(policy.paths.sources).get(category, []):
+        listed = set(cat.read_list(f))
+        hit = listed & names
+        if hit:
+            _rewrite(f, listed - hit, [])
+            removed |= hit
+    missing = names - removed
+    if removed:
+        _record(policy, operator, "categories.remove", category, sorted(removed))
+        _recompile(policy)
+    click.echo(f"{category}: removed {len(removed)}")
+    if missing:
+        raise CategoryError(f"not listed in {category}: {', '.join(sorted(missing))}")
+
+
+def _members(path: Path) -> Iterator[tuple[str, IO[bytes]]]:
+    """(category, domains file) pairs of a UT1/SquidGuard folder or .tar.gz.
+
+    Only regular `<category>/domains` files are read; symbolic-link categories
+    (aliases) and anything else in the archive are ignored, and nothing is
+    extracted to disk under an archive-chosen path.
+    """
+    if path.is_dir():
+        for name, files in cat.category_dirs([path / "blacklists", path]).items():
+            for f in files:
+                with open(f, "rb") as fh:
+                    yield name, fh
+        return
+    try:
+        tar = tarfile.open(path, "r:*")
+    except (tarfile.TarError, OSError) as exc:
+        raise CategoryError(f"{path}: not a folder or a readable .tar.gz: {exc}") from exc
+    with tar:
+        for member in tar:
+            parts = member.name.strip("/").split("/")
+            if member.isfile() and len(parts) >= 2 and parts[-1] == "domains":
+                fh = tar.extractfile(member)
+                if fh is not None:
+                    yield parts[-2], fh
+
+
+@categories.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@config_option
+@operator_option
+def import_(path: Path, config: Path, operator: str) -> None:
+    """Import a SquidGuard/UT1 folder or .tar.gz into the imported lists and recompile."""
+    policy = policy_of(config)
+    started = time.perf_counter()
+    dest = policy.paths.imported_dir
+    dest.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    staging = Path(tempfile.mkdtemp(dir=dest, prefix=".import-"))
+    try:
+        for name, fh in _members(path):
+            if not cat._CATEGORY_NAME.match(name):
+                continue
+            (staging / name).mkdir(exist_ok=True)
+            with open(staging / name / "domains", "ab") as out:
+                shutil.copyfileobj(fh, out)
+        for sub in staging.iterdir():
+            counts[sub.name] = _count(sub / "domains")
+            final = dest / sub.name
+            if final.exists():
+                shutil.rmtree(final)
+            sub.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if not counts:
+        raise CategoryError(f"{path}: no <category>/domains lists found")
+    n = _recompile(policy)
+    _record(policy, operator, "categories.import", str(path), counts)
+    click.echo(f"imported {len(counts)} categories, {sum(counts.values())} lines from {path}; "
+               f"index has {n} entries ({time.perf_counter() - started:.1f} s)")

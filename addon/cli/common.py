@@ -1,0 +1,90 @@
+"""Options and output shared by every verb: --config, --operator, times, tables."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import click
+
+from addon.errors import GuaritaError
+from addon.policy.load import DEFAULT_POLICY, load_policy
+from addon.policy.model import Policy
+from addon.state.history import default_operator
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(f: F) -> F:
+    return click.option(
+        "--config", "config", type=click.Path(path_type=Path), default=DEFAULT_POLICY,
+        envvar="GUARITA_CONFIG", show_default=True,
+        help="Policy file (YAML). Env: GUARITA_CONFIG.",
+    )(f)
+
+
+def operator_option(f: F) -> F:
+    return click.option(
+        "--operator", default=default_operator, show_default="the OS user",
+        help="Login recorded in the admin history as who did this (Art. 11 §5).",
+    )(f)
+
+
+def policy_of(config: Path) -> Policy:
+    return load_policy(config)
+
+
+def parse_time(text: str, tz: ZoneInfo, what: str = "time") -> float:
+    """ISO-8601 to POSIX seconds; a time with no offset is local to the policy's zone."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise GuaritaError(f"invalid {what} {text!r}: use ISO-8601, e.g. 2026-11-24T14:00") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.timestamp()
+
+
+def fmt_time(ts: float | None, tz: ZoneInfo) -> str:
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds")
+
+
+def format_option(f: F) -> F:
+    return click.option(
+        "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+        show_default=True, help="Output: an aligned table, CSV with a header, or one JSON array.",
+    )(f)
+
+
+def emit(rows: Iterable[dict[str, Any]], columns: Sequence[str], fmt: str = "table") -> None:
+    """Print rows as a table, CSV or a JSON array (streaming, so big results stay cheap)."""
+    out = sys.stdout
+    if fmt == "json":
+        out.write("[")
+        for i, row in enumerate(rows):
+            out.write(("," if i else "") + "\n" + json.dumps(row, ensure_ascii=False, default=str))
+        out.write("\n]\n")
+        return
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+        return
+    materialised = [{c: "" if row.get(c) is None else str(row.get(c)) for c in columns}
+                    for row in rows]
+    widths = {c: max([len(c)] + [len(r[c]) for r in materialised]) for c in columns}
+    buf = io.StringIO()
+    buf.write("  ".join(c.ljust(widths[c]) for c in columns).rstrip() + "\n")
+    for r in materialised:
+        buf.write("  ".join(r[c].ljust(widths[c]) for c in columns).rstrip() + "\n")
+    out.write(buf.getvalue())

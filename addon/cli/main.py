@@ -1,0 +1,53 @@
+"""Entry point: the click group, and the edge where errors become one line and exit 2."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+
+import click
+
+from addon import __version__
+from addon.errors import GuaritaError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="guarita")
+def cli() -> None:
+    """guarita: web access control for mitmproxy, after Ordem de Serviço 03/2018."""
+
+
+def _register() -> None:
+    from addon.cli.audit import audit
+    from addon.cli.block import block, unblock
+    from addon.cli.categories import categories
+    from addon.cli.check import check
+    from addon.cli.release import release
+    from addon.cli.run import run
+    from addon.cli.session import session
+
+    for command in (run, check, categories, session, block, unblock, release, audit):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.Abort:
+        sys.exit(130)
+    except GuaritaError as exc:
+        click.echo(f"guarita: error: {exc}", err=True)
+        sys.exit(2)
+    except sqlite3.Error as exc:
+        click.echo(f"guarita: error: database: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,70 @@
+"""`guarita run`: mitmproxy in-process with the guarita add-on, on the embedded default."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import click
+
+from addon.cli.common import config_option
+from addon.errors import GuaritaError
+from addon.policy.load import load_policy
+
+
+@click.command()
+@click.option("--listen-host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 for the whole network).")
+@click.option("--listen-port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=9464, show_default=True,
+              help="Prometheus /metrics port (0: off); bound to --metrics-host.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+@click.option("--intercept", is_flag=True,
+              help="Decrypt HTTPS (clients must trust mitmproxy's CA) for URL rules and the "
+                   "block page on HTTPS.")
+@click.option("--allow-localhost", is_flag=True,
+              help="Allow destinations on this host's loopback (off: refused).")
+@click.option("--mode", default="regular", show_default=True,
+              help="mitmproxy mode (regular, or upstream:URL to chain to another proxy).")
+@config_option
+def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str,
+        intercept: bool, allow_localhost: bool, mode: str, config: Path) -> None:
+    """Start the proxy with the add-on, the audit log and a Prometheus endpoint."""
+    policy = load_policy(config)  # fail fast, one line, before starting anything
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(_serve(config, listen_host, listen_port, metrics_port, metrics_host, intercept,
+                       allow_localhost, mode, str(policy.paths.state_dir)))
+
+
+async def _serve(config: Path, host: str, port: int, metrics_port: int, metrics_host: str,
+                 intercept: bool, allow_localhost: bool, mode: str, state_dir: str) -> None:
+    from mitmproxy import options
+    from mitmproxy.tools.dump import DumpMaster
+
+    from addon.proxy.enforce import Guarita
+
+    opts = options.Options(listen_host=host, listen_port=port, mode=[mode],
+                           connection_strategy="lazy", http3=False)
+    master = DumpMaster(opts, with_termlog=True, with_dumper=False)
+    master.addons.add(Guarita())
+    try:
+        master.options.update(
+            guarita_policy=str(config), guarita_metrics_port=metrics_port,
+            guarita_metrics_host=metrics_host, guarita_intercept=intercept,
+            guarita_allow_localhost=allow_localhost,
+        )
+    except Exception as exc:
+        raise GuaritaError(str(exc)) from exc
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, master.shutdown)
+    shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    click.echo(f"guarita: proxy on {host}:{port} (policy {config}, state {state_dir})")
+    click.echo(f"guarita: point a browser's HTTP and HTTPS proxy at {shown}:{port}, "
+               f"or: curl -x http://{shown}:{port} http://www.gov.br/")
+    if metrics_port:
+        click.echo(f"guarita: metrics at http://{metrics_host}:{metrics_port}/metrics")
+    await master.run()
+    click.echo("guarita: stopped; audit log flushed")

@@ -1,0 +1,1 @@
+"""Who is asking: static directory, LDAP, login sessions, blocks, and their caches."""

@@ -1,0 +1,48 @@
+"""The directory interface and the embedded static directory.
+
+A directory answers two questions: which groups a login belongs to, and whether
+a password is right. The static one reads the policy file's `directory.users`;
+the LDAP one (addon.identity.ldap) answers the same two questions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from addon.errors import UnknownUser
+from addon.identity.passwords import verify_password
+from addon.policy.model import Policy
+
+
+@dataclass(frozen=True)
+class Entry:
+    login: str
+    groups: frozenset[str]
+
+
+class Directory(Protocol):
+    def lookup(self, login: str) -> Entry:
+        """The user's groups; raises UnknownUser or DirectoryUnavailable."""
+        ...
+
+    def authenticate(self, login: str, password: str) -> bool:
+        """True when the password is right; raises DirectoryUnavailable."""
+        ...
+
+
+class StaticDirectory:
+    """The users of the policy file: the embedded default that needs no server."""
+
+    def __init__(self, policy: Policy) -> None:
+        self._users = policy.users
+
+    def lookup(self, login: str) -> Entry:
+        user = self._users.get(login.strip().lower())
+        if user is None:
+            raise UnknownUser(f"unknown user {login!r} (not in the directory)")
+        return Entry(user.login, user.groups)
+
+    def authenticate(self, login: str, password: str) -> bool:
+        user = self._users.get(login.strip().lower())
+        return user is not None and verify_password(password, user.password_hash)

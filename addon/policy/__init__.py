@@ -1,0 +1,1 @@
+"""The pure decision core: no mitmproxy, no I/O on the request path."""

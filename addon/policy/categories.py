@@ -1,0 +1,257 @@
+"""The compiled category index: host -> categories, at UT1 scale.
+
+Lists live in the SquidGuard/UT1 layout (`<dir>/<category>/domains`, one entry
+a line). They are compiled once into one file that is memory-mapped, so loading
+costs nothing and several processes share the pages. The file holds:
+
+- a bitmap indexed by crc32 of each listed name: a cheap negative filter, so an
+  unlisted suffix (`com`, `com.br`) costs one crc32 and no cryptographic hash;
+- 64-bit entries `(blake2b56(name) << 8) | category_id`, sorted, with a table
+  of bucket offsets by their top 16 bits so a lookup bisects ~100 entries.
+
+The blake2b hash is keyed with a random per-index key kept in the file header,
+so nobody without the file can craft a domain that collides with a listed one
+(a collision with an allow-listed name would be a way around the filter).
+The most specific listed suffix wins (Art. 9 §8 "controle granular").
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import mmap
+import os
+import re
+import secrets
+import struct
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from addon.errors import CategoryError, HostError
+from addon.policy.hosts import host_suffixes, normalize_host
+
+MAGIC = b"GUARIDX1"
+_FIXED = struct.Struct("<8sIIQII16s")  # magic, header_len, version, n, bitmap_log2, json_len, key
+VERSION = 1
+BUCKET_BITS = 16
+MAX_CATEGORIES = 255
+_SIMPLE = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$")
+_CATEGORY_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass(frozen=True)
+class Match:
+    """The list entry that classified a host: the entry as listed and its categories."""
+
+    entry: str
+    categories: tuple[str, ...]
+
+
+def _keyed_hash(key: bytes, name: bytes) -> int:
+    digest = hashlib.blake2b(name, digest_size=8, key=key).digest()
+    return int.from_bytes(digest, "little") & ~0xFF
+
+
+def category_dirs(sources: Iterable[Path]) -> dict[str, list[Path]]:
+    """Category name -> its `domains` files across all source folders.
+
+    Symbolic-link categories (UT1's `porn -> adult`) are aliases of another
+    folder and are skipped, so an entry is never counted under two names.
+    """
+    found: dict[str, list[Path]] = {}
+    for src in sources:
+        if not src.is_dir():
+            continue
+        for sub in sorted(src.iterdir()):
+            if sub.is_symlink() or not sub.is_dir() or not _CATEGORY_NAME.match(sub.name):
+                continue
+            domains = sub / "domains"
+            if domains.is_file():
+                found.setdefault(sub.name, []).append(domains)
+    return found
+
+
+def fingerprint(sources: Iterable[Path]) -> str:
+    """Changes whenever a list file is added, removed or rewritten."""
+    parts = []
+    for name, files in sorted(category_dirs(sources).items()):
+        for f in files:
+            st = f.stat()
+            parts.append(f"{name}\0{f}\0{st.st_size}\0{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def parse_list_line(line: str) -> str | None:
+    """One list line -> canonical host, or None for blanks, comments and junk.
+
+    UT1 lists carry junk lines, leading dots and IP addresses; junk is skipped
+    rather than failing the whole import.
+    """
+    text = line.strip()
+    if not text or text[0] == "#":
+        return None
+    text = text.split("#", 1)[0].strip().lstrip(".")
+    if not text:
+        return None
+    lowered = text.lower().rstrip(".")
+    if _SIMPLE.match(lowered) and not lowered[-1:].isdigit():
+        return lowered
+    try:
+        return normalize_host(text)
+    except HostError:
+        return None
+
+
+def read_list(path: Path) -> Iterator[str]:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            host = parse_list_line(line)
+            if host is not None:
+                yield host
+
+
+def compile_index(sources: Iterable[Path], target: Path) -> int:
+    """Compile every list under `sources` into the index file `target`; returns entries.
+
+    Written to a temporary file and renamed, so a running proxy never sees half
+    an index.
+    """
+    import numpy as np  # compile time only: sorting millions of keys in C
+
+    sources = list(sources)
+    cats = category_dirs(sources)
+    if len(cats) > MAX_CATEGORIES:
+        raise CategoryError(f"too many categories ({len(cats)}; at most {MAX_CATEGORIES})")
+    names = sorted(cats)
+    key = secrets.token_bytes(16)
+    keys: list[int] = []
+    crcs: list[int] = []
+    for cat_id, name in enumerate(names):
+        for f in cats[name]:
+            for host in read_list(f):
+                b = host.encode("ascii")
+                keys.append(_keyed_hash(key, b) | cat_id)
+                crcs.append(zlib.crc32(b))
+    entries = np.unique(np.array(keys, dtype=np.uint64))
+    n = int(entries.size)
+    log2 = max(16, min(28, (max(n, 1) * 16 - 1).bit_length()))
+    bitmap = np.zeros(1 << (log2 - 3), dtype=np.uint8)
+    if crcs:
+        bits = np.array(crcs, dtype=np.uint32) >> np.uint32(32 - log2)
+        np.bitwise_or.at(bitmap, bits >> 3, (1 << (bits & 7)).astype(np.uint8))
+    buckets = np.searchsorted(
+        entries >> np.uint64(64 - BUCKET_BITS),
+        np.arange((1 << BUCKET_BITS) + 1, dtype=np.uint64),
+    ).astype(np.uint64)
+    meta = json.dumps(
+        {"categories": names, "fingerprint": fingerprint(sources),
+         "sources": [str(s) for s in sources]}
+    ).encode()
+    header_len = -(-(_FIXED.size + len(meta)) // 4096) * 4096
+    header = _FIXED.pack(MAGIC, header_len, VERSION, n, log2, len(meta), key) + meta
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".index-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(header.ljust(header_len, b"\0"))
+            out.write(bitmap.tobytes())
+            out.write(buckets.tobytes())
+            out.write(entries.tobytes())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return n
+
+
+class CategoryIndex:
+    """A loaded (memory-mapped) index. Immutable: a reload builds a new one."""
+
+    def __init__(self, path: Path, cache_size: int = 65536) -> None:
+        self.path = path
+        try:
+            with open(path, "rb") as fh:
+                self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as exc:
+            raise CategoryError(f"{path}: cannot open category index: {exc}") from exc
+        if len(self._mm) < _FIXED.size:
+            raise CategoryError(f"{path}: not a guarita category index")
+        magic, header_len, version, n, log2, json_len, key = _FIXED.unpack_from(self._mm, 0)
+        if magic != MAGIC or version != VERSION:
+            raise CategoryError(f"{path}: not a guarita category index (version {version})")
+        meta = json.loads(bytes(self._mm[_FIXED.size : _FIXED.size + json_len]))
+        self.categories: tuple[str, ...] = tuple(meta["categories"])
+        self.fingerprint: str = meta["fingerprint"]
+        self.entries_count: int = n
+        self._key: bytes = key
+        view = memoryview(self._mm)
+        bitmap_len = 1 << (log2 - 3)
+        off = header_len
+        self._bitmap = view[off : off + bitmap_len]
+        self._shift = 32 - log2
+        off += bitmap_len
+        nb = (1 << BUCKET_BITS) + 1
+        self._buckets = view[off : off + nb * 8].cast("Q")
+        off += nb * 8
+        self._entries = view[off : off + n * 8].cast("Q")
+        if len(self._entries) != n:
+            raise CategoryError(f"{path}: truncated category index")
+        self.lookup = lru_cache(maxsize=cache_size)(self._lookup)
+
+    def _lookup_suffix(self, name: str) -> tuple[str, ...]:
+        b = name.encode("ascii")
+        bit = zlib.crc32(b) >> self._shift
+        if not self._bitmap[bit >> 3] & (1 << (bit & 7)):
+            return ()
+        top = _keyed_hash(self._key, b)
+        bucket = top >> (64 - BUCKET_BITS)
+        entries = self._entries
+        lo, hi = self._buckets[bucket], self._buckets[bucket + 1]
+        i = bisect.bisect_left(entries, top, lo, hi)
+        found = []
+        while i < hi and entries[i] & ~0xFF == top:
+            found.append(self.categories[entries[i] & 0xFF])
+            i += 1
+        return tuple(found)
+
+    def _lookup(self, host: str) -> Match | None:
+        """The most specific listed suffix of a canonical host, or None if unlisted."""
+        for suffix in host_suffixes(host):
+            cats = self._lookup_suffix(suffix)
+            if cats:
+                return Match(suffix, cats)
+        return None
+
+    def categories_of(self, host: str) -> tuple[str, ...]:
+        m = self.lookup(host)
+        return m.categories if m else ()
+
+    def close(self) -> None:
+        self.lookup.cache_clear()
+        self._bitmap.release()
+        self._buckets.release()
+        self._entries.release()
+        try:
+            self._mm.close()
+        except BufferError:
+            pass
+
+
+def load_or_compile(sources: list[Path], target: Path) -> CategoryIndex:
+    """Load the index at `target`, recompiling it first if any list changed."""
+    current = fingerprint(sources)
+    if target.exists():
+        try:
+            idx = CategoryIndex(target)
+            if idx.fingerprint == current:
+                return idx
+            idx.close()
+        except CategoryError:
+            pass
+    compile_index(sources, target)
+    return CategoryIndex(target)

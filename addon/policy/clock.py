@@ -1,0 +1,75 @@
+"""Business days and main business hours (Art. 9 §4 III), in the policy's time zone.
+
+Weekends and Brazilian national and state holidays (the `holidays` package)
+are never business days. The per-minute answer is cached because every request
+asks it: the cost on the hot path is one dict lookup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_lib
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """Business hours `start`–`end` (local time) on `weekdays` (0=Monday) that are not holidays."""
+
+    tz: ZoneInfo
+    start: dt.time
+    end: dt.time
+    weekdays: frozenset[int] = frozenset(range(5))
+    country: str = "BR"
+    subdivision: str | None = "RS"
+    _minute_cache: dict[int, bool] = field(default_factory=dict, compare=False, repr=False)
+    _holiday_cache: dict[int, holidays_lib.HolidayBase] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def holidays_of(self, year: int) -> holidays_lib.HolidayBase:
+        cal = self._holiday_cache.get(year)
+        if cal is None:
+            cal = holidays_lib.country_holidays(
+                self.country, subdiv=self.subdivision, years=year
+            )
+            self._holiday_cache[year] = cal
+        return cal
+
+    def holiday_name(self, day: dt.date) -> str | None:
+        return self.holidays_of(day.year).get(day)
+
+    def is_business_day(self, day: dt.date) -> bool:
+        return day.weekday() in self.weekdays and day not in self.holidays_of(day.year)
+
+    def is_business_time(self, ts: float) -> bool:
+        """True when `ts` (POSIX seconds) falls inside main business hours."""
+        minute = int(ts // 60)
+        hit = self._minute_cache.get(minute)
+        if hit is None:
+            local = dt.datetime.fromtimestamp(minute * 60, self.tz)
+            hit = self.is_business_day(local.date()) and self.start <= local.time() < self.end
+            if len(self._minute_cache) > 4096:
+                self._minute_cache.clear()
+            self._minute_cache[minute] = hit
+        return hit
+
+    def business_days_between(self, first: dt.date, last: dt.date) -> int:
+        """Business days strictly between `first` and `last` (neither counted)."""
+        count = 0
+        day = first + dt.timedelta(days=1)
+        while day < last:
+            count += self.is_business_day(day)
+            day += dt.timedelta(days=1)
+        return count
+
+    def earliest_event_date(self, requested_on: dt.date, business_days: int) -> dt.date:
+        """The first date with at least `business_days` business days strictly between."""
+        day = requested_on + dt.timedelta(days=1)
+        seen = 0
+        while seen < business_days:
+            seen += self.is_business_day(day)
+            day += dt.timedelta(days=1)
+        return day

@@ -1,0 +1,246 @@
+"""YAML -> validated Policy. Every error names the file, the key and the problem.
+
+Validation is strict because a typo in a category name would silently open or
+close access for a whole level: an unknown category, level or group is an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from addon.errors import PolicyError
+from addon.policy.clock import BusinessCalendar
+from addon.policy.model import (
+    Level,
+    MachineLevel,
+    Paths,
+    Platform,
+    Policy,
+    SpecialGroup,
+    StaticUser,
+)
+
+DEFAULT_POLICY = Path("config/policy.yaml")
+WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+class _Reader:
+    """Typed access to the YAML tree that reports `file: key: problem`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> PolicyError:
+        return PolicyError(f"{self.path}: {key}: {problem}")
+
+    def get(self, tree: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str,
+            default: Any = ...) -> Any:
+        full = f"{where}.{key}" if where else key
+        if key not in tree or tree[key] is None:
+            if default is ...:
+                raise self.fail(full, "missing")
+            return default
+        value = tree[key]
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise self.fail(full, f"must be {name}, got {type(value).__name__}")
+        return value
+
+    def time(self, tree: dict[str, Any], key: str, where: str) -> dt.time:
+        raw = self.get(tree, key, str, where)
+        try:
+            return dt.time.fromisoformat(raw)
+        except ValueError as exc:
+            raise self.fail(f"{where}.{key}", f"invalid time {raw!r} (use HH:MM)") from exc
+
+    def categories(self, value: Any, key: str, known: dict[str, str]) -> frozenset[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, "must be a list of category names")
+        for c in value:
+            if c not in known:
+                raise self.fail(key, f"unknown category {c!r} (declare it under 'categories')")
+        return frozenset(value)
+
+
+def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) -> Policy:
+    """Read and validate a policy file. Relative `paths.categories` resolve against
+    the file's folder (lists travel with the policy); `paths.state` and
+    `paths.imported` against the working folder (mutable data stays where it runs).
+    """
+    path = Path(path)
+    workdir = workdir or Path.cwd()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read policy file: {exc.strerror or exc}") from exc
+    try:
+        tree = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise PolicyError(f"{path}: invalid YAML{where}: {problem}") from exc
+    if not isinstance(tree, dict):
+        raise PolicyError(f"{path}: the policy must be a YAML mapping")
+    r = _Reader(path)
+
+    labels_raw = r.get(tree, "categories", dict, "")
+    labels = {str(k): str(v) for k, v in labels_raw.items()}
+
+    tz_name = r.get(tree, "timezone", str, "")
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise r.fail("timezone", f"unknown time zone {tz_name!r}") from exc
+    bh = r.get(tree, "business_hours", dict, "")
+    start, end = r.time(bh, "start", "business_hours"), r.time(bh, "end", "business_hours")
+    if start >= end:
+        raise r.fail("business_hours", "start must be before end")
+    days_raw = r.get(bh, "weekdays", list, "business_hours", ["mon", "tue", "wed", "thu", "fri"])
+    try:
+        weekdays = frozenset(WEEKDAYS[str(d).lower()] for d in days_raw)
+    except KeyError as exc:
+        raise r.fail("business_hours.weekdays", f"unknown weekday {exc.args[0]!r}") from exc
+    hol = r.get(tree, "holidays", dict, "", {"country": "BR", "subdivision": "RS"})
+    country = r.get(hol, "country", str, "holidays", "BR")
+    subdiv = r.get(hol, "subdivision", str, "holidays", None)
+    calendar = BusinessCalendar(tz, start, end, weekdays, country, subdiv)
+    try:
+        calendar.holidays_of(2026)
+    except NotImplementedError as exc:
+        raise r.fail("holidays", f"no holiday calendar for {country}/{subdiv}") from exc
+
+    levels_raw = r.get(tree, "levels", dict, "")
+    levels: dict[int, Level] = {}
+    for n in range(5):
+        spec = levels_raw.get(n, levels_raw.get(str(n)))
+        if not isinstance(spec, dict):
+            raise r.fail(f"levels.{n}", "missing (levels 0 to 4 must all be described)")
+        allow = spec.get("allow_only")
+        levels[n] = Level(
+            number=n,
+            name=r.get(spec, "name", str, f"levels.{n}"),
+            allow_only=r.categories(allow, f"levels.{n}.allow_only", labels)
+            if allow is not None else None,
+            outside_business_hours_only=r.categories(
+                spec.get("outside_business_hours_only", []),
+                f"levels.{n}.outside_business_hours_only", labels,
+            ),
+        )
+    extra = {str(k) for k in levels_raw} - {str(n) for n in range(5)}
+    if extra:
+        raise r.fail("levels", f"unknown level(s) {sorted(extra)}: levels are 0 to 4")
+
+    blocked = r.categories(tree.get("blocked", []), "blocked", labels)
+    malicious = r.categories(tree.get("malicious", []), "malicious", labels)
+    if not malicious:
+        raise r.fail("malicious", "must name the malicious categories (malware, phishing)")
+
+    specials: dict[str, SpecialGroup] = {}
+    for name, spec in r.get(tree, "special_groups", dict, "", {}).items():
+        where = f"special_groups.{name}"
+        if not isinstance(spec, dict):
+            raise r.fail(where, "must be a mapping with label and categories")
+        specials[str(name)] = SpecialGroup(
+            str(name), r.get(spec, "label", str, where),
+            r.categories(spec.get("categories"), f"{where}.categories", labels),
+        )
+
+    wc = r.get(tree, "webconference", dict, "")
+    homologated = r.categories(wc.get("homologated", []), "webconference.homologated", labels)
+    platforms: dict[str, Platform] = {}
+    for name, spec in r.get(wc, "platforms", dict, "webconference").items():
+        where = f"webconference.platforms.{name}"
+        if not isinstance(spec, dict):
+            raise r.fail(where, "must be a mapping with label and category")
+        cat = r.get(spec, "category", str, where)
+        r.categories([cat], f"{where}.category", labels)
+        platforms[str(name).lower()] = Platform(str(name).lower(), r.get(spec, "label", str, where), cat)
+
+    directory = r.get(tree, "directory", dict, "")
+    group_levels: dict[str, int] = {}
+    for g, lv in r.get(directory, "groups", dict, "directory", {}).items():
+        if not isinstance(lv, int) or isinstance(lv, bool) or not 0 <= lv <= 3:
+            raise r.fail(
+                f"directory.groups.{g}",
+                "level must be 0 to 3 (level 4 is always time-limited: "
+                "grant it with `guarita release level`)",
+            )
+        group_levels[str(g)] = lv
+    group_special: dict[str, frozenset[str]] = {}
+    for g, names in r.get(directory, "special_groups", dict, "directory", {}).items():
+        names = [names] if isinstance(names, str) else names
+        for s in names or []:
+            if s not in specials:
+                raise r.fail(f"directory.special_groups.{g}", f"unknown special group {s!r}")
+        group_special[str(g)] = frozenset(names or [])
+    default_level = r.get(directory, "default_level", int, "directory", 1)
+    if not 0 <= default_level <= 3:
+        raise r.fail("directory.default_level", "must be 0 to 3")
+    users: dict[str, StaticUser] = {}
+    for login, spec in r.get(directory, "users", dict, "directory", {}).items():
+        where = f"directory.users.{login}"
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            raise r.fail(where, "must be a mapping with groups and password")
+        groups = r.get(spec, "groups", list, where, [])
+        users[str(login).lower()] = StaticUser(
+            str(login).lower(), frozenset(str(g) for g in groups),
+            r.get(spec, "password", str, where, None),
+        )
+
+    machines: list[MachineLevel] = []
+    for i, spec in enumerate(r.get(tree, "machines", list, "", [])):
+        where = f"machines[{i}]"
+        if not isinstance(spec, dict):
+            raise r.fail(where, "must be a mapping with network and level")
+        try:
+            net = ipaddress.ip_network(r.get(spec, "network", str, where), strict=False)
+        except ValueError as exc:
+            raise r.fail(f"{where}.network", str(exc)) from exc
+        lv = r.get(spec, "level", int, where)
+        if not 0 <= lv <= 3:
+            raise r.fail(f"{where}.level", "must be 0 to 3")
+        machines.append(MachineLevel(net, lv, str(spec.get("note", ""))))
+
+    paths_raw = r.get(tree, "paths", dict, "", {})
+    cat_dirs = paths_raw.get("categories", ["../categories"])
+    cat_dirs = [cat_dirs] if isinstance(cat_dirs, str) else cat_dirs
+    base = path.resolve().parent
+    paths = Paths(
+        category_dirs=tuple((base / str(d)).resolve() for d in cat_dirs),
+        imported_dir=workdir / str(paths_raw.get("imported", "var/lists")),
+        state_dir=workdir / str(paths_raw.get("state", "var")),
+    )
+
+    releases = r.get(tree, "releases", dict, "", {})
+    return Policy(
+        source=path,
+        levels=levels,
+        category_labels=labels,
+        blocked=blocked,
+        malicious=malicious,
+        special_groups=specials,
+        homologated=homologated,
+        platforms=platforms,
+        calendar=calendar,
+        group_levels=group_levels,
+        group_special=group_special,
+        default_level=default_level,
+        users=users,
+        machines=tuple(machines),
+        paths=paths,
+        event_notice_business_days=r.get(wc, "notice_business_days", int, "webconference", 5),
+        event_margin_minutes=r.get(wc, "margin_minutes", int, "webconference", 30),
+        release_max_days=r.get(releases, "max_days", int, "releases", 7),
+        release_max_extension_days=r.get(releases, "max_extension_days", int, "releases", 7),
+        organisation=str(tree.get("organisation", "")),
+        help_text=str(tree.get("help", "")),
+        raw=tree,
+    )

@@ -1,0 +1,203 @@
+"""Frozen value objects of the policy core. Built once per (re)load, shared read-only."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from addon.policy.clock import BusinessCalendar
+
+Action = Literal["allow", "block"]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Level:
+    """One access level of Art. 9 §4. Which categories it reaches is configuration."""
+
+    number: int
+    name: str
+    allow_only: frozenset[str] | None = None  # level 1: allow-list; None = everything not blocked
+    outside_business_hours_only: frozenset[str] = frozenset()  # level 2: webmail, social, shopping
+
+
+@dataclass(frozen=True)
+class SpecialGroup:
+    """A special access group (Art. 9 §5–6): membership grants its categories."""
+
+    name: str
+    label: str
+    categories: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A web-conference platform other than the homologated one (seed 000)."""
+
+    name: str
+    label: str
+    category: str
+
+
+@dataclass(frozen=True)
+class StaticUser:
+    """A user of the embedded directory (no LDAP server needed)."""
+
+    login: str
+    groups: frozenset[str]
+    password_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class MachineLevel:
+    network: IPNetwork
+    level: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Paths:
+    category_dirs: tuple[Path, ...]
+    imported_dir: Path
+    state_dir: Path
+
+    @property
+    def index_file(self) -> Path:
+        return self.state_dir / "categories.idx"
+
+    @property
+    def audit_file(self) -> Path:
+        return self.state_dir / "audit.db"
+
+    @property
+    def sources(self) -> list[Path]:
+        """Curated lists first, imported ones after: both classify, neither overrides."""
+        return [*self.category_dirs, self.imported_dir]
+
+
+@dataclass(frozen=True)
+class Policy:
+    source: Path
+    levels: dict[int, Level]
+    category_labels: dict[str, str]
+    blocked: frozenset[str]
+    malicious: frozenset[str]
+    special_groups: dict[str, SpecialGroup]
+    homologated: frozenset[str]
+    platforms: dict[str, Platform]
+    calendar: BusinessCalendar
+    group_levels: dict[str, int]
+    group_special: dict[str, frozenset[str]]
+    default_level: int
+    users: dict[str, StaticUser]
+    machines: tuple[MachineLevel, ...]
+    paths: Paths
+    event_notice_business_days: int = 5
+    event_margin_minutes: int = 30
+    release_max_days: int = 7
+    release_max_extension_days: int = 7
+    organisation: str = ""
+    help_text: str = ""
+    raw: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def label(self, category: str) -> str:
+        return self.category_labels.get(category, category)
+
+    def level_for_groups(self, groups: frozenset[str]) -> int:
+        """Highest level of the mapped groups; the default for a user in none."""
+        levels = [self.group_levels[g] for g in groups if g in self.group_levels]
+        return max(levels) if levels else self.default_level
+
+    def special_for_groups(self, groups: frozenset[str]) -> frozenset[str]:
+        out: set[str] = set()
+        for g in groups:
+            out |= self.group_special.get(g, frozenset())
+        return frozenset(out)
+
+    def machine_level(self, ip: str | None) -> int | None:
+        """Level assigned to an address by the most specific configured network."""
+        if not ip or not self.machines:
+            return None
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return None
+        best: MachineLevel | None = None
+        for m in self.machines:
+            if addr.version == m.network.version and addr in m.network:
+                if best is None or m.network.prefixlen > best.network.prefixlen:
+                    best = m
+        return best.level if best else None
+
+    def platform_of_category(self, category: str) -> Platform | None:
+        for p in self.platforms.values():
+            if p.category == category:
+                return p
+        return None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is asking, as the identity layer resolved it.
+
+    `level4_until` is the end (POSIX seconds) of a level-4 assignment: level 4 is
+    always time-limited (Art. 9 §4 V), so there is no way to say "forever".
+    """
+
+    user: str | None
+    groups: frozenset[str] = frozenset()
+    base_level: int = 0
+    special_groups: frozenset[str] = frozenset()
+    level4_until: float | None = None
+    level4_release: int | None = None
+    machine_level: int | None = None
+    blocked_user: str | None = None
+    blocked_machine: str | None = None
+    source: str = "none"  # "none" = nobody logged in (Art. 9 §4 I)
+
+
+@dataclass(frozen=True)
+class Release:
+    """An active or future widening of access (Art. 9 §10–11, seed 000).
+
+    `kind` is "domain" (obj = canonical host, covers subdomains), "category",
+    or "event" (obj = the platform's category, a one-event window).
+    """
+
+    id: int
+    kind: Literal["domain", "category", "event"]
+    target_kind: Literal["user", "group", "machine"]
+    target: str
+    obj: str
+    start: float
+    end: float
+    analysis_ref: str | None = None
+
+    def applies_to(self, identity: Identity, client_ip: str | None) -> bool:
+        if self.target_kind == "user":
+            return identity.user == self.target
+        if self.target_kind == "group":
+            return self.target in identity.groups
+        return client_ip == self.target
+
+    def covers(self, host: str, categories: tuple[str, ...]) -> bool:
+        if self.kind == "domain":
+            return host == self.obj or host.endswith("." + self.obj)
+        return self.obj in categories
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    level: int
+    categories: tuple[str, ...]
+    reason: str
+    rule: str
+    matched: str | None = None
+    release_id: int | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.action == "allow"

@@ -1,0 +1,1 @@
+"""The mitmproxy layer: thin add-ons over addon.guard and addon.policy."""

@@ -1,0 +1,1 @@
+"""Mutable state in SQLite: login sessions, blocks, releases, the admin history."""

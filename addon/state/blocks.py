@@ -1,0 +1,71 @@
+"""Account and machine blocks (Art. 9 §4 I, Art. 11 §7, Art. 19): level 0 at once, with a reason.
+
+Lifting one records who authorised it (the Subprocuradoria, Art. 9 §4 I).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Literal
+
+from addon.errors import StateError
+from addon.state import history
+from addon.state.sessions import canonical_ip
+
+Kind = Literal["user", "machine"]
+
+
+def _subject(kind: Kind, subject: str) -> str:
+    subject = canonical_ip(subject) if kind == "machine" else subject.strip().lower()
+    if not subject:
+        raise StateError(f"empty {kind}")
+    return subject
+
+
+def block(conn: sqlite3.Connection, kind: Kind, subject: str, reason: str, operator: str) -> int:
+    subject = _subject(kind, subject)
+    if not reason.strip():
+        raise StateError("a block needs a --reason")
+    with conn:
+        existing = conn.execute(
+            "SELECT id FROM blocks WHERE kind=? AND subject=? AND lifted IS NULL", (kind, subject)
+        ).fetchone()
+        if existing:
+            raise StateError(f"{kind} {subject} is already blocked (block #{existing['id']})")
+        cur = conn.execute(
+            "INSERT INTO blocks (kind, subject, reason, operator, created) VALUES (?, ?, ?, ?, ?)",
+            (kind, subject, reason, operator, time.time()),
+        )
+        history.record(conn, operator, f"block.{kind}", subject, None, {"reason": reason})
+        return int(cur.lastrowid or 0)
+
+
+def unblock(conn: sqlite3.Connection, kind: Kind, subject: str, authorized_by: str,
+            operator: str) -> None:
+    subject = _subject(kind, subject)
+    if not authorized_by.strip():
+        raise StateError("unblocking needs --authorized-by (Art. 9 §4 I)")
+    with conn:
+        row = conn.execute(
+            "SELECT * FROM blocks WHERE kind=? AND subject=? AND lifted IS NULL", (kind, subject)
+        ).fetchone()
+        if row is None:
+            raise StateError(f"{kind} {subject} is not blocked")
+        conn.execute(
+            "UPDATE blocks SET lifted=?, lifted_by=?, authorized_by=? WHERE id=?",
+            (time.time(), operator, authorized_by, row["id"]),
+        )
+        history.record(conn, operator, f"unblock.{kind}", subject,
+                       {"reason": row["reason"]}, {"authorized_by": authorized_by})
+
+
+def active(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
+    """(kind, subject) -> reason for every block not lifted."""
+    rows = conn.execute("SELECT kind, subject, reason FROM blocks WHERE lifted IS NULL")
+    return {(r["kind"], r["subject"]): r["reason"] for r in rows}
+
+
+def listing(conn: sqlite3.Connection, include_lifted: bool = False) -> list[sqlite3.Row]:
+    sql = "SELECT * FROM blocks" + ("" if include_lifted else " WHERE lifted IS NULL")  # noqa: S608
+    return conn.execute(sql + " ORDER BY id").fetchall()

@@ -1,0 +1,92 @@
+"""The state database: one SQLite file, WAL, schema created on open.
+
+The CLI writes, the running proxy reads a snapshot and re-reads it when
+`PRAGMA data_version` says another connection committed: that is how a block
+or a release reaches the proxy within seconds, with no restart and no polling
+of every table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from addon.errors import StateError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+  ip TEXT PRIMARY KEY,
+  user TEXT NOT NULL,
+  since REAL NOT NULL,
+  until REAL,
+  source TEXT NOT NULL DEFAULT 'cli'
+);
+CREATE TABLE IF NOT EXISTS blocks (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('user', 'machine')),
+  subject TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  operator TEXT NOT NULL,
+  created REAL NOT NULL,
+  lifted REAL,
+  lifted_by TEXT,
+  authorized_by TEXT
+);
+CREATE INDEX IF NOT EXISTS blocks_active ON blocks (kind, subject) WHERE lifted IS NULL;
+CREATE TABLE IF NOT EXISTS releases (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('domain', 'category', 'event', 'level')),
+  target_kind TEXT NOT NULL CHECK (target_kind IN ('user', 'group', 'machine')),
+  target TEXT NOT NULL,
+  obj TEXT NOT NULL,
+  start REAL NOT NULL,
+  end REAL NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('requested', 'active', 'denied', 'revoked', 'appealed')),
+  reason TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  approved_by TEXT,
+  committee_ref TEXT,
+  analysis_ref TEXT,
+  extended INTEGER NOT NULL DEFAULT 0,
+  event_date TEXT,
+  decision_note TEXT,
+  created REAL NOT NULL,
+  updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS releases_status ON releases (status, end);
+CREATE TABLE IF NOT EXISTS admin_log (
+  id INTEGER PRIMARY KEY,
+  at REAL NOT NULL,
+  operator TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  before TEXT,
+  after TEXT
+);
+CREATE TRIGGER IF NOT EXISTS admin_log_no_update BEFORE UPDATE ON admin_log
+BEGIN SELECT RAISE(ABORT, 'the admin history is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS admin_log_no_delete BEFORE DELETE ON admin_log
+BEGIN SELECT RAISE(ABORT, 'the admin history is append-only'); END;
+"""
+
+
+def state_path(state_dir: Path) -> Path:
+    return state_dir / "state.db"
+
+
+def connect(state_dir: Path, readonly: bool = False) -> sqlite3.Connection:
+    """Open (and create) the state database; errors become one-line StateErrors."""
+    path = state_path(state_dir)
+    try:
+        if readonly and path.exists():
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5,
+                                   check_same_thread=False)
+        else:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=5, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+        conn.row_factory = sqlite3.Row
+        return conn
+    except (sqlite3.Error, OSError) as exc:
+        raise StateError(f"{path}: cannot open state database: {exc}") from exc

@@ -1,0 +1,312 @@
+"""Releases (Art. 9 §7, §10–12; seed 000): temporary, event and level-4, with their limits.
+
+A release widens access for a target (user, group, machine) to an object (a
+domain, a category, a web-conference platform's category, or level 4) between
+a start and an end. Every step (request, grant, approval, denial, appeal,
+extension, revocation) is one transaction with its admin-history entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from addon.errors import GuaritaError, ReleaseError
+from addon.policy.hosts import normalize_host
+from addon.policy.model import Policy, Release
+from addon.state import history
+from addon.state.sessions import canonical_ip
+
+DAY = 86400.0
+TargetKind = Literal["user", "group", "machine"]
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: TargetKind
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+def parse_target(text: str) -> Target:
+    kind, sep, value = text.partition(":")
+    value = value.strip()
+    if not sep or kind not in ("user", "group", "machine") or not value:
+        raise ReleaseError(f"invalid target {text!r}: use user:LOGIN, group:NAME or machine:IP")
+    if kind == "machine":
+        value = canonical_ip(value)
+    elif kind == "user":
+        value = value.lower()
+    return Target(kind, value)  # type: ignore[arg-type]
+
+
+def _get(conn: sqlite3.Connection, rid: int) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM releases WHERE id = ?", (rid,)).fetchone()
+    if row is None:
+        raise ReleaseError(f"no release #{rid}")
+    return row
+
+
+def _insert(conn: sqlite3.Connection, operator: str, action: str, **fields: object) -> int:
+    now = time.time()
+    fields.setdefault("created", now)
+    fields.setdefault("updated", now)
+    cols = ", ".join(fields)
+    marks = ", ".join("?" for _ in fields)
+    cur = conn.execute(f"INSERT INTO releases ({cols}) VALUES ({marks})",  # noqa: S608
+                       tuple(fields.values()))
+    rid = int(cur.lastrowid or 0)
+    history.record(conn, operator, action, f"release #{rid}", None, fields)
+    return rid
+
+
+def _update(conn: sqlite3.Connection, operator: str, action: str, row: sqlite3.Row,
+            **fields: object) -> None:
+    fields["updated"] = time.time()
+    sets = ", ".join(f"{k} = ?" for k in fields)
+    conn.execute(f"UPDATE releases SET {sets} WHERE id = ?",  # noqa: S608
+                 (*fields.values(), row["id"]))
+    before = {k: row[k] for k in fields if k in row.keys()}
+    history.record(conn, operator, action, f"release #{row['id']}", before, fields)
+
+
+def check_days(policy: Policy, days: float, committee_ref: str | None, what: str,
+               limit: int) -> None:
+    if days <= 0:
+        raise ReleaseError(f"{what}: --days must be positive")
+    if days > limit and not committee_ref:
+        raise ReleaseError(
+            f"{what} of {days:g} days exceeds {limit} days without the committee "
+            "(Art. 9 §10): give --committee-ref REF"
+        )
+
+
+def grant(conn: sqlite3.Connection, policy: Policy, target: Target, *, domain: str | None,
+          category: str | None, start: float | None, days: float, reason: str,
+          operator: str, committee_ref: str | None = None, analysis_ref: str | None = None,
+          malicious_domain: bool = False) -> int:
+    """A temporary release (Art. 9 §10); malicious objects need an analysis (§11)."""
+    if (domain is None) == (category is None):
+        raise ReleaseError("give exactly one of --domain or --category")
+    if not reason.strip():
+        raise ReleaseError("a release needs a --reason")
+    check_days(policy, days, committee_ref, "a release", policy.release_max_days)
+    if category is not None:
+        if category not in policy.category_labels:
+            raise ReleaseError(f"unknown category {category!r}")
+        if policy.platform_of_category(category) is not None:
+            raise ReleaseError(
+                f"{category} is a web-conference platform: it is released only for one "
+                "event (guarita release event), never for days (seed 000 items 1–2)"
+            )
+        kind, obj, malicious = "category", category, category in policy.malicious
+    else:
+        try:
+            obj = normalize_host(domain or "")
+        except GuaritaError as exc:
+            raise ReleaseError(f"invalid --domain: {exc}") from exc
+        kind, malicious = "domain", malicious_domain
+    if malicious and not analysis_ref:
+        raise ReleaseError(
+            f"{obj} is malicious: a release needs --analysis-ref REF, the technical analysis "
+            "that cleared it (Art. 9 §11)"
+        )
+    now = time.time()
+    start = now if start is None else start
+    if start + days * DAY <= now:
+        raise ReleaseError("the release would end in the past")
+    with conn:
+        return _insert(
+            conn, operator, "release.grant", kind=kind, target_kind=target.kind,
+            target=target.value, obj=obj, start=start, end=start + days * DAY, status="active",
+            reason=reason, requested_by=operator, approved_by=operator,
+            committee_ref=committee_ref, analysis_ref=analysis_ref,
+        )
+
+
+def extend(conn: sqlite3.Connection, policy: Policy, rid: int, days: float, operator: str,
+           committee_ref: str | None = None) -> float:
+    """Extend once by at most a week (Art. 9 §10); beyond, the committee decides."""
+    with conn:
+        row = _get(conn, rid)
+        if row["status"] != "active" or row["kind"] not in ("domain", "category"):
+            raise ReleaseError(f"release #{rid} is not an active temporary release")
+        if row["end"] <= time.time():
+            raise ReleaseError(f"release #{rid} has already ended")
+        if row["extended"] and not committee_ref:
+            raise ReleaseError(
+                f"release #{rid} was already extended once: a second extension needs "
+                "--committee-ref REF (Art. 9 §10)"
+            )
+        check_days(policy, days, committee_ref, "an extension", policy.release_max_extension_days)
+        end = row["end"] + days * DAY
+        _update(conn, operator, "release.extend", row, end=end, extended=row["extended"] + 1,
+                committee_ref=committee_ref or row["committee_ref"])
+        return float(end)
+
+
+def revoke(conn: sqlite3.Connection, rid: int, reason: str, operator: str) -> None:
+    with conn:
+        row = _get(conn, rid)
+        if row["status"] not in ("active", "requested", "appealed"):
+            raise ReleaseError(f"release #{rid} is {row['status']}: nothing to revoke")
+        _update(conn, operator, "release.revoke", row, status="revoked",
+                end=min(row["end"], time.time()), decision_note=reason)
+
+
+def event_window(policy: Policy, date: dt.date, start: dt.time, end: dt.time) -> tuple[float, float]:
+    """The event's active window in POSIX seconds, with the configured margin."""
+    if end <= start:
+        raise ReleaseError("the event's --end must be after its --start")
+    tz = policy.calendar.tz
+    margin = policy.event_margin_minutes * 60
+    s = dt.datetime.combine(date, start, tz).timestamp() - margin
+    e = dt.datetime.combine(date, end, tz).timestamp() + margin
+    return s, e
+
+
+def request_event(conn: sqlite3.Connection, policy: Policy, target: Target, platform: str,
+                  date: dt.date, start: dt.time, end: dt.time, reason: str, operator: str,
+                  today: dt.date | None = None) -> int:
+    """Seed 000: a request, at least N business days strictly before the event; not a release."""
+    p = policy.platforms.get(platform.lower())
+    if p is None:
+        known = ", ".join(sorted(policy.platforms))
+        raise ReleaseError(f"unknown platform {platform!r} (known: {known}; Teams needs none)")
+    if not reason.strip():
+        raise ReleaseError("an event request needs a --reason")
+    today = today or dt.datetime.now(policy.calendar.tz).date()
+    if date <= today:
+        raise ReleaseError(f"the event date {date} is not in the future")
+    need = policy.event_notice_business_days
+    have = policy.calendar.business_days_between(today, date)
+    if have < need:
+        earliest = policy.calendar.earliest_event_date(today, need)
+        raise ReleaseError(
+            f"an event on {date} requested on {today} has {have} business day(s) before it; "
+            f"{need} are required (seed 000 item 4): the earliest acceptable date is {earliest}"
+        )
+    s, e = event_window(policy, date, start, end)
+    with conn:
+        return _insert(
+            conn, operator, "release.event.request", kind="event", target_kind=target.kind,
+            target=target.value, obj=p.category, start=s, end=e, status="requested",
+            reason=reason, requested_by=operator, event_date=date.isoformat(),
+        )
+
+
+def request_access(conn: sqlite3.Connection, policy: Policy, user: str, *, domain: str | None,
+                   category: str | None, days: float, reason: str) -> int:
+    """A pending request made by the blocked user on the block page."""
+    if not reason.strip():
+        raise ReleaseError("a request needs a justification")
+    days = min(max(days, 1), policy.release_max_days)
+    obj, kind = (normalize_host(domain), "domain") if domain else (category or "", "category")
+    now = time.time()
+    with conn:
+        return _insert(
+            conn, user, "release.request", kind=kind, target_kind="user", target=user.lower(),
+            obj=obj, start=now, end=now + days * DAY, status="requested", reason=reason,
+            requested_by=user.lower(),
+        )
+
+
+def approve(conn: sqlite3.Connection, rid: int, operator: str) -> None:
+    """Seed 000 item 5 / Art. 9 §10: only an approval makes a request a release."""
+    with conn:
+        row = _get(conn, rid)
+        if row["status"] not in ("requested", "appealed"):
+            raise ReleaseError(f"release #{rid} is {row['status']}, not a pending request")
+        now = time.time()
+        fields: dict[str, object] = {"status": "active", "approved_by": operator}
+        if row["kind"] == "event":
+            if row["end"] <= now:
+                raise ReleaseError(f"the event of request #{rid} is already over")
+        else:
+            duration = row["end"] - row["start"]
+            start = max(now, row["start"])
+            fields.update(start=start, end=start + duration)
+        _update(conn, operator, "release.approve", row, **fields)
+
+
+def deny(conn: sqlite3.Connection, rid: int, reason: str, operator: str) -> None:
+    with conn:
+        row = _get(conn, rid)
+        if row["status"] not in ("requested", "appealed"):
+            raise ReleaseError(f"release #{rid} is {row['status']}, not a pending request")
+        if not reason.strip():
+            raise ReleaseError("a denial needs a --reason")
+        _update(conn, operator, "release.deny", row, status="denied", decision_note=reason)
+
+
+def appeal(conn: sqlite3.Connection, rid: int, reason: str, operator: str) -> None:
+    """Art. 9 §12: a denied request can be appealed once, to the Subprocuradoria."""
+    with conn:
+        row = _get(conn, rid)
+        if row["status"] != "denied":
+            raise ReleaseError(f"release #{rid} is {row['status']}: only a denial can be appealed")
+        appealed = conn.execute(
+            "SELECT 1 FROM admin_log WHERE action = 'release.appeal' AND subject = ?",
+            (f"release #{rid}",),
+        ).fetchone()
+        if appealed:
+            raise ReleaseError(f"release #{rid} was already appealed once (Art. 9 §12)")
+        _update(conn, operator, "release.appeal", row, status="appealed", decision_note=reason)
+
+
+def grant_level4(conn: sqlite3.Connection, user: str, until: float, committee_ref: str,
+                 reason: str, operator: str) -> int:
+    """Art. 9 §4 V: level 4 by explicit committee authorisation, always with an end."""
+    if not committee_ref:
+        raise ReleaseError("level 4 needs --committee-ref REF (Art. 9 §4 V)")
+    now = time.time()
+    if until <= now:
+        raise ReleaseError("level 4 must end in the future")
+    with conn:
+        return _insert(
+            conn, operator, "release.level4", kind="level", target_kind="user",
+            target=user.lower(), obj="4", start=now, end=until, status="active", reason=reason,
+            requested_by=operator, approved_by=operator, committee_ref=committee_ref,
+        )
+
+
+def listing(conn: sqlite3.Connection, active_only: bool = False, target: Target | None = None,
+            statuses: tuple[str, ...] | None = None, now: float | None = None) -> list[sqlite3.Row]:
+    now = time.time() if now is None else now
+    where, args = [], []
+    if active_only:
+        where.append("status = 'active' AND end > ?")
+        args.append(now)
+    if statuses:
+        where.append("status IN ({})".format(",".join("?" for _ in statuses)))
+        args.extend(statuses)
+    if target is not None:
+        where.append("target_kind = ? AND target = ?")
+        args.extend([target.kind, target.value])
+    sql = "SELECT * FROM releases"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return conn.execute(sql + " ORDER BY id", args).fetchall()
+
+
+def active_for_engine(conn: sqlite3.Connection, now: float | None = None
+                      ) -> tuple[tuple[Release, ...], dict[str, tuple[float, float, int]]]:
+    """Releases the engine must know (active and not ended), and level-4 grants by user."""
+    now = time.time() if now is None else now
+    rows = conn.execute(
+        "SELECT * FROM releases WHERE status = 'active' AND end > ? ORDER BY id", (now,)
+    ).fetchall()
+    out: list[Release] = []
+    level4: dict[str, tuple[float, float, int]] = {}
+    for r in rows:
+        if r["kind"] == "level":
+            level4[r["target"]] = (r["start"], r["end"], r["id"])
+            continue
+        out.append(Release(r["id"], r["kind"], r["target_kind"], r["target"], r["obj"],
+                           r["start"], r["end"], r["analysis_ref"]))
+    return tuple(out), level4
