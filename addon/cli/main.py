@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 
@@ -51,3 +52,9 @@ def main() -> None:
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # a bug: one line, and the traceback only when asked for
+        if os.environ.get("GUARITA_DEBUG"):
+            raise
+        click.echo(f"guarita: internal error: {type(exc).__name__}: {exc} "
+                   "(set GUARITA_DEBUG=1 for the traceback)", err=True)
+        sys.exit(2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from pathlib import Path
 
@@ -33,7 +32,6 @@ def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str
         intercept: bool, allow_localhost: bool, mode: str, config: Path) -> None:
     """Start the proxy with the add-on, the audit log and a Prometheus endpoint."""
     policy = load_policy(config)  # fail fast, one line, before starting anything
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(_serve(config, listen_host, listen_port, metrics_port, metrics_host, intercept,
                        allow_localhost, mode, str(policy.paths.state_dir)))
 
@@ -45,12 +43,13 @@ async def _serve(config: Path, host: str, port: int, metrics_port: int, metrics_
 
     from addon.proxy.enforce import Guarita
 
-    opts = options.Options(listen_host=host, listen_port=port, mode=[mode],
-                           connection_strategy="lazy", http3=False)
+    opts = options.Options(listen_host=host, listen_port=port, mode=[mode])
     master = DumpMaster(opts, with_termlog=True, with_dumper=False)
     master.addons.add(Guarita())
     try:
         master.options.update(
+            # nothing reaches an upstream before the SNI is decided; HTTP/3 has no CONNECT to decide
+            connection_strategy="lazy", http3=False,
             guarita_policy=str(config), guarita_metrics_port=metrics_port,
             guarita_metrics_host=metrics_host, guarita_intercept=intercept,
             guarita_allow_localhost=allow_localhost,

@@ -1,0 +1,120 @@
+"""Shared fixtures: a throw-away copy of the shipped policy and lists, the CLI, a real proxy."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.fakenet import FakeNet
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def guarita_cmd() -> list[str]:
+    exe = BIN / "guarita"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "addon.cli.main"]
+
+
+@dataclass
+class Workspace:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config" / "policy.yaml"
+
+    @property
+    def var(self) -> Path:
+        return self.root / "var"
+
+    def run(self, *args: str, check: bool = False, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        cp = subprocess.run([*guarita_cmd(), *args], cwd=self.root, capture_output=True,
+                            text=True, timeout=timeout, env={**os.environ, "GUARITA_CONFIG": ""} | {
+                                "GUARITA_CONFIG": str(self.config)})
+        if check and cp.returncode != 0:
+            raise AssertionError(f"guarita {' '.join(args)} -> {cp.returncode}\n{cp.stdout}\n{cp.stderr}")
+        return cp
+
+    def check(self, url: str, *args: str) -> tuple[int, dict]:
+        cp = self.run("check", url, "--json", *args)
+        assert cp.returncode in (0, 1), cp.stderr
+        return cp.returncode, json.loads(cp.stdout)
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    """A working folder with copies of config/ and categories/, as an operator has."""
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    shutil.copytree(ROOT / "categories", tmp_path / "categories")
+    return Workspace(tmp_path)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Proxy:
+    ws: Workspace
+    port: int
+    net: FakeNet
+    proc: subprocess.Popen[str]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        out = self.proc.stdout.read() if self.proc.stdout else ""
+        return out
+
+
+def start_proxy(ws: Workspace, *extra: str) -> Proxy:
+    net = FakeNet().start()
+    port = free_port()
+    proc = subprocess.Popen(
+        [*guarita_cmd(), "run", "--listen-port", str(port), "--metrics-port", "0",
+         "--mode", f"upstream:http://127.0.0.1:{net.port}", "--config", str(ws.config), *extra],
+        cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"guarita run exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise AssertionError("guarita run did not listen within 30 s")
+    return Proxy(ws, port, net, proc)
+
+
+@pytest.fixture
+def proxy(ws: Workspace) -> Iterator[Proxy]:
+    p = start_proxy(ws)
+    yield p
+    p.stop()
+    p.net.stop()

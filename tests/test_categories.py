@@ -1,0 +1,130 @@
+"""The compiled category index (Art. 9 §8): most specific entry wins, no label-boundary leaks."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from addon.policy.categories import CategoryIndex, compile_index, fingerprint, load_or_compile
+from addon.policy.hosts import normalize_host
+
+
+def write_lists(root: Path, lists: dict[str, str]) -> Path:
+    for name, body in lists.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        (root / name / "domains").write_text(body)
+    return root
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> CategoryIndex:
+    src = write_lists(tmp_path / "lists", {
+        "social_networks": "# comment\nfacebook.com\n.instagram.com\nFACEBOOK.com.\n",
+        "search": "google.com\n",
+        "filehosting": "drive.google.com\n",
+        "doh": "1.1.1.1\n2130706434\n",
+        "junk": "not a host\n\n#x\nbücher.de\n",
+    })
+    return load_or_compile([src], tmp_path / "idx")
+
+
+def test_entry_covers_subdomains_and_most_specific_wins(index: CategoryIndex) -> None:
+    """Art. 9 §8: IT can classify drive.google.com apart from google.com."""
+    assert index.categories_of("www.facebook.com") == ("social_networks",)
+    assert index.categories_of("google.com") == ("search",)
+    assert index.categories_of("drive.google.com") == ("filehosting",)
+    assert index.categories_of("x.drive.google.com") == ("filehosting",)
+    assert index.lookup("a.instagram.com").entry == "instagram.com"  # leading dot in the list
+
+
+def test_label_boundaries(index: CategoryIndex) -> None:
+    for host in ("notfacebook.com", "facebook.com.example.net", "facebook.co", "com"):
+        assert index.lookup(host) is None
+
+
+def test_ip_entries_and_idn(index: CategoryIndex) -> None:
+    assert index.categories_of("1.1.1.1") == ("doh",)
+    assert index.categories_of("127.0.0.2") == ("doh",)  # listed as 2130706434
+    assert index.categories_of(normalize_host("BÜCHER.de")) == ("junk",)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # read-only fixture
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20))
+def test_a_listed_name_never_matches_across_a_label(index: CategoryIndex, prefix: str) -> None:
+    prefix = prefix.strip("-") or "a"
+    assert index.lookup(prefix + "facebook.com") is None
+    assert index.lookup(f"facebook.com.{prefix}.net") is None
+    assert index.categories_of(f"{prefix}.facebook.com") == ("social_networks",)
+
+
+def test_fingerprint_changes_and_index_is_rebuilt(tmp_path: Path) -> None:
+    src = write_lists(tmp_path / "l", {"a": "a.com\n"})
+    idx = load_or_compile([src], tmp_path / "idx")
+    fp = fingerprint([src])
+    assert idx.fingerprint == fp and idx.categories_of("b.com") == ()
+    (src / "a" / "domains").write_text("a.com\nb.com\n")
+    idx2 = load_or_compile([src], tmp_path / "idx")
+    assert idx2.categories_of("b.com") == ("a",)
+
+
+def test_symlinked_category_is_an_alias_not_a_second_name(tmp_path: Path) -> None:
+    src = write_lists(tmp_path / "l", {"adult": "x.com\n"})
+    (src / "porn").symlink_to(src / "adult")
+    compile_index([src], tmp_path / "idx")
+    assert CategoryIndex(tmp_path / "idx").categories_of("x.com") == ("adult",)
+
+
+def test_a_corrupt_index_is_refused(tmp_path: Path) -> None:
+    from addon.errors import CategoryError
+
+    (tmp_path / "idx").write_bytes(b"garbage" * 10)
+    with pytest.raises(CategoryError):
+        CategoryIndex(tmp_path / "idx")
+
+
+def make_tar(path: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("blacklists/porn")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "adult"
+        tar.addfile(link)
+    return path
+
+
+def test_import_tar_gz_ut1_layout(ws, tmp_path: Path) -> None:  # noqa: ANN001
+    tar = make_tar(tmp_path / "ut1.tar.gz", {
+        "blacklists/adult/domains": b"example-adult.com\n.leading.com\n",
+        "blacklists/adult/urls": b"ignored.com/path\n",
+        "blacklists/gambling/domains": b"bet.example\n10.9.8.7\njunk line here\n",
+        "../evil/domains": b"evil.com\n",
+    })
+    cp = ws.run("categories", "import", str(tar), check=True)
+    assert "imported" in cp.stdout
+    assert not (ws.root.parent / "evil").exists()
+    look = ws.run("categories", "lookup", "www.example-adult.com", check=True)
+    assert "adult" in look.stdout and "example-adult.com" in look.stdout
+    assert ws.run("categories", "lookup", "10.9.8.7").returncode == 0
+    assert ws.run("categories", "lookup", "ignored.com").returncode == 1
+
+
+UT1 = Path(__file__).resolve().parents[2] / "shared" / "data" / "ut1-blacklists-2026-08-17.tar.gz"
+
+
+@pytest.mark.skipif(not UT1.exists(), reason=f"UT1 data not found at {UT1}")
+def test_import_real_ut1(ws) -> None:  # noqa: ANN001
+    cp = ws.run("categories", "import", str(UT1), check=True, timeout=600)
+    assert "index has" in cp.stdout
+    rc, d = ws.check("http://www.pornhub.com/", "--level", "3")
+    assert rc == 1 and "adult" in d["categories"]
+    rc, d = ws.check("https://www.gov.br/", "--level", "1")
+    assert rc == 0

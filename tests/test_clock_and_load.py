@@ -1,0 +1,75 @@
+"""Business calendar (holidays package) and the policy loader's errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from addon.errors import PolicyError
+from addon.policy.clock import BusinessCalendar
+from addon.policy.load import load_policy
+
+ROOT = Path(__file__).resolve().parent.parent
+CAL = BusinessCalendar(ZoneInfo("America/Sao_Paulo"), dt.time(8, 30), dt.time(18, 30))
+
+
+def test_business_days_skip_weekends_and_national_and_rs_holidays() -> None:
+    assert not CAL.is_business_day(dt.date(2026, 11, 20))  # Consciência Negra (national)
+    assert not CAL.is_business_day(dt.date(2024, 9, 20))  # Revolução Farroupilha (RS)
+    assert not CAL.is_business_day(dt.date(2026, 11, 21))  # Saturday
+    assert CAL.is_business_day(dt.date(2026, 11, 23))
+
+
+def test_seed000_five_business_days_strictly_between() -> None:
+    """Issue example: an event on 2026-11-24 needs the request by 2026-11-13."""
+    assert CAL.business_days_between(dt.date(2026, 11, 16), dt.date(2026, 11, 24)) == 4
+    assert CAL.business_days_between(dt.date(2026, 11, 13), dt.date(2026, 11, 24)) == 5
+    assert CAL.earliest_event_date(dt.date(2026, 11, 16), 5) == dt.date(2026, 11, 25)
+
+
+def test_business_hours_edges_in_local_time() -> None:
+    tz = ZoneInfo("America/Sao_Paulo")
+    at = lambda h, m: dt.datetime(2026, 11, 24, h, m, tzinfo=tz).timestamp()  # noqa: E731
+    assert not CAL.is_business_time(at(8, 29))
+    assert CAL.is_business_time(at(8, 30))
+    assert CAL.is_business_time(at(18, 29))
+    assert not CAL.is_business_time(at(18, 30))
+
+
+def broken(tmp_path: Path, old: str, new: str) -> Path:
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    p = tmp_path / "config" / "policy.yaml"
+    text = p.read_text()
+    assert old in text
+    p.write_text(text.replace(old, new, 1))
+    return p
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("  1:\n    name: ACESSO RESTRITO\n    allow_only: [government,",
+     "  1:\n    name: ACESSO RESTRITO\n    allow_only: [governo,", "levels.1.allow_only: unknown category 'governo'"),
+    ("    servidores: 2", "    servidores: 4", "directory.groups.servidores: level must be 0 to 3"),
+    ("timezone: America/Sao_Paulo", "timezone: Mars/Olympus", "timezone: unknown time zone"),
+    ('  start: "08:30"', '  start: "8h30"', "business_hours.start: invalid time"),
+    ("malicious: [malware, phishing, cryptojacking]", "malicious: []", "malicious:"),
+    ("    zoom: {label: Zoom, category: webconf_zoom}", "    zoom: {label: Zoom, category: zooom}",
+     "webconference.platforms.zoom.category: unknown category 'zooom'"),
+    ("levels:\n", "levels: [\n", "invalid YAML at line"),
+])
+def test_policy_errors_name_file_key_and_problem(tmp_path: Path, old: str, new: str,
+                                                 message: str) -> None:
+    path = broken(tmp_path, old, new)
+    with pytest.raises(PolicyError) as exc:
+        load_policy(path)
+    assert str(path) in str(exc.value) and message in str(exc.value)
+
+
+def test_cli_exits_2_on_a_broken_policy(ws) -> None:  # noqa: ANN001
+    ws.config.write_text(ws.config.read_text().replace("levels:\n", "levels: [\n", 1))
+    cp = ws.run("check", "https://www.gov.br/", "--level", "1")
+    assert cp.returncode == 2 and "invalid YAML" in cp.stderr and "Traceback" not in cp.stderr
+    assert len(cp.stderr.strip().splitlines()) == 1
