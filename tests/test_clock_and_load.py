@@ -51,7 +51,8 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
 
 @pytest.mark.parametrize("old, new, message", [
     ("  1:\n    name: ACESSO RESTRITO\n    allow_only: [government,",
-     "  1:\n    name: ACESSO RESTRITO\n    allow_only: [governo,", "levels.1.allow_only: unknown category 'governo'"),
+     "  1:\n    name: ACESSO RESTRITO\n    allow_only: [governo,",
+     "levels.1.allow_only: unknown category 'governo'"),
     ("    servidores: 2", "    servidores: 4", "directory.groups.servidores: level must be 0 to 3"),
     ("timezone: America/Sao_Paulo", "timezone: Mars/Olympus", "timezone: unknown time zone"),
     ('  start: "08:30"', '  start: "8h30"', "business_hours.start: invalid time"),

@@ -1,0 +1,78 @@
+"""The command-line contract of SPEC.md, run as a person would."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_check_contract(ws) -> None:  # noqa: ANN001
+    rc, d = ws.check("https://www.gov.br/", "--level", "1", "--at", "2026-11-24T14:00:00-03:00")
+    assert rc == 0 and d["decision"] == "allow" and d["level"] == 1
+    assert d["categories"] == ["government"] and d["rule"] == "level1.allowlist" and d["reason"]
+    rc, d = ws.check("https://facebook.com/", "--user", "servidor", "--at", "2026-11-24T14:00")
+    assert rc == 1 and d["rule"] == "level2.business_hours"
+    rc, d = ws.check("https://facebook.com/", "--user", "servidor", "--at", "2026-11-20T14:00")
+    assert rc == 0  # national holiday
+    rc, d = ws.check("https://facebook.com/", "--groups", "membros", "--at", "2026-11-24T14:00")
+    assert rc == 0 and d["level"] == 3
+    for args in (["http://exa mple.com/", "--level", "2"], ["https://x.com/", "--level", "9"],
+                 ["https://x.com/", "--user", "ninguem"], ["https://x.com/", "--at", "ontem"]):
+        cp = ws.run("check", *args)
+        assert cp.returncode == 2 and "Traceback" not in cp.stderr
+        assert len(cp.stderr.strip().splitlines()) == 1
+
+
+def test_sessions_and_blocks_with_history(ws) -> None:  # noqa: ANN001
+    ws.run("session", "login", "estagiario", "10.0.0.7", "--operator", "ti.joao", check=True)
+    rc, d = ws.check("http://example.org/", "--ip", "10.0.0.7")
+    assert rc == 1 and d["user"] == "estagiario" and d["level"] == 1
+    ws.run("block", "user", "estagiario", "--reason", "Art. 19", "--operator", "ti.joao", check=True)
+    rc, d = ws.check("https://www.gov.br/", "--ip", "10.0.0.7")
+    assert d["rule"] == "blocked.user"
+    assert ws.run("unblock", "user", "estagiario", "--authorized-by", "SubPGJ").returncode == 0
+    rc, d = ws.check("https://www.gov.br/", "--ip", "10.0.0.7")
+    assert rc == 0
+    ws.run("session", "logout", "10.0.0.7", check=True)
+    rc, d = ws.check("https://www.gov.br/", "--ip", "10.0.0.7")
+    assert d["rule"] == "level0.no_user"
+    hist = json.loads(ws.run("audit", "admin", "--format", "json", check=True).stdout)
+    actions = [h["action"] for h in hist]
+    for a in ("session.login", "block.user", "unblock.user", "session.logout"):
+        assert a in actions
+    assert any(h["operator"] == "ti.joao" for h in hist)
+    assert "SubPGJ" in json.dumps(hist)
+
+
+def test_release_limits_and_event_flow(ws) -> None:  # noqa: ANN001
+    cp = ws.run("release", "grant", "--to", "user:servidor", "--domain", "youtube.com",
+                "--days", "8", "--reason", "curso")
+    assert cp.returncode == 2 and "committee" in cp.stderr
+    cp = ws.run("release", "grant", "--to", "user:servidor", "--domain", "youtube.com",
+                "--days", "7", "--reason", "curso", check=True)
+    rid = cp.stdout.split("#")[1].split()[0]
+    rc, d = ws.check("https://www.youtube.com/", "--user", "servidor")
+    assert rc == 0 and d["rule"] == "release" and d["release"] == int(rid)
+    assert ws.run("release", "extend", rid, "--days", "7").returncode == 0
+    cp = ws.run("release", "extend", rid, "--days", "1")
+    assert cp.returncode == 2 and "once" in cp.stderr
+    cp = ws.run("release", "grant", "--to", "user:servidor", "--domain", "wicar.org", "--days",
+                "1", "--reason", "x")
+    assert cp.returncode == 2 and "analysis" in cp.stderr
+    for bad in (["--to", "user:ninguem"], ["--to", "group:inexistente"], ["--to", "machine:x"]):
+        cp = ws.run("release", "grant", *bad, "--category", "video", "--days", "1", "--reason", "x")
+        assert cp.returncode == 2
+    cp = ws.run("release", "event", "--to", "user:servidor", "--platform", "zoom", "--date",
+                "2020-01-01", "--start", "10:00", "--end", "11:00", "--reason", "x")
+    assert cp.returncode == 2 and "not in the future" in cp.stderr
+    assert ws.run("release", "approve", "999").returncode == 2
+    cp = ws.run("release", "event", "--to", "user:servidor", "--platform", "zoom", "--date",
+                "2027-03-10", "--start", "10:00", "--end", "11:00", "--reason", "seminário",
+                check=True)
+    eid = cp.stdout.split("#")[1].split()[0]
+    rc, d = ws.check("https://zoom.us/", "--user", "servidor", "--at", "2027-03-10T10:15")
+    assert rc == 1  # a request is not a release (seed 000 item 5)
+    ws.run("release", "approve", eid, check=True)
+    rc, d = ws.check("https://zoom.us/", "--user", "servidor", "--at", "2027-03-10T10:15")
+    assert rc == 0 and d["release"] == int(eid)
+    rc, d = ws.check("https://zoom.us/", "--user", "servidor", "--at", "2027-03-10T11:31")
+    assert rc == 1  # 30-minute margin has passed
