@@ -52,9 +52,16 @@ class Match:
     categories: tuple[str, ...]
 
 
-def _keyed_hash(key: bytes, name: bytes) -> int:
-    digest = hashlib.blake2b(name, digest_size=8, key=key).digest()
-    return int.from_bytes(digest, "little") & ~0xFF
+class _Hasher:
+    """Keyed blake2b, keyed once: copying a keyed state is 40% cheaper than re-keying."""
+
+    def __init__(self, key: bytes) -> None:
+        self._base = hashlib.blake2b(digest_size=8, key=key)
+
+    def __call__(self, name: bytes) -> int:
+        h = self._base.copy()
+        h.update(name)
+        return int.from_bytes(h.digest(), "little") & ~0xFF
 
 
 def category_dirs(sources: Iterable[Path]) -> dict[str, list[Path]]:
@@ -95,7 +102,10 @@ def parse_list_line(line: str) -> str | None:
     text = line.strip()
     if not text or text[0] == "#":
         return None
-    text = text.split("#", 1)[0].strip().lstrip(".")
+    if "#" in text:
+        text = text.split("#", 1)[0].strip()
+    if text[0] == ".":
+        text = text.lstrip(".")
     if not text:
         return None
     lowered = text.lower().rstrip(".")
@@ -115,6 +125,21 @@ def read_list(path: Path) -> Iterator[str]:
                 yield host
 
 
+def _hash_file(job: tuple[str, int, bytes]) -> tuple[bytes, bytes]:
+    """Keys and crc32s of one list file (runs in a worker process during compile)."""
+    from array import array
+
+    path, cat_id, key = job
+    hasher = _Hasher(key)
+    keys, crcs = array("Q"), array("I")
+    crc32 = zlib.crc32
+    for host in read_list(Path(path)):
+        b = host.encode("ascii")
+        keys.append(hasher(b) | cat_id)
+        crcs.append(crc32(b))
+    return keys.tobytes(), crcs.tobytes()
+
+
 def compile_index(sources: Iterable[Path], target: Path) -> int:
     """Compile every list under `sources` into the index file `target`; returns entries.
 
@@ -129,20 +154,23 @@ def compile_index(sources: Iterable[Path], target: Path) -> int:
         raise CategoryError(f"too many categories ({len(cats)}; at most {MAX_CATEGORIES})")
     names = sorted(cats)
     key = secrets.token_bytes(16)
-    keys: list[int] = []
-    crcs: list[int] = []
-    for cat_id, name in enumerate(names):
-        for f in cats[name]:
-            for host in read_list(f):
-                b = host.encode("ascii")
-                keys.append(_keyed_hash(key, b) | cat_id)
-                crcs.append(zlib.crc32(b))
-    entries = np.unique(np.array(keys, dtype=np.uint64))
+    jobs = [(str(f), cat_id, key) for cat_id, name in enumerate(names) for f in cats[name]]
+    jobs.sort(key=lambda j: -os.path.getsize(j[0]))  # biggest first: better balance
+    if len(jobs) > 1 and (os.cpu_count() or 1) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, len(jobs))) as pool:
+            parts = list(pool.map(_hash_file, jobs))
+    else:
+        parts = [_hash_file(j) for j in jobs]
+    keys = np.frombuffer(b"".join(k for k, _ in parts), dtype=np.uint64)
+    crcs = np.frombuffer(b"".join(c for _, c in parts), dtype=np.uint32)
+    entries = np.unique(keys)
     n = int(entries.size)
     log2 = max(16, min(28, (max(n, 1) * 16 - 1).bit_length()))
     bitmap = np.zeros(1 << (log2 - 3), dtype=np.uint8)
-    if crcs:
-        bits = np.array(crcs, dtype=np.uint32) >> np.uint32(32 - log2)
+    if crcs.size:
+        bits = crcs >> np.uint32(32 - log2)
         np.bitwise_or.at(bitmap, bits >> 3, (1 << (bits & 7)).astype(np.uint8))
     buckets = np.searchsorted(
         entries >> np.uint64(64 - BUCKET_BITS),
@@ -189,6 +217,7 @@ class CategoryIndex:
         self.fingerprint: str = meta["fingerprint"]
         self.entries_count: int = n
         self._key: bytes = key
+        self._hash = _Hasher(key)
         view = memoryview(self._mm)
         bitmap_len = 1 << (log2 - 3)
         off = header_len
@@ -208,7 +237,7 @@ class CategoryIndex:
         bit = zlib.crc32(b) >> self._shift
         if not self._bitmap[bit >> 3] & (1 << (bit & 7)):
             return ()
-        top = _keyed_hash(self._key, b)
+        top = self._hash(b)
         bucket = top >> (64 - BUCKET_BITS)
         entries = self._entries
         lo, hi = self._buckets[bucket], self._buckets[bucket + 1]

@@ -86,23 +86,45 @@ def decide(
             release = r
             break
 
+    if release is not None:
+        if any(c in policy.malicious for c in cats) and not release.analysis_ref:
+            pass  # a release without a technical analysis never opens a malicious site (§11)
+        else:
+            what = (f"análise técnica {release.analysis_ref}" if release.analysis_ref else
+                    "evento de webconferência" if release.kind == "event" else
+                    "liberação temporária")
+            return out("allow", level, f"Liberado pela liberação #{release.id} ({what})",
+                       "release", release.id)
+
+    spec = policy.levels[level]
+    business = (policy.calendar.is_business_time(now)
+                if spec.outside_business_hours_only else False)
+    key = (match, level, identity.special_groups, business)
+    cache = policy.decision_cache
+    d = cache.get(key)
+    if d is None:
+        if len(cache) >= 65536:
+            cache.clear()
+        d = cache[key] = _by_category(policy, match, level, identity.special_groups, business)
+    return d
+
+
+def _by_category(policy: Policy, match: Match | None, level: int,
+                 special_groups: frozenset[str], business: bool) -> Decision:
+    """The decision when no release applies: a pure function of its (hashable) arguments."""
+    cats = match.categories if match else ()
+    matched = match.entry if match else None
+
+    def out(action: str, level: int, reason: str, rule: str) -> Decision:
+        return Decision(action, level, cats, reason, rule, matched)  # type: ignore[arg-type]
+
     bad = [c for c in cats if c in policy.malicious]
     if bad:
-        if release is not None and release.analysis_ref:
-            return out(
-                "allow", level,
-                f"Liberado pela liberação #{release.id} (análise técnica {release.analysis_ref})",
-                "release", release.id,
-            )
         return out(
             "block", level,
             f"Site malicioso ({_labels(policy, bad)}): bloqueado em todos os níveis",
             "malicious",
         )
-    if release is not None:
-        what = "evento de webconferência" if release.kind == "event" else "liberação temporária"
-        return out("allow", level, f"Liberado por {what} #{release.id}", "release", release.id)
-
     platforms = [c for c in cats if policy.platform_of_category(c) is not None]
     if platforms:
         return out(
@@ -120,7 +142,7 @@ def decide(
         return out("allow", 4, "Nível 4 (ACESSO IRRESTRITO), por tempo determinado", "level4")
 
     granted: set[str] = set()
-    for g in identity.special_groups:
+    for g in special_groups:
         sg = policy.special_groups.get(g)
         if sg is not None:
             granted |= sg.categories
@@ -148,7 +170,7 @@ def decide(
             "level1.not_allowlisted",
         )
     timed = [c for c in cats if c in spec.outside_business_hours_only and c not in granted]
-    if timed and policy.calendar.is_business_time(now):
+    if timed and business:
         return out(
             "block", level,
             f"{_labels(policy, timed)} só fora do horário de expediente para o nível {level}",

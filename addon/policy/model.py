@@ -101,6 +101,8 @@ class Policy:
     organisation: str = ""
     help_text: str = ""
     raw: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    # decide()'s memo: a reload builds a new Policy, so it never outlives its rules.
+    decision_cache: dict[object, Decision] = field(default_factory=dict, compare=False, repr=False)
 
     def label(self, category: str) -> str:
         return self.category_labels.get(category, category)
