@@ -91,7 +91,7 @@ def report(conn: sqlite3.Connection, f: Filters, by: str, top: int = 20) -> list
         "sum(decision = 'block') AS blocked, "
         "coalesce(sum(bytes_in), 0) + coalesce(sum(bytes_out), 0) AS bytes, "
         "count(DISTINCT user) AS users "
-        f"FROM {source}{where} GROUP BY 1 ORDER BY requests DESC LIMIT ?"
+        f"FROM {source}{where} GROUP BY 1 ORDER BY requests DESC, 1 LIMIT ?"
     )
     return [dict(r) for r in conn.execute(sql, (*args, top))]
 
@@ -105,7 +105,7 @@ def violations(conn: sqlite3.Connection, f: Filters) -> list[dict[str, Any]]:
         "max(ts) AS last, group_concat(DISTINCT j.value) AS categories, "
         "count(DISTINCT host) AS hosts "
         f"FROM audit LEFT JOIN json_each(audit.categories) AS j{where} "
-        "GROUP BY user ORDER BY attempts DESC"
+        "GROUP BY user ORDER BY attempts DESC, user"
     )
     return [dict(r) for r in conn.execute(sql, args)]
 

@@ -29,6 +29,11 @@ class Metrics:
         self.errors = Counter("guarita_errors", "Errors, by where they happened (fail closed)",
                               ["where"], registry=r)
         self.active_releases = Gauge("guarita_active_releases", "Releases in force", registry=r)
+        self.loop_lag_max = Gauge("guarita_event_loop_lag_max_seconds",
+                                  "Longest event-loop stall seen (timer lateness)", registry=r)
+        self.loop_lag = Histogram("guarita_event_loop_lag_seconds",
+                                  "Lateness of a 10 ms event-loop timer",
+                                  buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 1.0), registry=r)
         self.reloads = Counter("guarita_reloads", "Reloads of policy, lists and state",
                                ["what", "result"], registry=r)
 

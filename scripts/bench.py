@@ -1,0 +1,252 @@
+"""guarita beside bare mitmdump, in turns, on this machine: the only honest throughput figure.
+
+    .venv/bin/python scripts/bench.py            # full run (a few minutes), prints the table
+    .venv/bin/python scripts/bench.py --smoke    # a few seconds (run by the test suite)
+
+Both proxies chain to one local "internet" (tests/support/fakenet.py) in mitmproxy's
+upstream mode, so real host names are used with no DNS. guarita runs with the audit log on,
+the shipped policy, and (full run) the 5-million-domain index. The proxy under test is pinned
+to core 0, the load generator and upstream to core 1 (taskset, when there are 2+ cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import shutil
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.support.fakenet import FakeNet  # noqa: E402
+
+BIN = Path(sys.executable).parent
+USERS = ["servidor", "membro", "estagiario", "coordenador", "terceirizado"]
+# A realistic mix: allowed, blocked by category, blocked by time (level 2 in business hours),
+# unclassified, and allowed for some users only.
+HOSTS = ["www.gov.br", "www.gov.br", "www.tjrs.jus.br", "www.ufrgs.br", "www.bb.com.br",
+         "example.org", "news.example.net", "www.facebook.com", "www.pornhub.com",
+         "www.youtube.com", "mail.google.com", "zoom.us"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pin(core: int) -> list[str]:
+    return ["taskset", "-c", str(core)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"proxy exited early ({proc.returncode})")
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def auth(i: int) -> str:
+    u = USERS[i % len(USERS)]
+    return "Basic " + base64.b64encode(f"{u}:{u}".encode()).decode()
+
+
+async def read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def http_worker(port: int, wid: int, until: float, keepalive: bool, lat: list[float]) -> int:
+    done = 0
+    reader = writer = None
+    host = HOSTS[0]
+    while time.perf_counter() < until:
+        if writer is None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            # one origin per kept-alive connection, as a browser does: mitmproxy's upstream
+            # mode stalls a client connection that rotates through many origins
+            host = HOSTS[(wid * 7 + done) % len(HOSTS)]
+        t = time.perf_counter()
+        writer.write((f"GET http://{host}/p/{done} HTTP/1.1\r\nHost: {host}\r\n"
+                      f"Proxy-Authorization: {auth(wid)}\r\n"
+                      f"Connection: {'keep-alive' if keepalive else 'close'}\r\n\r\n").encode())
+        await read_response(reader)  # type: ignore[arg-type]
+        lat.append(time.perf_counter() - t)
+        done += 1
+        if not keepalive:
+            writer.close()
+            reader = writer = None
+    if writer is not None:
+        writer.close()
+    return done
+
+
+async def tunnel_worker(port: int, wid: int, until: float, lat: list[float]) -> int:
+    done = 0
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    while time.perf_counter() < until:
+        host = HOSTS[(wid * 7 + done) % len(HOSTS)]
+        t = time.perf_counter()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n"
+                     f"Proxy-Authorization: {auth(wid)}\r\n\r\n".encode())
+        try:
+            status = await read_response(reader)
+            if status == 200:
+                await writer.start_tls(ctx, server_hostname=host)
+                writer.write(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+                await read_response(reader)
+        except (ssl.SSLError, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        writer.close()
+        lat.append(time.perf_counter() - t)
+        done += 1
+    return done
+
+
+async def load(port: int, case: str, seconds: float, conc: int) -> tuple[float, float, float]:
+    until = time.perf_counter() + seconds
+    lat: list[float] = []
+    if case == "tunnel":
+        jobs = [tunnel_worker(port, i, until, lat) for i in range(conc)]
+    else:
+        jobs = [http_worker(port, i, until, case == "keepalive", lat) for i in range(conc)]
+    started = time.perf_counter()
+    counts = await asyncio.gather(*jobs)
+    elapsed = time.perf_counter() - started
+    lat.sort()
+    return sum(counts) / elapsed, lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000
+
+
+def lag_counts(mport: int) -> dict[float, float]:
+    """Cumulative counts of the guarita_event_loop_lag_seconds histogram (key 1 = all)."""
+    out = {0.005: 0.0, 0.01: 0.0, 1: 0.0}
+    if not mport:
+        return out
+    text = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics").read().decode()
+    for line in text.splitlines():
+        if line.startswith("guarita_event_loop_lag_seconds_bucket"):
+            le = line.split('le="')[1].split('"')[0]
+            if le in ("0.005", "0.01"):
+                out[float(le)] = float(line.split()[-1])
+        elif line.startswith("guarita_event_loop_lag_seconds_count"):
+            out[1] = float(line.split()[-1])
+    return out
+
+
+def start(kind: str, upstream: int, work: Path) -> tuple[subprocess.Popen[bytes], int, int]:
+    port = free_port()
+    mode = f"upstream:http://127.0.0.1:{upstream}"
+    if kind == "bare":
+        cmd = [str(BIN / "mitmdump"), "-q", "--listen-port", str(port), "--mode", mode,
+               "--set", "connection_strategy=lazy", "--set", "http3=false"]
+        mport = 0
+    else:
+        mport = free_port()
+        cmd = [str(BIN / "guarita"), "run", "--listen-port", str(port), "--mode", mode,
+               "--metrics-port", str(mport), "--config", str(work / "config" / "policy.yaml")]
+    proc = subprocess.Popen(pin(0) + cmd, cwd=work, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    wait_port(port, proc)
+    return proc, port, mport
+
+
+def prepare(work: Path, domains: int) -> None:
+    shutil.copytree(ROOT / "config", work / "config")
+    shutil.copytree(ROOT / "categories", work / "categories")
+    if domains:
+        lists = work / "var" / "lists" / "padding"
+        lists.mkdir(parents=True)
+        with open(lists / "domains", "w") as fh:
+            for i in range(domains):
+                fh.write(f"pad{i:08d}.bench-example.com\n")
+    subprocess.run([str(BIN / "guarita"), "categories", "list", "--config",
+                    str(work / "config" / "policy.yaml")], cwd=work, check=True,
+                   stdout=subprocess.DEVNULL)
+    t = time.perf_counter()
+    subprocess.run([str(BIN / "guarita"), "check", "http://www.gov.br/", "--level", "1",
+                    "--config", str(work / "config" / "policy.yaml")], cwd=work,
+                   stdout=subprocess.DEVNULL)
+    print(f"index ready ({domains} padding domains) in {time.perf_counter() - t:.1f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--turns", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=8)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--domains", type=int, default=5_000_000)
+    a = ap.parse_args()
+    if a.smoke:
+        a.turns, a.seconds, a.concurrency, a.domains = 1, 1.0, 4, 0
+    if (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {1})
+    net = FakeNet().start()
+    results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+    over_5ms = over_10ms = ticks = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        prepare(work, a.domains)
+        for turn in range(a.turns):
+            for kind in ("bare", "guarita"):
+                proc, port, mport = start(kind, net.port, work)
+                try:
+                    asyncio.run(load(port, "newconn", 1.0, a.concurrency))  # warm-up: logins
+                    before = lag_counts(mport)
+                    for case in ("keepalive", "newconn", "tunnel"):
+                        r = asyncio.run(load(port, case, a.seconds, a.concurrency))
+                        results.setdefault((case, kind), []).append(r)
+                        print(f"turn {turn + 1} {kind:7} {case:9} {r[0]:8.0f} req/s  "
+                              f"p50 {r[1]:6.1f} ms  p99 {r[2]:6.1f} ms", flush=True)
+                    if mport:
+                        after = lag_counts(mport)
+                        over_5ms += (after[1] - after[0.005]) - (before[1] - before[0.005])
+                        over_10ms += (after[1] - after[0.01]) - (before[1] - before[0.01])
+                        ticks += after[1] - before[1]
+                finally:
+                    proc.terminate()
+                    proc.wait(30)
+    net.stop()
+    targets = {"keepalive": 0.95, "newconn": None, "tunnel": 0.97}
+    print("\ncase       guarita req/s   bare req/s   ratio   guarita p50/p99 ms   bare p50/p99 ms")
+    for case, target in targets.items():
+        g, b = results[(case, "guarita")], results[(case, "bare")]
+        gr, br = statistics.median(x[0] for x in g), statistics.median(x[0] for x in b)
+        ratio = gr / br if br else 0.0
+        verdict = "" if target is None else ("  ok" if ratio >= target else f"  MISSED (target {target:.0%})")
+        print(f"{case:10} {gr:13.0f} {br:12.0f} {ratio:7.2f}   "
+              f"{statistics.median(x[1] for x in g):6.1f}/{statistics.median(x[2] for x in g):6.1f}"
+              f"         {statistics.median(x[1] for x in b):6.1f}/{statistics.median(x[2] for x in b):6.1f}"
+              f"{verdict}")
+    print(f"event-loop stalls in guarita while measured: {over_5ms:.0f} over 5 ms, "
+          f"{over_10ms:.0f} over 10 ms, of {ticks:.0f} 10-ms ticks (target: none over 5 ms)")
+
+
+if __name__ == "__main__":
+    main()
