@@ -91,3 +91,39 @@ def test_graceful_stop_writes_one_audit_record_per_request(proxy) -> None:  # no
     q = proxy.ws.run("audit", "query", "--host", "www.gov.br", "--format", "json", "--limit", "100")
     import json
     assert len(json.loads(q.stdout)) == n
+
+
+def test_release_grant_and_revoke_reach_the_running_proxy(proxy) -> None:  # noqa: ANN001
+    ws = proxy.ws
+    ws.run("session", "login", "servidor", "127.0.0.1", check=True)
+    time.sleep(2.5)
+    assert status(curl(proxy, "http://www.youtube.com/")) == "403"
+    cp = ws.run("release", "grant", "--to", "user:servidor", "--domain", "youtube.com", "--days",
+                "2", "--reason", "curso", check=True)
+    rid = cp.stdout.split("#")[1].split()[0]
+    time.sleep(2.5)
+    assert status(curl(proxy, "http://www.youtube.com/")) == "200"
+    ws.run("release", "revoke", rid, "--reason", "fim", check=True)
+    time.sleep(2.5)
+    assert status(curl(proxy, "http://www.youtube.com/")) == "403"
+    rows = sqlite3.connect(ws.var / "audit.db").execute(
+        "SELECT count(*) FROM audit WHERE release_id = ?", (int(rid),)).fetchone()[0]
+    # the allowed request is recorded once the proxy stops or flushes
+    proxy.stop()
+    rows = sqlite3.connect(ws.var / "audit.db").execute(
+        "SELECT count(*) FROM audit WHERE release_id = ?", (int(rid),)).fetchone()[0]
+    assert rows == 1
+
+
+def test_block_page_form_creates_a_pending_request(proxy) -> None:  # noqa: ANN001
+    ws = proxy.ws
+    ws.run("session", "login", "servidor", "127.0.0.1", check=True)
+    time.sleep(2.5)
+    cp = curl(proxy, "http://www.youtube.com/.guarita/request", "-d", "host=www.youtube.com",
+              "-d", "reason=<script>curso</script>", "-d", "days=3")
+    assert status(cp) == "200" and "não é uma" in cp.stdout and "<script>" not in cp.stdout
+    assert not any("youtube" in s for s in proxy.net.seen)
+    import json
+    pending = json.loads(ws.run("release", "requests", "--format", "json", check=True).stdout)
+    assert len(pending) == 1 and pending[0]["target"] == "user:servidor"
+    assert pending[0]["object"] == "www.youtube.com" and pending[0]["status"] == "requested"

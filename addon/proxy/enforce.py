@@ -81,6 +81,7 @@ class Guarita:
         self._reloader: threading.Thread | None = None
         self._metrics_server: Any = None
         self._lag_task: asyncio.Task[None] | None = None
+        self._counters: dict[tuple[str, int, tuple[str, ...]], Any] = {}
 
     # ---------------------------------------------------------------- options
     def load(self, loader: Any) -> None:
@@ -315,7 +316,7 @@ class Guarita:
         try:
             if self.guard is None:
                 raise GuaritaError("no policy loaded")
-            if len(flow.request.url) > MAX_URL_LEN:
+            if len(flow.request.path) + len(flow.request.host) > MAX_URL_LEN:
                 raise HostError("URL too long")
             try:
                 names = self._host_names(flow)
@@ -332,6 +333,10 @@ class Guarita:
                 self._refuse(flow, now, client_ip, identity, refusal, 407 if challenge else 403)
                 return
             assert identity is not None
+            if (flow.request.method == "POST" and identity.user
+                    and flow.request.path.split("?", 1)[0] == blockpage.FORM_URL_PATH):
+                flow.metadata["guarita_form"] = identity  # answered in `request`, never upstream
+                return
             decision = None
             for name in names:
                 d = self.guard.decide(name, identity, now, client_ip)
@@ -346,8 +351,6 @@ class Guarita:
                 self._refuse(flow, now, client_ip, identity, decision, status, host=names[0]
                              if decision.matched is None else name)
                 return
-            if flow.request.path.startswith(blockpage.FORM_URL_PATH):
-                flow.metadata["guarita_form"] = identity
             flow.metadata["guarita"] = (new_ref(), now, identity, decision, client_ip, names[0])
         except Exception as exc:  # fail closed: an enforcing hook that fails blocks
             self.metrics.errors.labels("requestheaders").inc()
@@ -379,10 +382,19 @@ class Guarita:
         if status == 407:
             headers["proxy-authenticate"] = 'Basic realm="guarita", charset="UTF-8"'
         flow.response = http.Response.make(status, body.encode("utf-8"), headers)
-        self.metrics.requests.labels("block", str(d.level), self._cat(d)).inc()
+        self._count("block", d)
         self._audit(record(now, ref, identity, d, req.method, req.scheme, shown, req.port,
                            self._path(req), status, len(req.raw_content or b""), len(body),
                            0.0, client_ip))
+
+    def _count(self, action: str, d: Decision) -> None:
+        """Count a request; label children are cached (labels() costs more than inc())."""
+        key = (action, d.level, d.categories[:1])
+        child = self._counters.get(key)
+        if child is None:
+            child = self._counters[key] = self.metrics.requests.labels(
+                action, str(d.level), self._cat(d))
+        child.inc()
 
     def _cat(self, d: Decision) -> str:
         labels = self.guard.policy.category_labels if self.guard else {}
@@ -400,15 +412,23 @@ class Guarita:
                 self.metrics.audit_backpressure.inc()
             self.writer.submit(rec)
 
-    def request(self, flow: http.HTTPFlow) -> None:
+    async def request(self, flow: http.HTTPFlow) -> None:
         """The block page's release-request form, answered by the proxy itself."""
         identity = flow.metadata.pop("guarita_form", None)
-        if identity is None or flow.response is not None or flow.request.method != "POST":
+        if identity is None or flow.response is not None:
             return
         from addon.proxy.requestform import handle_form
 
-        assert self.guard is not None
-        flow.response = handle_form(self.guard, identity, flow.request)
+        try:
+            assert self.guard is not None
+            loop = asyncio.get_running_loop()  # a SQLite write: off the event loop
+            flow.response = await loop.run_in_executor(
+                self.pool, handle_form, self.guard, identity, flow.request)
+        except Exception as exc:  # fail closed: the form never goes upstream
+            self.metrics.errors.labels("request_form").inc()
+            log.error("guarita: release-request form failed: %s", exc)
+            flow.response = http.Response.make(500, b"guarita: pedido nao registrado\n",
+                                               {"content-type": "text/plain; charset=utf-8"})
 
     def response(self, flow: http.HTTPFlow) -> None:
         self._finish(flow, flow.response.status_code if flow.response else None)
@@ -422,7 +442,7 @@ class Guarita:
             return
         ref, now, identity, d, client_ip, host = meta
         req, resp = flow.request, flow.response
-        self.metrics.requests.labels("allow", str(d.level), self._cat(d)).inc()
+        self._count("allow", d)
         self._audit(record(
             now, ref, identity, d, req.method, req.scheme, host, req.port, self._path(req),
             status, len(req.raw_content or b""), len(resp.raw_content or b"") if resp else 0,
@@ -525,7 +545,7 @@ class Guarita:
             return
         d = tunnel.decision
         action = "block" if tunnel.blocked_sni else "allow"
-        self.metrics.requests.labels(action, str(d.level), self._cat(d)).inc()
+        self._count(action, d)
         self._audit(record(
             tunnel.started, tunnel.ref, tunnel.identity, d, "CONNECT", "https", tunnel.host,
             tunnel.port, None, 403 if tunnel.blocked_sni else 200, None, None,

@@ -1,0 +1,124 @@
+"""Releases (Art. 9 §10–12, seed 000) on a real state database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import pytest
+
+from addon.errors import ReleaseError
+from addon.policy.load import load_policy
+from addon.state import db, history, releases
+from addon.state.releases import Target
+
+ROOT = Path(__file__).resolve().parent.parent
+ANA = Target("user", "servidor")
+
+
+@pytest.fixture
+def env(tmp_path: Path):  # noqa: ANN201
+    policy = load_policy(ROOT / "config" / "policy.yaml", workdir=tmp_path)
+    return policy, db.connect(policy.paths.state_dir)
+
+
+def n_releases(conn) -> int:  # noqa: ANN001
+    return conn.execute("SELECT count(*) FROM releases").fetchone()[0]
+
+
+def event(env, date: str, today: str, start: str = "10:00", end: str = "11:00") -> int:  # noqa: ANN001
+    policy, conn = env
+    return releases.request_event(conn, policy, ANA, "zoom", dt.date.fromisoformat(date),
+                                  dt.time.fromisoformat(start), dt.time.fromisoformat(end),
+                                  "seminário", "ti", today=dt.date.fromisoformat(today))
+
+
+def test_seed000_item4_five_business_days_across_a_holiday(env) -> None:  # noqa: ANN001
+    with pytest.raises(ReleaseError) as exc:
+        event(env, "2026-11-24", today="2026-11-16")  # 2026-11-20 is a national holiday
+    assert "earliest acceptable date is 2026-11-25" in str(exc.value)
+    assert event(env, "2026-11-24", today="2026-11-13") > 0
+
+
+def test_seed000_item4_across_a_weekend(env) -> None:  # noqa: ANN001
+    with pytest.raises(ReleaseError):
+        event(env, "2026-12-07", today="2026-12-01")  # Tue -> next Mon: 3 business days between
+    assert event(env, "2026-12-09", today="2026-12-01")  # Wed, Thu, Fri, Mon, Tue between
+
+
+def test_seed000_item5_request_then_approve_or_deny_then_appeal_once(env) -> None:  # noqa: ANN001
+    policy, conn = env
+    rid = event(env, "2027-03-10", today="2027-03-01")
+    assert releases.listing(conn, statuses=("requested",))[0]["id"] == rid
+    assert releases.active_for_engine(conn, 0)[0] == ()  # a request is not a release
+    releases.approve(conn, rid, "chefe.ti")
+    rel = releases.active_for_engine(conn, 0)[0]
+    assert rel[0].id == rid and rel[0].obj == "webconf_zoom"
+    tz = policy.calendar.tz
+    assert rel[0].start == dt.datetime(2027, 3, 10, 9, 30, tzinfo=tz).timestamp()
+    assert rel[0].end == dt.datetime(2027, 3, 10, 11, 30, tzinfo=tz).timestamp()
+    other = event(env, "2027-03-11", today="2027-03-01")
+    releases.deny(conn, other, "risco", "chefe.ti")
+    releases.appeal(conn, other, "evento institucional", "servidor")
+    releases.deny(conn, other, "mantido", "subpgj")
+    with pytest.raises(ReleaseError, match="already appealed once"):
+        releases.appeal(conn, other, "de novo", "servidor")
+    actions = [r["action"] for r in history.entries(conn)]
+    for a in ("release.event.request", "release.approve", "release.deny", "release.appeal"):
+        assert a in actions
+
+
+def test_art9_par10_seven_days_one_extension_committee_beyond(env) -> None:  # noqa: ANN001
+    policy, conn = env
+    grant = lambda **kw: releases.grant(conn, policy, ANA, domain=kw.pop("domain", "youtube.com"),  # noqa: E731
+                                        category=None, start=None, reason="curso", operator="ti",
+                                        **kw)
+    with pytest.raises(ReleaseError, match="exceeds 7 days"):
+        grant(days=7.5)
+    long = grant(days=30, committee_ref="CGAI 12/2026")
+    assert releases.listing(conn)[0]["committee_ref"] == "CGAI 12/2026" and long
+    rid = grant(days=7)
+    with pytest.raises(ReleaseError, match="exceeds 7 days"):
+        releases.extend(conn, policy, rid, 8, "ti")
+    releases.extend(conn, policy, rid, 7, "ti")
+    with pytest.raises(ReleaseError, match="already extended once"):
+        releases.extend(conn, policy, rid, 1, "ti")
+    releases.extend(conn, policy, rid, 1, "ti", committee_ref="CGAI 13/2026")
+
+
+def test_art9_par11_malicious_needs_analysis(env) -> None:  # noqa: ANN001
+    policy, conn = env
+    with pytest.raises(ReleaseError, match="analysis-ref"):
+        releases.grant(conn, policy, ANA, domain=None, category="malware", start=None, days=1,
+                       reason="x", operator="ti")
+    assert releases.grant(conn, policy, ANA, domain=None, category="malware", start=None, days=1,
+                          reason="x", operator="ti", analysis_ref="AT-7/2026")
+
+
+def test_bad_input_changes_nothing(env) -> None:  # noqa: ANN001
+    policy, conn = env
+    bad = [
+        lambda: event(env, "2027-03-10", today="2027-03-01", start="11:00", end="10:00"),
+        lambda: releases.request_event(conn, policy, ANA, "hangouts2", dt.date(2027, 3, 10),
+                                       dt.time(10), dt.time(11), "x", "ti", dt.date(2027, 3, 1)),
+        lambda: event(env, "2027-02-01", today="2027-03-01"),
+        lambda: releases.approve(conn, 4242, "ti"),
+        lambda: releases.parse_target("host:x"),
+        lambda: releases.grant(conn, policy, ANA, domain=None, category="webconf_zoom",
+                               start=None, days=1, reason="x", operator="ti"),
+        lambda: releases.grant(conn, policy, ANA, domain="exa mple", category=None, start=None,
+                               days=1, reason="x", operator="ti"),
+    ]
+    for call in bad:
+        with pytest.raises(ReleaseError):
+            call()
+    assert n_releases(conn) == 0
+
+
+def test_revoke_ends_it_now(env) -> None:  # noqa: ANN001
+    policy, conn = env
+    rid = releases.grant(conn, policy, ANA, domain="youtube.com", category=None, start=None,
+                         days=1, reason="x", operator="ti")
+    releases.revoke(conn, rid, "fim do curso", "ti")
+    assert releases.active_for_engine(conn, time.time() + 1)[0] == ()
