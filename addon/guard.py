@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from addon.errors import DirectoryUnavailable, GuaritaError, UnknownUser
-from addon.identity.directory import Directory, StaticDirectory
+from addon.identity.directory import Directory, make_directory
 from addon.policy import categories
 from addon.policy.categories import CategoryIndex
 from addon.policy.decide import decide
@@ -52,7 +52,7 @@ class Guard:
                  directory_factory: Callable[[Policy], Directory] | None = None) -> None:
         self.policy_path = Path(policy_path)
         self.workdir = workdir or Path.cwd()
-        self._directory_factory = directory_factory or StaticDirectory
+        self._directory_factory = directory_factory or make_directory
         self.policy: Policy = load_policy(self.policy_path, self.workdir)
         self._policy_mtime = self._mtime()
         self.directory: Directory = self._directory_factory(self.policy)

@@ -5,7 +5,9 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ] && ! command -v slapd >/dev/null 2>&1; then
   # OpenLDAP for the directory tests (issue 4); harmless when already installed.
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils curl >/dev/null) \
-    || echo "warning: could not install slapd/ldap-utils; LDAP tests will be skipped"
+    || { echo "error: could not install slapd/ldap-utils from Debian; the LDAP tests need them" >&2; exit 1; }
+elif ! command -v slapd >/dev/null 2>&1; then
+  echo "warning: slapd not installed and not root; the LDAP tests will be skipped" >&2
 fi
 [ -x .venv/bin/python ] || python3.11 -m venv .venv 2>/dev/null || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip

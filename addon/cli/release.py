@@ -18,7 +18,7 @@ from addon.cli.common import (
     policy_of,
 )
 from addon.errors import ReleaseError
-from addon.identity.directory import StaticDirectory
+from addon.identity.directory import make_directory
 from addon.policy import categories as cat
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Policy
@@ -32,7 +32,7 @@ def _target(policy: Policy, text: str) -> Target:
     """Parse and check that the target exists: a release for nobody is a typo."""
     t = releases.parse_target(text)
     if t.kind == "user":
-        StaticDirectory(policy).lookup(t.value) if policy.users else None
+        make_directory(policy).lookup(t.value)
     elif t.kind == "group":
         known = set(policy.group_levels) | set(policy.group_special)
         for u in policy.users.values():

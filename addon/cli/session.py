@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from addon.cli.common import config_option, emit, fmt_time, operator_option, parse_time, policy_of
-from addon.identity.directory import StaticDirectory
+from addon.identity.directory import make_directory
 from addon.state import db, sessions
 
 
@@ -25,8 +25,7 @@ def session() -> None:
 def login(user: str, ip: str, until: str | None, config: Path, operator: str) -> None:
     """Record that USER is logged in at machine IP."""
     policy = policy_of(config)
-    if policy.raw.get("directory", {}).get("kind", "static") == "static":  # type: ignore[union-attr]
-        StaticDirectory(policy).lookup(user)  # an unknown user is an error, not a session
+    make_directory(policy).lookup(user)  # an unknown user is an error, not a session
     end = parse_time(until, policy.calendar.tz, "--until") if until else None
     conn = db.connect(policy.paths.state_dir)
     sessions.login(conn, user, ip, end, operator)

@@ -46,3 +46,14 @@ class StaticDirectory:
     def authenticate(self, login: str, password: str) -> bool:
         user = self._users.get(login.strip().lower())
         return user is not None and verify_password(password, user.password_hash)
+
+
+def make_directory(policy: Policy) -> Directory:
+    """The directory the policy names: LDAP behind a cache, or the embedded static one."""
+    if policy.ldap is None:
+        return StaticDirectory(policy)
+    from addon.identity.cache import CachedDirectory
+    from addon.identity.ldap import LdapDirectory
+
+    s = policy.ldap
+    return CachedDirectory(LdapDirectory(s), s.cache_ttl, s.negative_ttl, s.stale_age)

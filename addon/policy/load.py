@@ -180,6 +180,10 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
             if s not in specials:
                 raise r.fail(f"directory.special_groups.{g}", f"unknown special group {s!r}")
         group_special[str(g)] = frozenset(names or [])
+    kind = r.get(directory, "kind", str, "directory", "static")
+    if kind not in ("static", "ldap"):
+        raise r.fail("directory.kind", f"must be static or ldap, got {kind!r}")
+    ldap_settings = _ldap(r, directory) if kind == "ldap" else None
     default_level = r.get(directory, "default_level", int, "directory", 1)
     if not 0 <= default_level <= 3:
         raise r.fail("directory.default_level", "must be 0 to 3")
@@ -234,6 +238,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         group_special=group_special,
         default_level=default_level,
         users=users,
+        ldap=ldap_settings,
         machines=tuple(machines),
         paths=paths,
         event_notice_business_days=r.get(wc, "notice_business_days", int, "webconference", 5),
@@ -243,4 +248,41 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         organisation=str(tree.get("organisation", "")),
         help_text=str(tree.get("help", "")),
         raw=tree,
+    )
+
+
+def _ldap(r: _Reader, directory: dict[str, Any]) -> Any:
+    from addon.identity.ldap import PRESETS, LdapSettings
+
+    tree = r.get(directory, "ldap", dict, "directory")
+    w = "directory.ldap"
+    preset = r.get(tree, "preset", str, w, "openldap")
+    if preset not in PRESETS:
+        raise r.fail(f"{w}.preset", f"must be one of {', '.join(PRESETS)}")
+    servers = r.get(tree, "servers", list, w)
+    if not servers or not all(isinstance(u, str) and u.startswith(("ldap://", "ldaps://"))
+                              for u in servers):
+        raise r.fail(f"{w}.servers", "must list ldap:// or ldaps:// URLs")
+    if "bind_password" in tree:
+        raise r.fail(f"{w}.bind_password", "never put the password in the policy file: use "
+                     "bind_password_env or bind_password_file")
+    user_filter = r.get(tree, "user_filter", str, w, PRESETS[preset]["user_filter"])
+    if "{login}" not in user_filter:
+        raise r.fail(f"{w}.user_filter", "must contain {login}")
+    return LdapSettings(
+        servers=tuple(servers), bind_dn=r.get(tree, "bind_dn", str, w),
+        user_base=r.get(tree, "user_base", str, w), preset=preset, user_filter=user_filter,
+        group_attribute=r.get(tree, "group_attribute", str, w,
+                              PRESETS[preset]["group_attribute"]),
+        nested=r.get(tree, "nested", str, w, PRESETS[preset]["nested"]),
+        start_tls=r.get(tree, "start_tls", bool, w, False),
+        verify_tls=r.get(tree, "verify_tls", bool, w, True),
+        ca_file=r.get(tree, "ca_file", str, w, None),
+        bind_password_env=r.get(tree, "bind_password_env", str, w, "GUARITA_LDAP_PASSWORD"),
+        bind_password_file=r.get(tree, "bind_password_file", str, w, None),
+        timeout=float(r.get(tree, "timeout", (int, float), w, 3.0)),
+        cache_ttl=float(r.get(tree, "cache_ttl", (int, float), w, 300)),
+        negative_ttl=float(r.get(tree, "negative_ttl", (int, float), w, 30)),
+        stale_age=float(r.get(tree, "stale_age", (int, float), w, 3600)),
+        group_base=r.get(tree, "group_base", str, w, None),
     )

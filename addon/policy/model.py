@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from addon.policy.clock import BusinessCalendar
 
@@ -92,6 +92,7 @@ class Policy:
     group_special: dict[str, frozenset[str]]
     default_level: int
     users: dict[str, StaticUser]
+    ldap: Any
     machines: tuple[MachineLevel, ...]
     paths: Paths
     event_notice_business_days: int = 5

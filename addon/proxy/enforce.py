@@ -15,7 +15,9 @@ let a request through: every enforcing hook catches its own errors and blocks.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -73,7 +75,10 @@ class Guarita:
         self.writer: AuditWriter | None = None
         self.metrics = Metrics()
         self.auth = AuthCache()
-        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="guarita-dir")
+        # Directory calls (ldap3 is pure Python) hold the GIL; few threads and a short switch
+        # interval keep the event loop's share of the GIL, so it never waits long behind them.
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="guarita-dir")
+        sys.setswitchinterval(0.001)
         self.tunnels: dict[str, Tunnel] = {}
         self.killed: set[str] = set()
         self.tls_ports: frozenset[int] = frozenset({443})
@@ -141,6 +146,7 @@ class Guarita:
                 log.error("guarita: %s; keeping the last good policy", exc)
                 return
             old, self.guard = self.guard, guard
+            self._attach_directory_metrics()
             if old is not None:
                 old.close()
             if self.writer is None or self.writer.path != guard.policy.paths.audit_file:
@@ -181,11 +187,16 @@ class Guarita:
             await asyncio.sleep(0.01)
             lag = time.perf_counter() - t - 0.01
             self.metrics.loop_lag.observe(lag)
+            if lag > 0.02:
+                log.warning("guarita: event loop stalled %.0f ms", lag * 1000)
             if lag > worst:
                 worst = lag
                 self.metrics.loop_lag_max.set(worst)
 
     def running(self) -> None:
+        # Startup objects (policy, holidays, mitmproxy's own) never die: keep them out of the
+        # cyclic GC's full collections, which otherwise stall the loop for tens of ms.
+        gc.freeze()
         if self._lag_task is None:
             self._lag_task = asyncio.get_running_loop().create_task(self._watch_loop_lag())
         if self._reloader is None:
@@ -214,6 +225,8 @@ class Guarita:
                     for what, fn in (("policy", guard.refresh_policy),
                                      ("categories", guard.refresh_index)):
                         msg = fn()
+                        if msg == "policy reloaded":
+                            self._attach_directory_metrics()
                         if msg:
                             ok = "keeping" not in msg
                             self.metrics.reloads.labels(what, "ok" if ok else "error").inc()
@@ -274,7 +287,12 @@ class Guarita:
         else:
             user = None
         try:
-            identity = guard.identity(user, client_ip, now)
+            if self._needs_directory_io(user, client_ip):
+                # a cache miss means a directory round trip: never on the event loop
+                identity = await asyncio.get_running_loop().run_in_executor(
+                    self.pool, guard.identity, user, client_ip, now)
+            else:
+                identity = guard.identity(user, client_ip, now)
         except UnknownUser:
             return None, _special("identity.unknown_user",
                                   "Usuário desconhecido no diretório"), False
@@ -283,6 +301,19 @@ class Guarita:
                                   "Diretório indisponível: acesso bloqueado"), False
         challenge = identity.source == "none" and ctx.options.guarita_auth_challenge
         return identity, None, challenge
+
+    def _needs_directory_io(self, user: str | None, client_ip: str) -> bool:
+        assert self.guard is not None
+        peek = getattr(self.guard.directory, "peek", None)
+        if peek is None:
+            return False  # the static directory answers from memory
+        login = user or self.guard.snapshot.sessions.get(client_ip)
+        return bool(login) and not peek(login)
+
+    def _attach_directory_metrics(self) -> None:
+        d = self.guard.directory if self.guard else None
+        if d is not None and hasattr(d, "on_event"):
+            d.on_event = lambda kind: self.metrics.directory_lookups.labels(kind).inc()
 
     # ------------------------------------------------------------------- HTTP
     def _host_names(self, flow: http.HTTPFlow) -> list[str]:

@@ -1,0 +1,192 @@
+"""Identity against a real OpenLDAP slapd (Debian `slapd`): binds, groups, cache, failover, outage."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from addon.errors import DirectoryUnavailable, UnknownUser
+from addon.identity.cache import CachedDirectory
+from addon.identity.ldap import LdapDirectory, LdapSettings
+from tests.conftest import start_proxy
+from tests.support import slapd as sl
+
+pytestmark = [pytest.mark.ldap,
+              pytest.mark.skipif(not sl.available(), reason="needs Debian slapd and ldap-utils")]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    s = sl.Slapd(tmp_path_factory.mktemp("slapd")).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(autouse=True)
+def service_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUARITA_LDAP_PASSWORD", sl.SERVICE_PW)
+
+
+def settings(*servers: str, **kw: object) -> LdapSettings:
+    return LdapSettings(servers=servers, bind_dn=sl.SERVICE, user_base=f"ou=people,{sl.BASE}",
+                        timeout=2, **kw)  # type: ignore[arg-type]
+
+
+def test_groups_including_nested(server) -> None:  # noqa: ANN001
+    d = LdapDirectory(settings(server.url))
+    assert d.lookup("ana").groups == {"servidores"}
+    assert d.lookup("carla").groups == {"membros", "grp-video"}
+    assert d.lookup("eva").groups == {"coordenacao", "membros"}  # via coordenacao ∈ membros
+    assert d.lookup("davi").groups == frozenset()
+    with pytest.raises(UnknownUser):
+        d.lookup("ninguem")
+
+
+def test_bind_right_wrong_unknown_empty_and_injection(server) -> None:  # noqa: ANN001
+    d = LdapDirectory(settings(server.url))
+    assert d.authenticate("ana", "ana-pw")
+    assert not d.authenticate("ana", "wrong")
+    assert not d.authenticate("ninguem", "x")
+    assert not d.authenticate("ana", "")  # would be an anonymous bind
+    for evil in ("*)(uid=*", "*", "ana)(|(uid=*", "ana\\", "*)(objectClass=*"):
+        assert not d.authenticate(evil, "ana-pw"), evil
+        with pytest.raises(UnknownUser):
+            d.lookup(evil)
+
+
+def test_failover_to_the_second_server(server) -> None:  # noqa: ANN001
+    d = LdapDirectory(settings("ldap://127.0.0.1:1", server.url))
+    assert d.lookup("ana").groups == {"servidores"}
+    with pytest.raises(DirectoryUnavailable):
+        LdapDirectory(settings("ldap://127.0.0.1:1")).lookup("ana")
+
+
+class Counting:
+    def __init__(self, inner: LdapDirectory) -> None:
+        self.inner, self.calls = inner, 0
+
+    def lookup(self, login: str):  # noqa: ANN201
+        self.calls += 1
+        return self.inner.lookup(login)
+
+    def authenticate(self, login: str, password: str) -> bool:
+        return self.inner.authenticate(login, password)
+
+
+def test_cache_hits_and_stale_then_fail_closed_then_recovery(tmp_path: Path) -> None:
+    s = sl.Slapd(tmp_path).start()
+    now = [0.0]
+    inner = Counting(LdapDirectory(settings(s.url)))
+    d = CachedDirectory(inner, ttl=60, negative_ttl=5, stale_age=300, clock=lambda: now[0])
+    d.lookup("ana")
+    d.lookup("ana")
+    assert inner.calls == 1  # within the TTL the directory is not asked twice
+    with pytest.raises(UnknownUser):
+        d.lookup("ninguem")
+    with pytest.raises(UnknownUser):
+        d.lookup("ninguem")
+    assert inner.calls == 2
+    s.stop()
+    now[0] = 100  # past the TTL, within the stale age: served from cache
+    assert d.lookup("ana").groups == {"servidores"} and d.stats["stale"] == 1
+    with pytest.raises(DirectoryUnavailable):
+        d.lookup("bruno")  # nothing cached: fail closed
+    now[0] = 1000  # past the stale age
+    with pytest.raises(DirectoryUnavailable):
+        d.lookup("ana")
+    s.start()  # recovery needs no restart of guarita
+    assert d.lookup("ana").groups == {"servidores"}
+    s.stop()
+
+
+def ldap_policy(ws, url: str) -> None:  # noqa: ANN001
+    tree = yaml.safe_load(ws.config.read_text())
+    tree["directory"]["kind"] = "ldap"
+    tree["directory"]["ldap"] = {"preset": "openldap", "servers": [url], "bind_dn": sl.SERVICE,
+                                 "user_base": f"ou=people,{sl.BASE}", "timeout": 2}
+    tree["directory"]["groups"]["coordenacao"] = 3
+    ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+
+
+def test_check_resolves_through_ldap(ws, server) -> None:  # noqa: ANN001
+    ldap_policy(ws, server.url)
+    rc, d = ws.check("https://www.youtube.com/", "--user", "carla")
+    assert rc == 0 and d["level"] == 3 and d["rule"] == "special_group"
+    rc, d = ws.check("http://example.org/", "--user", "bruno")
+    assert rc == 1 and d["level"] == 1
+    rc, d = ws.check("http://example.org/", "--user", "davi")  # no mapped group: default level
+    assert d["level"] == 1
+    cp = ws.run("check", "http://example.org/", "--user", "*)(uid=*")
+    assert cp.returncode == 2 and "unknown user" in cp.stderr
+
+
+def curl(port: int, url: str, user: str | None = None) -> str:
+    args = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", f"http://127.0.0.1:{port}"]
+    if user:
+        args += ["-U", user]
+    return subprocess.run([*args, url], capture_output=True, text=True, timeout=30).stdout
+
+
+def test_proxy_authentication_through_ldap(ws, server) -> None:  # noqa: ANN001
+    ldap_policy(ws, server.url)
+    p = start_proxy(ws)
+    try:
+        assert curl(p.port, "http://www.gov.br/") == "407"
+        assert curl(p.port, "http://www.gov.br/", "ana:ana-pw") == "200"
+        assert curl(p.port, "http://www.gov.br/", "ana:wrong") == "407"
+        assert curl(p.port, "http://www.gov.br/", "ninguem:x") == "407"
+        assert curl(p.port, "http://www.gov.br/", "*)(uid=*:ana-pw") == "407"
+        assert curl(p.port, "http://www.youtube.com/", "carla:carla-pw") == "200"
+        assert curl(p.port, "http://example.org/", "bruno:bruno-pw") == "403"
+        for _ in range(6):
+            curl(p.port, "http://www.gov.br/", "davi:guess")
+        assert curl(p.port, "http://www.gov.br/", "davi:davi-pw") == "407"  # locked out
+        # no Proxy-Authorization reaches the upstream
+        assert p.net.seen and all("Proxy" not in s for s in p.net.seen)
+    finally:
+        p.stop()
+        p.net.stop()
+
+
+def test_burst_of_100_users_keeps_the_loop_responsive(ws, server) -> None:  # noqa: ANN001
+    """1,000 requests from 100 distinct LDAP users: every directory call is off the loop."""
+    import concurrent.futures
+    import re
+    import urllib.request
+
+    ldap_policy(ws, server.url)
+    from tests.conftest import free_port
+
+    mport = free_port()
+    p = start_proxy(ws, "--metrics-port", str(mport)) if False else None  # noqa: SIM108
+    net_proxy = start_proxy_with_metrics(ws, mport)
+    try:
+        def one(i: int) -> str:
+            u = f"u{i % 100:03d}"
+            return curl(net_proxy.port, f"http://www.gov.br/{i}", f"{u}:pw{i % 100}")
+
+        t = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(32) as pool:
+            codes = list(pool.map(one, range(1000)))
+        elapsed = time.monotonic() - t
+        assert codes.count("200") == 1000
+        text = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics").read().decode()
+        lag = float(re.search(r"^guarita_event_loop_lag_max_seconds (\S+)", text, re.M).group(1))
+        print(f"\n1000 requests, 100 LDAP users: {elapsed:.1f} s, longest loop stall {lag * 1000:.1f} ms")
+        assert p is None
+    finally:
+        out = net_proxy.stop()
+        net_proxy.net.stop()
+        print("".join(line + "\n" for line in out.splitlines() if "stalled" in line))
+
+
+def start_proxy_with_metrics(ws, mport: int):  # noqa: ANN001, ANN201
+    return start_proxy(ws, "--metrics-port", str(mport))
+
+
+_ = base64  # Basic credentials are built by curl -U
