@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from addon.cli.common import config_option, emit, fmt_time, operator_option, policy_of
+from addon.cli.common import config_option, emit, fmt_time, format_option, operator_option, policy_of
 from addon.state import blocks, db
 
 
@@ -55,14 +55,15 @@ def block_machine(ip: str, reason: str, config: Path, operator: str) -> None:
 
 @block.command("list")
 @click.option("--all", "include_lifted", is_flag=True, help="Include lifted blocks.")
+@format_option
 @config_option
-def block_list(include_lifted: bool, config: Path) -> None:
+def block_list(include_lifted: bool, config: Path, fmt: str) -> None:
     """Active blocks (and, with --all, lifted ones)."""
     policy = policy_of(config)
     tz = policy.calendar.tz
     emit(({**dict(r), "created": fmt_time(r["created"], tz), "lifted": fmt_time(r["lifted"], tz)}
           for r in blocks.listing(db.connect(policy.paths.state_dir), include_lifted)),
-         ["id", "kind", "subject", "reason", "operator", "created", "lifted", "authorized_by"])
+         ["id", "kind", "subject", "reason", "operator", "created", "lifted", "authorized_by"], fmt)
 
 
 @unblock.command("user")

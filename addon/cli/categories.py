@@ -12,7 +12,7 @@ from typing import IO
 
 import click
 
-from addon.cli.common import config_option, emit, operator_option, policy_of
+from addon.cli.common import config_option, emit, format_option, operator_option, policy_of
 from addon.errors import CategoryError
 from addon.policy import categories as cat
 from addon.policy.hosts import normalize_host
@@ -39,8 +39,9 @@ def _count(path: Path) -> int:
 
 
 @categories.command("list")
+@format_option
 @config_option
-def list_(config: Path) -> None:
+def list_(config: Path, fmt: str) -> None:
     """Every category: its label, its role in the policy and how many entries it lists."""
     policy = policy_of(config)
     dirs = cat.category_dirs(policy.paths.sources)
@@ -54,7 +55,7 @@ def list_(config: Path) -> None:
                 "off-hours" if name in policy.levels[2].outside_business_hours_only else "")
         rows.append({"category": name, "label": policy.label(name), "role": role,
                      "entries": sum(_count(f) for f in dirs.get(name, []))})
-    emit(rows, ["category", "label", "role", "entries"])
+    emit(rows, ["category", "label", "role", "entries"], fmt)
 
 
 @categories.command()

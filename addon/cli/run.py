@@ -27,17 +27,30 @@ from addon.policy.load import load_policy
               help="Allow destinations on this host's loopback (off: refused).")
 @click.option("--mode", default="regular", show_default=True,
               help="mitmproxy mode (regular, or upstream:URL to chain to another proxy).")
+@click.option("--session-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Logon-script endpoint port (0: off); needs GUARITA_SESSION_TOKEN.")
+@click.option("--session-host", default="127.0.0.1", show_default=True,
+              help="Address the logon-script endpoint binds to.")
 @config_option
 def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str,
-        intercept: bool, allow_localhost: bool, mode: str, config: Path) -> None:
+        intercept: bool, allow_localhost: bool, mode: str, session_port: int,
+        session_host: str, config: Path) -> None:
     """Start the proxy with the add-on, the audit log and a Prometheus endpoint."""
     policy = load_policy(config)  # fail fast, one line, before starting anything
-    asyncio.run(_serve(config, listen_host, listen_port, metrics_port, metrics_host, intercept,
-                       allow_localhost, mode, str(policy.paths.state_dir)))
+    guarita_options = {
+        "guarita_policy": str(config),
+        "guarita_metrics_port": metrics_port,
+        "guarita_metrics_host": metrics_host,
+        "guarita_intercept": intercept,
+        "guarita_allow_localhost": allow_localhost,
+        "guarita_session_port": session_port,
+        "guarita_session_host": session_host,
+    }
+    asyncio.run(_serve(listen_host, listen_port, mode, guarita_options, str(policy.paths.state_dir)))
 
 
-async def _serve(config: Path, host: str, port: int, metrics_port: int, metrics_host: str,
-                 intercept: bool, allow_localhost: bool, mode: str, state_dir: str) -> None:
+async def _serve(host: str, port: int, mode: str, guarita_options: dict[str, object],
+                 state_dir: str) -> None:
     from mitmproxy import options
     from mitmproxy.tools.dump import DumpMaster
 
@@ -47,23 +60,23 @@ async def _serve(config: Path, host: str, port: int, metrics_port: int, metrics_
     master = DumpMaster(opts, with_termlog=True, with_dumper=False)
     master.addons.add(Guarita())
     try:
-        master.options.update(
-            # nothing reaches an upstream before the SNI is decided; HTTP/3 has no CONNECT to decide
-            connection_strategy="lazy", http3=False,
-            guarita_policy=str(config), guarita_metrics_port=metrics_port,
-            guarita_metrics_host=metrics_host, guarita_intercept=intercept,
-            guarita_allow_localhost=allow_localhost,
-        )
+        # nothing reaches an upstream before the SNI is decided; HTTP/3 has no CONNECT to decide
+        master.options.update(connection_strategy="lazy", http3=False, **guarita_options)
     except Exception as exc:
         raise GuaritaError(str(exc)) from exc
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, master.shutdown)
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    config = guarita_options["guarita_policy"]
     click.echo(f"guarita: proxy on {host}:{port} (policy {config}, state {state_dir})")
     click.echo(f"guarita: point a browser's HTTP and HTTPS proxy at {shown}:{port}, "
                f"or: curl -x http://{shown}:{port} http://www.gov.br/")
-    if metrics_port:
-        click.echo(f"guarita: metrics at http://{metrics_host}:{metrics_port}/metrics")
+    if guarita_options["guarita_metrics_port"]:
+        click.echo(f"guarita: metrics at http://{guarita_options['guarita_metrics_host']}:"
+                   f"{guarita_options['guarita_metrics_port']}/metrics")
+    if guarita_options["guarita_session_port"]:
+        click.echo(f"guarita: logon-script endpoint at http://{guarita_options['guarita_session_host']}:"
+                   f"{guarita_options['guarita_session_port']}/login")
     await master.run()
     click.echo("guarita: stopped; audit log flushed")

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from addon.cli.common import config_option, emit, fmt_time, operator_option, parse_time, policy_of
+from addon.cli.common import (
+    config_option,
+    emit,
+    fmt_time,
+    format_option,
+    operator_option,
+    parse_time,
+    policy_of,
+)
 from addon.identity.directory import make_directory
 from addon.state import db, sessions
 
@@ -48,8 +56,9 @@ def logout(ip: str, config: Path, operator: str) -> None:
 
 
 @session.command("list")
+@format_option
 @config_option
-def list_(config: Path) -> None:
+def list_(config: Path, fmt: str) -> None:
     """Every recorded session, expired ones included (marked)."""
     policy = policy_of(config)
     conn = db.connect(policy.paths.state_dir)
@@ -60,4 +69,5 @@ def list_(config: Path) -> None:
           "until": fmt_time(r["until"], tz), "state": "active" if r["ip"] in live else "expired",
           "source": r["source"]} for r in sessions.listing(conn)),
         ["ip", "user", "since", "until", "state", "source"],
+        fmt,
     )

@@ -17,6 +17,7 @@ import yaml
 from addon.errors import PolicyError
 from addon.policy.clock import BusinessCalendar
 from addon.policy.model import (
+    AuthLimits,
     Level,
     MachineLevel,
     Paths,
@@ -184,6 +185,15 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
     if kind not in ("static", "ldap"):
         raise r.fail("directory.kind", f"must be static or ldap, got {kind!r}")
     ldap_settings = _ldap(r, directory) if kind == "ldap" else None
+    auth_tree = r.get(directory, "authentication", dict, "directory", {})
+    w = "directory.authentication"
+    auth = AuthLimits(
+        cache_seconds=float(r.get(auth_tree, "cache_seconds", (int, float), w, 300)),
+        max_failures=r.get(auth_tree, "max_failures", int, w, 5),
+        lockout_seconds=float(r.get(auth_tree, "lockout_seconds", (int, float), w, 300)),
+    )
+    if auth.cache_seconds < 0 or auth.max_failures < 1 or auth.lockout_seconds < 0:
+        raise r.fail(w, "cache_seconds and lockout_seconds must be >= 0, max_failures >= 1")
     default_level = r.get(directory, "default_level", int, "directory", 1)
     if not 0 <= default_level <= 3:
         raise r.fail("directory.default_level", "must be 0 to 3")
@@ -239,6 +249,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         default_level=default_level,
         users=users,
         ldap=ldap_settings,
+        auth=auth,
         machines=tuple(machines),
         paths=paths,
         event_notice_business_days=r.get(wc, "notice_business_days", int, "webconference", 5),

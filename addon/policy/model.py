@@ -78,6 +78,15 @@ class Paths:
 
 
 @dataclass(frozen=True)
+class AuthLimits:
+    """Proxy authentication: how long a verified password is trusted, and the brute-force brake."""
+
+    cache_seconds: float = 300.0
+    max_failures: int = 5
+    lockout_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
 class Policy:
     source: Path
     levels: dict[int, Level]
@@ -93,6 +102,7 @@ class Policy:
     default_level: int
     users: dict[str, StaticUser]
     ldap: Any
+    auth: AuthLimits
     machines: tuple[MachineLevel, ...]
     paths: Paths
     event_notice_business_days: int = 5

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import sys
 import threading
 import time
@@ -85,6 +86,7 @@ class Guarita:
         self._stop = threading.Event()
         self._reloader: threading.Thread | None = None
         self._metrics_server: Any = None
+        self._logon: Any = None
         self._lag_task: asyncio.Task[None] | None = None
         self._counters: dict[tuple[str, int, tuple[str, ...]], Any] = {}
 
@@ -126,6 +128,17 @@ class Guarita:
                           "Serve Prometheus metrics at /metrics on this port (0: off).")
         loader.add_option("guarita_metrics_host", str, "127.0.0.1",
                           "Address the metrics endpoint binds to (loopback by default).")
+        loader.add_option(
+            "guarita_session_port", int, 0,
+            "Serve the logon-script endpoint (POST /login, /logout) on this port (0: off). "
+            "Needs a shared token: GUARITA_SESSION_TOKEN or guarita_session_token_file.",
+        )
+        loader.add_option("guarita_session_host", str, "127.0.0.1",
+                          "Address the logon-script endpoint binds to.")
+        loader.add_option("guarita_session_token_file", str, "",
+                          "File holding the logon-script endpoint's shared token.")
+        loader.add_option("guarita_session_hours", float, 12.0,
+                          "Hours a session announced by a logon script lasts unless renewed.")
         loader.add_option("guarita_reload_interval", float, 1.0,
                           "Seconds between checks for changed state, lists and policy.")
 
@@ -147,6 +160,7 @@ class Guarita:
                 return
             old, self.guard = self.guard, guard
             self._attach_directory_metrics()
+            self._apply_auth_limits()
             if old is not None:
                 old.close()
             if self.writer is None or self.writer.path != guard.policy.paths.audit_file:
@@ -159,6 +173,9 @@ class Guarita:
                 )
         if "guarita_metrics_port" in updated or "guarita_metrics_host" in updated:
             self._start_metrics()
+        if updated & {"guarita_session_port", "guarita_session_host", "guarita_session_hours",
+                      "guarita_session_token_file"}:
+            self._start_logon_endpoint()
         if ctx.options.connection_strategy != "lazy":
             ctx.options.update(connection_strategy="lazy")
 
@@ -178,6 +195,26 @@ class Guarita:
             )
         except OSError as exc:
             raise exceptions.OptionsError(f"metrics port {port}: {exc}") from exc
+
+    def _start_logon_endpoint(self) -> None:
+        from addon.identity.logon import LogonEndpoint, read_token
+
+        if self._logon is not None:
+            self._logon.stop()
+            self._logon = None
+        port = ctx.options.guarita_session_port
+        if not port or self.guard is None:
+            return
+        try:
+            token = read_token(os.environ.get("GUARITA_SESSION_TOKEN"),
+                               ctx.options.guarita_session_token_file or None)
+            self._logon = LogonEndpoint(
+                ctx.options.guarita_session_host, port, token, self.guard.policy.paths.state_dir,
+                lambda: self.guard.directory,  # type: ignore[union-attr]
+                ttl=ctx.options.guarita_session_hours * 3600,
+            ).start()
+        except (GuaritaError, OSError) as exc:
+            raise exceptions.OptionsError(f"session endpoint port {port}: {exc}") from exc
 
     async def _watch_loop_lag(self) -> None:
         """Measure event-loop stalls: how late a 10 ms timer fires. Costs one wake-up per tick."""
@@ -227,6 +264,7 @@ class Guarita:
                         msg = fn()
                         if msg == "policy reloaded":
                             self._attach_directory_metrics()
+                            self._apply_auth_limits()
                         if msg:
                             ok = "keeping" not in msg
                             self.metrics.reloads.labels(what, "ok" if ok else "error").inc()
@@ -243,6 +281,8 @@ class Guarita:
             lost = self.writer.close()
             if lost:
                 self.metrics.audit_lost.inc(lost)
+        if self._logon is not None:
+            self._logon.stop()
         if self._metrics_server is not None:
             try:
                 self._metrics_server[0].shutdown()
@@ -309,6 +349,13 @@ class Guarita:
             return False  # the static directory answers from memory
         login = user or self.guard.snapshot.sessions.get(client_ip)
         return bool(login) and not peek(login)
+
+    def _apply_auth_limits(self) -> None:
+        if self.guard is not None:
+            limits = self.guard.policy.auth
+            self.auth.ttl = limits.cache_seconds
+            self.auth.max_failures = limits.max_failures
+            self.auth.lockout = limits.lockout_seconds
 
     def _attach_directory_metrics(self) -> None:
         d = self.guard.directory if self.guard else None
