@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import base64
+import concurrent.futures
+import re
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ import yaml
 from addon.errors import DirectoryUnavailable, UnknownUser
 from addon.identity.cache import CachedDirectory
 from addon.identity.ldap import LdapDirectory, LdapSettings
-from tests.conftest import start_proxy
+from tests.conftest import free_port, start_proxy
 from tests.support import slapd as sl
 
 pytestmark = [pytest.mark.ldap,
@@ -154,21 +156,18 @@ def test_proxy_authentication_through_ldap(ws, server) -> None:  # noqa: ANN001
 
 
 def test_burst_of_100_users_keeps_the_loop_responsive(ws, server) -> None:  # noqa: ANN001
-    """1,000 requests from 100 distinct LDAP users: every directory call is off the loop."""
-    import concurrent.futures
-    import re
-    import urllib.request
+    """1,000 requests from 100 distinct LDAP users: every directory call is off the loop.
 
+    The longest stall is printed (and recorded in docs/benchmarks.md), not asserted: timing
+    belongs to benchmarks. What is asserted is that every request got its answer.
+    """
     ldap_policy(ws, server.url)
-    from tests.conftest import free_port
-
     mport = free_port()
-    p = start_proxy(ws, "--metrics-port", str(mport)) if False else None  # noqa: SIM108
-    net_proxy = start_proxy_with_metrics(ws, mport)
+    p = start_proxy(ws, "--metrics-port", str(mport))
     try:
         def one(i: int) -> str:
             u = f"u{i % 100:03d}"
-            return curl(net_proxy.port, f"http://www.gov.br/{i}", f"{u}:pw{i % 100}")
+            return curl(p.port, f"http://www.gov.br/{i}", f"{u}:pw{i % 100}")
 
         t = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(32) as pool:
@@ -176,17 +175,11 @@ def test_burst_of_100_users_keeps_the_loop_responsive(ws, server) -> None:  # no
         elapsed = time.monotonic() - t
         assert codes.count("200") == 1000
         text = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics").read().decode()
+        lookups = re.search(r'^guarita_directory_lookups_total\{result="asked"\} (\S+)', text, re.M)
+        assert lookups is not None and float(lookups.group(1)) == 100  # one question per user
         lag = float(re.search(r"^guarita_event_loop_lag_max_seconds (\S+)", text, re.M).group(1))
         print(f"\n1000 requests, 100 LDAP users: {elapsed:.1f} s, longest loop stall {lag * 1000:.1f} ms")
-        assert p is None
     finally:
-        out = net_proxy.stop()
-        net_proxy.net.stop()
+        out = p.stop()
+        p.net.stop()
         print("".join(line + "\n" for line in out.splitlines() if "stalled" in line))
-
-
-def start_proxy_with_metrics(ws, mport: int):  # noqa: ANN001, ANN201
-    return start_proxy(ws, "--metrics-port", str(mport))
-
-
-_ = base64  # Basic credentials are built by curl -U
