@@ -34,7 +34,7 @@ def count(path: Path) -> int:
 
 
 def test_n_records_in_n_records_out(tmp_path: Path) -> None:
-    w = AuditWriter(tmp_path / "audit.db", flush_interval=0.05, batch_size=1000)
+    w = AuditWriter(tmp_path / "audit.db", flush_interval=0.05, max_batch=1000)
     for i in range(25_000):
         w.submit(rec(i))
     assert w.close() == 0
@@ -42,7 +42,7 @@ def test_n_records_in_n_records_out(tmp_path: Path) -> None:
 
 
 def test_back_pressure_never_drops(tmp_path: Path) -> None:
-    w = AuditWriter(tmp_path / "audit.db", flush_interval=0.01, batch_size=100, max_queue=50)
+    w = AuditWriter(tmp_path / "audit.db", flush_interval=0.01, max_batch=100, max_queue=50)
     for i in range(2_000):
         w.submit(rec(i))
     assert w.close() == 0 and w.backpressure_waits > 0
@@ -147,3 +147,17 @@ def test_cli_outputs_parse(ws) -> None:  # noqa: ANN001
     assert json.loads(ws.run("audit", "query", "--format", "json").stdout) == []
     hist = json.loads(ws.run("audit", "admin", "--format", "json").stdout)
     assert hist[0]["action"] == "audit.prune" and hist[0]["operator"] == "auditor"
+
+
+def test_prune_in_chunks_deletes_exactly_the_older_rows(tmp_path: Path) -> None:
+    db = tmp_path / "audit.db"
+    w = AuditWriter(db)
+    for i in range(1, 1001):
+        w.submit(rec(i))
+    w.close()
+    seen: list[int] = []
+    n = query.prune(db, 1_800_000_000 + 701, chunk=64, on_progress=seen.append)
+    assert n == 700 and sum(seen) == 700 and max(seen) == 64  # several short transactions
+    conn = query.connect_readonly(db)
+    assert [r[0] for r in conn.execute("SELECT min(ts), count(*) FROM audit")] == [1_800_000_701]
+    assert conn.execute("SELECT count(*) FROM audit").fetchone()[0] == 300

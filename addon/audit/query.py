@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,12 +110,31 @@ def violations(conn: sqlite3.Connection, f: Filters) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(sql, args)]
 
 
-def prune(path: Path, before: float) -> int:
-    """Delete records older than `before`; returns how many."""
+def prune(path: Path, before: float, chunk: int = 50_000,
+          on_progress: Callable[[int], None] | None = None) -> int:
+    """Delete records older than `before` in short transactions; returns how many.
+
+    One DELETE of millions of rows would hold the write lock for minutes while
+    the proxy's audit writer waits and its queue fills; chunks let it write in between.
+    """
     conn = sqlite3.connect(path, timeout=30)
+    total = 0
     try:
-        with conn:
-            n = conn.execute("DELETE FROM audit WHERE ts < ?", (before,)).rowcount
-        return int(n)
+        while True:
+            with conn:
+                n = conn.execute(
+                    "DELETE FROM audit WHERE id IN "
+                    "(SELECT id FROM audit WHERE ts < ? ORDER BY ts LIMIT ?)",
+                    (before, chunk),
+                ).rowcount
+            total += n
+            if on_progress is not None and n:
+                on_progress(n)
+            if n < chunk:
+                return total
     finally:
         conn.close()
+
+
+def count_before(conn: sqlite3.Connection, before: float) -> int:
+    return int(conn.execute("SELECT count(*) FROM audit WHERE ts < ?", (before,)).fetchone()[0])

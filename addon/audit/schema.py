@@ -32,6 +32,10 @@ def open_audit(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=2, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    # The writer's own settings: a 64 MB page cache keeps the hot index pages of every user
+    # and machine in memory, and a 40 MB WAL between checkpoints means fewer fsyncs.
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA wal_autocheckpoint=10000")
     db = sqlite_utils.Database(conn)
     if "audit" not in db.table_names():
         db["audit"].create({"id": int, **TYPES}, pk="id")

@@ -1,8 +1,11 @@
 """The audit writer: the request path appends to a deque; one thread batches into SQLite.
 
 `submit` is a deque append (tens of nanoseconds) unless the queue is full, when
-the caller waits (back-pressure): a record is never dropped. The thread flushes
-every `flush_interval` or `batch_size` records in one transaction. If SQLite
+the caller waits (back-pressure): a record is never dropped. Every
+`flush_interval` the thread writes everything queued, in transactions of up to
+`max_batch` records. Batches grow by themselves when the disk falls behind: the
+cost of a transaction is dominated by the index pages it dirties (one per
+distinct user and machine), so fewer, larger transactions are what keep up. If SQLite
 fails (disk full, read-only, locked) the batch stays queued, the problem is
 logged once, and the write is retried until it succeeds or the writer stops.
 After kill -9 at most one flush interval of records is lost (WAL, NORMAL sync).
@@ -26,13 +29,13 @@ Record = tuple[object, ...]
 
 
 class AuditWriter:
-    def __init__(self, path: Path, flush_interval: float = 0.1, batch_size: int = 5000,
+    def __init__(self, path: Path, flush_interval: float = 0.1, max_batch: int = 50_000,
                  max_queue: int = 200_000,
                  on_batch: Callable[[int, float], None] | None = None,
                  on_error: Callable[[str], None] | None = None) -> None:
         self.path = path
         self.flush_interval = flush_interval
-        self.batch_size = batch_size
+        self.max_batch = max_batch
         self.max_queue = max_queue
         self._queue: collections.deque[Record] = collections.deque()
         self._wake = threading.Event()
@@ -69,7 +72,7 @@ class AuditWriter:
     def _flush_once(self) -> bool:
         """Write up to one batch; False (records kept) if SQLite refused."""
         q = self._queue
-        n = min(len(q), self.batch_size)
+        n = min(len(q), self.max_batch)
         if n == 0:
             return True
         batch = list(itertools.islice(q, n))
@@ -117,8 +120,6 @@ class AuditWriter:
                     backoff = min(backoff * 2, 5.0)
                     break
                 backoff = self.flush_interval
-                if len(self._queue) < self.batch_size and not self._stop:
-                    break
             if self._stop and not self._queue:
                 return
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from addon.cli.common import (
     operator_option,
     parse_time,
     policy_of,
+    progress,
 )
 from addon.errors import GuaritaError
 from addon.policy.model import Policy
@@ -142,7 +144,10 @@ def prune(before: str, config: Path, operator: str) -> None:
     cutoff = parse_time(before, policy.calendar.tz, "--before")
     if not policy.paths.audit_file.exists():
         raise GuaritaError(f"{policy.paths.audit_file}: no audit log")
-    n = query.prune(policy.paths.audit_file, cutoff)
+    with contextlib.closing(query.connect_readonly(policy.paths.audit_file)) as ro:
+        expected = query.count_before(ro, cutoff)
+    with progress("pruning the audit log", expected) as bar:
+        n = query.prune(policy.paths.audit_file, cutoff, on_progress=bar.update)
     conn = db.connect(policy.paths.state_dir)
     with conn:
         history.record(conn, operator, "audit.prune", str(policy.paths.audit_file),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import tarfile
 import tempfile
 import time
@@ -12,7 +13,14 @@ from typing import IO
 
 import click
 
-from addon.cli.common import config_option, emit, format_option, operator_option, policy_of
+from addon.cli.common import (
+    config_option,
+    emit,
+    format_option,
+    operator_option,
+    policy_of,
+    progress,
+)
 from addon.errors import CategoryError
 from addon.policy import categories as cat
 from addon.policy.hosts import normalize_host
@@ -101,6 +109,8 @@ def _record(policy: Policy, operator: str, action: str, subject: str, after: obj
 
 
 def _recompile(policy: Policy) -> int:
+    if sys.stderr.isatty():
+        click.echo("compiling the category index...", err=True)
     return cat.compile_index(policy.paths.sources, policy.paths.index_file)
 
 
@@ -164,11 +174,15 @@ def _members(path: Path) -> Iterator[tuple[str, IO[bytes]]]:
                     yield name, fh
         return
     try:
-        tar = tarfile.open(path, "r:*")
+        raw = open(path, "rb")  # noqa: SIM115 - closed below; its position drives the bar
+        tar = tarfile.open(fileobj=raw, mode="r:*")
     except (tarfile.TarError, OSError) as exc:
         raise CategoryError(f"{path}: not a folder or a readable .tar.gz: {exc}") from exc
-    with tar:
+    with raw, tar, progress(f"reading {path.name}", path.stat().st_size) as bar:
+        done = 0
         for member in tar:
+            bar.update(raw.tell() - done)
+            done = raw.tell()
             parts = member.name.strip("/").split("/")
             if member.isfile() and len(parts) >= 2 and parts[-1] == "domains":
                 fh = tar.extractfile(member)

@@ -88,3 +88,23 @@ def emit(rows: Iterable[dict[str, Any]], columns: Sequence[str], fmt: str = "tab
     for r in materialised:
         buf.write("  ".join(r[c].ljust(widths[c]) for c in columns).rstrip() + "\n")
     out.write(buf.getvalue())
+
+
+class _Silent:
+    """A progress bar that draws nothing: output piped to a file or another program."""
+
+    def __enter__(self) -> _Silent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n_steps: int, current_item: object = None) -> None:
+        return None
+
+
+def progress(label: str, length: int) -> Any:
+    """A progress bar on stderr when it is a terminal, nothing when piped (scripts, cron)."""
+    if not sys.stderr.isatty():
+        return _Silent()
+    return click.progressbar(length=length, label=label, file=sys.stderr, show_eta=True)
