@@ -161,3 +161,14 @@ def test_prune_in_chunks_deletes_exactly_the_older_rows(tmp_path: Path) -> None:
     conn = query.connect_readonly(db)
     assert [r[0] for r in conn.execute("SELECT min(ts), count(*) FROM audit")] == [1_800_000_701]
     assert conn.execute("SELECT count(*) FROM audit").fetchone()[0] == 300
+
+
+def test_writer_keeps_planner_statistics_fresh(tmp_path: Path) -> None:
+    db = tmp_path / "audit.db"
+    w = AuditWriter(db, flush_interval=0.01)
+    for i in range(2500):
+        w.submit(rec(i, user=f"u{i % 50}"))
+    w.close()
+    conn = query.connect_readonly(db)
+    stats = dict(conn.execute("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'audit'").fetchall())
+    assert int(stats["idx_audit_user_ts"].split()[0]) >= 2000  # rows seen by the last ANALYZE

@@ -47,7 +47,10 @@ class Filters:
             clauses.append("EXISTS (SELECT 1 FROM json_each(audit.categories) WHERE value = ?)")
             args.append(self.category)
         if self.decision is not None:
-            clauses.append("decision = ?")
+            # two values only: with a user, address or host given, their index is the
+            # selective one, so keep the planner off the decision index (unary +)
+            narrow = self.user is not None or self.ip is not None or self.host is not None
+            clauses.append("+decision = ?" if narrow else "decision = ?")
             args.append(self.decision)
         if self.since is not None:
             clauses.append("ts >= ?")

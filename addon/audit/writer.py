@@ -26,6 +26,7 @@ from addon.audit.schema import INSERT, open_audit
 
 log = logging.getLogger("guarita.audit")
 Record = tuple[object, ...]
+ANALYZE_EVERY = 3600.0
 
 
 class AuditWriter:
@@ -47,6 +48,9 @@ class AuditWriter:
         self._on_batch = on_batch
         self._on_error = on_error
         self._conn: sqlite3.Connection | None = None
+        # statistics whenever the log has doubled since the last time (from 1,000 records
+        # up), and at least hourly: cheap, and the planner keeps up with a growing table
+        self._analyzed, self._analyzed_at = time.monotonic(), 1000
         self._thread = threading.Thread(target=self._run, name="guarita-audit", daemon=True)
         self._thread.start()
 
@@ -101,11 +105,29 @@ class AuditWriter:
             log.warning("audit log %s: writing again, backlog cleared", self.path)
             self.last_error = None
         self.written += n
+        if (self.written >= 2 * self._analyzed_at or
+                time.monotonic() - self._analyzed > ANALYZE_EVERY):
+            self._analyze()
         if self._on_batch:
             self._on_batch(n, time.perf_counter() - started)
         with self._room:
             self._room.notify_all()
         return True
+
+    def _analyze(self) -> None:
+        """Refresh the planner's statistics (bounded sampling: milliseconds on any size).
+
+        Without them SQLite answers "report by user since yesterday" by walking the whole
+        user index (3 s on 10 million rows) instead of the day's slice of the time index.
+        """
+        self._analyzed, self._analyzed_at = time.monotonic(), max(self.written, 1000)
+        try:
+            conn = self._connect()
+            conn.execute("PRAGMA analysis_limit=1000")
+            conn.execute("ANALYZE")
+            conn.commit()
+        except sqlite3.Error as exc:
+            log.warning("audit log %s: statistics not refreshed (%s)", self.path, exc)
 
     def _run(self) -> None:
         backoff = self.flush_interval
