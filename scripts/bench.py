@@ -168,7 +168,9 @@ def start(kind: str, upstream: int, work: Path) -> tuple[subprocess.Popen[bytes]
     mode = f"upstream:http://127.0.0.1:{upstream}"
     if kind == "bare":
         cmd = [str(BIN / "mitmdump"), "-q", "--listen-port", str(port), "--mode", mode,
-               "--set", "connection_strategy=lazy", "--set", "http3=false"]
+               "--set", "connection_strategy=lazy", "--set", "http3=false",
+               # TLS passes through undecrypted, as in guarita (mitmdump would intercept)
+               "--ignore-hosts", ".*"]
         mport = 0
     else:
         mport = free_port()

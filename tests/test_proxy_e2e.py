@@ -127,3 +127,19 @@ def test_block_page_form_creates_a_pending_request(proxy) -> None:  # noqa: ANN0
     pending = json.loads(ws.run("release", "requests", "--format", "json", check=True).stdout)
     assert len(pending) == 1 and pending[0]["target"] == "user:servidor"
     assert pending[0]["object"] == "www.youtube.com" and pending[0]["status"] == "requested"
+
+
+def test_undecrypted_tunnel_is_one_record_with_its_bytes_and_duration(proxy) -> None:  # noqa: ANN001
+    proxy.ws.run("session", "login", "servidor", "127.0.0.1", check=True)
+    time.sleep(2.5)
+    big = curl(proxy, "https://www.gov.br/size/200000", "-o", "/dev/null")
+    assert status(big) == "200"
+    proxy.stop()
+    rows = sqlite3.connect(proxy.ws.var / "audit.db").execute(
+        "SELECT bytes_in, bytes_out, duration_ms, status, decision FROM audit "
+        "WHERE method = 'CONNECT'").fetchall()
+    assert len(rows) == 1
+    up, down, duration, code, decision = rows[0]
+    assert (code, decision) == (200, "allow") and duration > 0
+    assert 200 < up < 5000  # ClientHello, key exchange and one small request
+    assert 200_000 < down < 220_000  # the body, TLS records and the handshake

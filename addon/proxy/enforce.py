@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mitmproxy import connection, ctx, exceptions, http, tcp, tls
-from mitmproxy.proxy import server_hooks
+from mitmproxy.proxy import layer, server_hooks
 
 from addon.audit.writer import AuditWriter
 from addon.errors import DirectoryUnavailable, GuaritaError, HostError, UnknownUser
@@ -36,6 +36,7 @@ from addon.identity.credentials import AuthCache, parse_basic
 from addon.policy.hosts import MAX_URL_LEN, is_ip, normalize_host
 from addon.policy.model import Decision, Identity
 from addon.proxy import blockpage
+from addon.proxy.bytecount import ByteCounter
 from addon.proxy.metrics import Metrics
 from addon.proxy.records import new_ref, record
 from addon.state.sessions import canonical_ip
@@ -55,6 +56,7 @@ class Tunnel:
     port: int
     client_ip: str
     blocked_sni: bool = False
+    counter: ByteCounter | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -609,6 +611,14 @@ class Guarita:
             self.killed.add(client.id)
             data.ignore_connection = True
 
+    def next_layer(self, nextlayer: layer.NextLayer) -> None:
+        """Count a decided tunnel's bytes (runs after mitmproxy's own NextLayer chose)."""
+        tunnel = self.tunnels.get(nextlayer.context.client.id)
+        if tunnel is None or tunnel.counter is not None or nextlayer.layer is None:
+            return
+        tunnel.counter = ByteCounter(nextlayer.layer, nextlayer.context.client)
+        nextlayer.layer = tunnel.counter  # type: ignore[assignment]
+
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         if data.client.id in self.killed:
             data.server.error = "guarita: blocked by policy"
@@ -631,8 +641,9 @@ class Guarita:
         d = tunnel.decision
         action = "block" if tunnel.blocked_sni else "allow"
         self._count(action, d)
+        c = tunnel.counter
         self._audit(record(
             tunnel.started, tunnel.ref, tunnel.identity, d, "CONNECT", "https", tunnel.host,
-            tunnel.port, None, 403 if tunnel.blocked_sni else 200, None, None,
-            (time.time() - tunnel.started) * 1000, tunnel.client_ip,
+            tunnel.port, None, 403 if tunnel.blocked_sni else 200, c.up if c else 0,
+            c.down if c else 0, (time.time() - tunnel.started) * 1000, tunnel.client_ip,
         ))
