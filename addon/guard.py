@@ -30,6 +30,9 @@ from addon.state import blocks, db, releases, sessions
 log = logging.getLogger("guarita")
 
 
+IDENTITY_MEMO_SECONDS = 5.0
+MEMO_MAX = 100_000
+
 @dataclass(frozen=True)
 class Snapshot:
     """The state the proxy decides with, read in one go from the state database."""
@@ -64,6 +67,9 @@ class Guard:
         self._data_version = -1
         self.snapshot = Snapshot()
         self._lock = threading.Lock()
+        # identity() per (login, address): the request path asks it for every request
+        self._memo: dict[tuple[object, ...], tuple[Identity, float, float]] = {}
+        self._memo_owner: tuple[object, object] = (None, None)
         self.refresh_state(force=True)
 
     # ---- reloads (called from a background thread by the proxy) ----
@@ -126,6 +132,25 @@ class Guard:
         to fail (the proxy blocks, `check` exits 2).
         """
         snap, policy = self.snapshot, self.policy
+        owner = self._memo_owner
+        if owner[0] is not snap or owner[1] is not policy or len(self._memo) > MEMO_MAX:
+            self._memo, self._memo_owner = {}, (snap, policy)
+        key = (user, client_ip, groups)
+        hit = self._memo.get(key)
+        if hit is not None and hit[1] <= now < hit[2]:
+            return hit[0]
+        ident = self._resolve(snap, policy, user, client_ip, now, groups)
+        # Valid until the state or policy changes (the memo is dropped), a level-4 release
+        # starts, or IDENTITY_MEMO_SECONDS pass (so the directory's own TTL still rules).
+        until = now + IDENTITY_MEMO_SECONDS
+        l4 = snap.level4.get(ident.user) if ident.user else None
+        if l4 is not None and now < l4[0]:
+            until = min(until, l4[0])
+        self._memo[key] = (ident, now, until)
+        return ident
+
+    def _resolve(self, snap: Snapshot, policy: Policy, user: str | None, client_ip: str | None,
+                 now: float, groups: frozenset[str] | None) -> Identity:
         source = "given"
         if user is None and groups is None and client_ip is not None:
             user = snap.sessions.get(client_ip)

@@ -15,6 +15,7 @@ let a request through: every enforcing hook catches its own errors and blocks.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import os
@@ -58,6 +59,10 @@ class Tunnel:
     blocked_sni: bool = False
     counter: ByteCounter | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+# A client's address, canonical, once per address rather than once per request.
+_peer_ip = functools.lru_cache(maxsize=65536)(canonical_ip)
 
 
 def _special(rule: str, reason: str, level: int = 0) -> Decision:
@@ -398,7 +403,7 @@ class Guarita:
             return
         started = time.perf_counter()
         now = time.time()
-        client_ip = canonical_ip(flow.client_conn.peername[0])
+        client_ip = _peer_ip(flow.client_conn.peername[0])
         identity: Identity | None = None
         try:
             if self.guard is None:
@@ -539,7 +544,7 @@ class Guarita:
     # ---------------------------------------------------------------- tunnels
     async def http_connect(self, flow: http.HTTPFlow) -> None:
         now = time.time()
-        client_ip = canonical_ip(flow.client_conn.peername[0])
+        client_ip = _peer_ip(flow.client_conn.peername[0])
         identity: Identity | None = None
         try:
             if self.guard is None:
