@@ -28,10 +28,9 @@ from addon.policy.model import Decision, Identity, Policy, Release
 from addon.state import blocks, db, releases, sessions
 
 log = logging.getLogger("guarita")
-
-
 IDENTITY_MEMO_SECONDS = 5.0
 MEMO_MAX = 100_000
+
 
 @dataclass(frozen=True)
 class Snapshot:

@@ -2,13 +2,14 @@
 
 `submit` is a deque append (tens of nanoseconds) unless the queue is full, when
 the caller waits (back-pressure): a record is never dropped. Every
-`flush_interval` the thread writes everything queued, in transactions of up to
-`max_batch` records. Batches grow by themselves when the disk falls behind: the
-cost of a transaction is dominated by the index pages it dirties (one per
-distinct user and machine), so fewer, larger transactions are what keep up. If SQLite
-fails (disk full, read-only, locked) the batch stays queued, the problem is
-logged once, and the write is retried until it succeeds or the writer stops.
-After kill -9 at most one flush interval of records is lost (WAL, NORMAL sync).
+`flush_interval`, or as soon as `min_batch` records wait, the thread writes what
+is queued, in transactions of up to `max_batch` records. Batches grow by
+themselves when the disk falls behind: the cost of a transaction is dominated by
+the index pages it dirties (one per distinct user and machine), so fewer, larger
+transactions are what keep up. If SQLite fails (disk full, read-only, locked)
+the batch stays queued, the problem is logged once, and the write is retried
+until it succeeds or the writer stops. After kill -9 at most one flush interval
+of records is lost (WAL, NORMAL sync), unless the disk had already fallen behind.
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ ANALYZE_EVERY = 3600.0
 
 class AuditWriter:
     def __init__(self, path: Path, flush_interval: float = 0.1, max_batch: int = 50_000,
-                 max_queue: int = 200_000,
+                 max_queue: int = 200_000, min_batch: int = 5000,
                  on_batch: Callable[[int, float], None] | None = None,
                  on_error: Callable[[str], None] | None = None) -> None:
         self.path = path
         self.flush_interval = flush_interval
         self.max_batch = max_batch
         self.max_queue = max_queue
+        self.min_batch = min_batch
         self._queue: collections.deque[Record] = collections.deque()
         self._wake = threading.Event()
         self._room = threading.Condition()
@@ -67,6 +69,8 @@ class AuditWriter:
                 while len(self._queue) >= self.max_queue and self._thread.is_alive():
                     self._room.wait(0.05)
         self._queue.append(record)
+        if len(self._queue) == self.min_batch:
+            self._wake.set()  # a few thousand waiting: write now rather than at the interval
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -142,6 +146,8 @@ class AuditWriter:
                     backoff = min(backoff * 2, 5.0)
                     break
                 backoff = self.flush_interval
+                if len(self._queue) < self.min_batch and not self._stop:
+                    break  # a small remainder waits for the next interval: fewer transactions
             if self._stop and not self._queue:
                 return
 
