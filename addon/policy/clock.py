@@ -28,8 +28,11 @@ class BusinessCalendar:
     _holiday_cache: dict[int, holidays_lib.HolidayBase] = field(
         default_factory=dict, compare=False, repr=False
     )
-    _last: list[float | bool] = field(default_factory=lambda: [0.0, 0.0, False], compare=False,
-                                      repr=False)
+    # The last minute asked, as one tuple in a one-slot list (the dataclass is frozen): readers
+    # on other threads see either the old or the new minute whole, never a mix of the two.
+    _last: list[tuple[float, float, bool]] = field(
+        default_factory=lambda: [(0.0, 0.0, False)], compare=False, repr=False
+    )
 
     def holidays_of(self, year: int) -> holidays_lib.HolidayBase:
         cal = self._holiday_cache.get(year)
@@ -48,9 +51,9 @@ class BusinessCalendar:
 
     def is_business_time(self, ts: float) -> bool:
         """True when `ts` (POSIX seconds) falls inside main business hours."""
-        last = self._last
-        if last[0] <= ts < last[1]:
-            return bool(last[2])
+        start, end, last_hit = self._last[0]
+        if start <= ts < end:
+            return last_hit
         minute = int(ts // 60)
         hit = self._minute_cache.get(minute)
         if hit is None:
@@ -59,7 +62,7 @@ class BusinessCalendar:
             if len(self._minute_cache) > 4096:
                 self._minute_cache.clear()
             self._minute_cache[minute] = hit
-        last[:] = [minute * 60.0, minute * 60.0 + 60.0, hit]  # the field is frozen, not the list
+        self._last[0] = (minute * 60.0, minute * 60.0 + 60.0, hit)
         return hit
 
     def business_days_between(self, first: dt.date, last: dt.date) -> int:

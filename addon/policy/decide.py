@@ -86,15 +86,14 @@ def decide(
             release = r
             break
 
-    if release is not None:
-        if any(c in policy.malicious for c in cats) and not release.analysis_ref:
-            pass  # a release without a technical analysis never opens a malicious site (§11)
-        else:
-            what = (f"análise técnica {release.analysis_ref}" if release.analysis_ref else
-                    "evento de webconferência" if release.kind == "event" else
-                    "liberação temporária")
-            return out("allow", level, f"Liberado pela liberação #{release.id} ({what})",
-                       "release", release.id)
+    # a release without a technical analysis never opens a malicious site (§11)
+    if release is not None and (release.analysis_ref
+                                or not any(c in policy.malicious for c in cats)):
+        what = (f"análise técnica {release.analysis_ref}" if release.analysis_ref else
+                "evento de webconferência" if release.kind == "event" else
+                "liberação temporária")
+        return out("allow", level, f"Liberado pela liberação #{release.id} ({what})",
+                   "release", release.id)
 
     spec = policy.levels[level]
     business = (policy.calendar.is_business_time(now)

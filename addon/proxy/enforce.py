@@ -166,8 +166,7 @@ class Guarita:
                 log.error("guarita: %s; keeping the last good policy", exc)
                 return
             old, self.guard = self.guard, guard
-            self._attach_directory_metrics()
-            self._apply_auth_limits()
+            self._adopt_policy()
             if old is not None:
                 old.close()
             if self.writer is None or self.writer.path != guard.policy.paths.audit_file:
@@ -275,8 +274,7 @@ class Guarita:
                                      ("categories", guard.refresh_index)):
                         msg = fn()
                         if msg == "policy reloaded":
-                            self._attach_directory_metrics()
-                            self._apply_auth_limits()
+                            self._adopt_policy()
                         if msg:
                             ok = "keeping" not in msg
                             self.metrics.reloads.labels(what, "ok" if ok else "error").inc()
@@ -362,19 +360,20 @@ class Guarita:
         login = user or self.guard.snapshot.sessions.get(client_ip)
         return bool(login) and not peek(login)
 
-    def _apply_auth_limits(self) -> None:
-        if self.guard is not None:
-            limits = self.guard.policy.auth
-            self.auth.ttl = limits.cache_seconds
-            self.auth.max_failures = limits.max_failures
-            self.auth.lockout = limits.lockout_seconds
-
-    def _attach_directory_metrics(self) -> None:
-        d = self.guard.directory if self.guard else None
-        if d is not None and hasattr(d, "on_event"):
+    def _adopt_policy(self) -> None:
+        """What follows a new policy (first load or reload): its limits, directory, labels."""
+        if self.guard is None:
+            return
+        limits = self.guard.policy.auth
+        self.auth.ttl = limits.cache_seconds
+        self.auth.max_failures = limits.max_failures
+        self.auth.lockout = limits.lockout_seconds
+        d = self.guard.directory
+        if hasattr(d, "on_event"):
             names = {"lookups": "asked", "hits": "cached", "stale": "stale",
                      "unavailable": "unavailable"}
             d.on_event = lambda kind: self.metrics.directory_lookups.labels(names[kind]).inc()
+        self._counters = {}  # metric children carry category labels the old policy knew
 
     # ------------------------------------------------------------------- HTTP
     def _host_names(self, flow: http.HTTPFlow) -> list[str]:
