@@ -52,7 +52,7 @@ def make_records(n: int, start: float, span: float, seed: int = 7) -> list[tuple
             443, "/", 403 if blocked else 200, "block" if blocked else "allow",
             RULES[1 + rnd.randrange(4)] if blocked else RULES[0],
             cat_json[rnd.randrange(len(CATS))], None, rnd.randrange(100_000), rnd.randrange(2000),
-            rnd.random() * 50,
+            rnd.random() * 50, "session",
         ))
     return rows
 

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from addon.audit import query
+from addon.audit.record import record
 from addon.audit.writer import AuditWriter
 from addon.policy.model import Decision, Identity
-from addon.proxy.records import record
 
 
 def rec(i: int, user: str = "ana", host: str = "www.gov.br", decision: str = "allow",
@@ -171,4 +171,6 @@ def test_writer_keeps_planner_statistics_fresh(tmp_path: Path) -> None:
     w.close()
     conn = query.connect_readonly(db)
     stats = dict(conn.execute("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'audit'").fetchall())
-    assert int(stats["idx_audit_user_ts"].split()[0]) >= 2000  # rows seen by the last ANALYZE
+    # rows the last ANALYZE saw: an estimate (analysis_limit), so "after the log passed
+    # 2,000 rows" reads as clearly above the 1,000 of the run before it
+    assert int(stats["idx_audit_user_ts"].split()[0]) >= 1500

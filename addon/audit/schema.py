@@ -1,4 +1,9 @@
-"""The audit table and its indexes, made with sqlite-utils; readable by Datasette as it is."""
+"""The audit table and its indexes, made with sqlite-utils; readable by Datasette as it is.
+
+The schema moves forward by numbered steps (`addon.store.migrate`): an audit.db
+written by an older guarita gains the new columns when a newer one opens it.
+To add a column, append a step that adds it, and add it to COLUMNS and to `record()`.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,14 @@ from pathlib import Path
 
 import sqlite_utils
 
+from addon.store.migrate import columns, migrate
+
 COLUMNS: tuple[str, ...] = (
     "ts", "ref", "user", "client_ip", "machine_level", "user_level", "level", "method", "scheme",
     "host", "port", "path", "status", "decision", "rule", "categories", "release_id",
-    "bytes_in", "bytes_out", "duration_ms",
+    "bytes_in", "bytes_out", "duration_ms", "source",
 )
-TYPES: dict[str, type] = {
+V1_TYPES: dict[str, type] = {  # the columns of the first schema; later ones come by steps
     "ts": float, "ref": str, "user": str, "client_ip": str, "machine_level": int,
     "user_level": int, "level": int, "method": str, "scheme": str, "host": str, "port": int,
     "path": str, "status": int, "decision": str, "rule": str, "categories": str,
@@ -26,19 +33,33 @@ INSERT = "INSERT INTO audit ({}) VALUES ({})".format(  # noqa: S608 - fixed colu
 )
 
 
+def _v1_table(conn: sqlite3.Connection) -> None:
+    table = sqlite_utils.db.Table(sqlite_utils.Database(conn), "audit")
+    if not table.exists():  # round-1 files have it already, at version 0
+        table.create({"id": int, **V1_TYPES}, pk="id")
+    for cols in INDEXES:
+        table.create_index(list(cols), if_not_exists=True)
+
+
+def _v2_identity_source(conn: sqlite3.Connection) -> None:
+    """How the user was known: session, proxy authentication, or nobody (none)."""
+    if "source" not in columns(conn, "audit"):
+        conn.execute("ALTER TABLE audit ADD COLUMN source TEXT")
+
+
+STEPS = (_v1_table, _v2_identity_source)
+
+
 def open_audit(path: Path) -> sqlite3.Connection:
-    """Open (and create) the audit database: WAL and synchronous=NORMAL for the writer."""
+    """Open (create, migrate) the audit database: WAL and synchronous=NORMAL for the writer."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=2, check_same_thread=False)
+    conn = sqlite3.connect(path, timeout=2, check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     # The writer's own settings: a 64 MB page cache keeps the hot index pages of every user
     # and machine in memory, and a 40 MB WAL between checkpoints means fewer fsyncs.
     conn.execute("PRAGMA cache_size=-65536")
     conn.execute("PRAGMA wal_autocheckpoint=10000")
-    db = sqlite_utils.Database(conn)
-    if "audit" not in db.table_names():
-        db["audit"].create({"id": int, **TYPES}, pk="id")
-        for cols in INDEXES:
-            db["audit"].create_index(list(cols), if_not_exists=True)
+    migrate(conn, STEPS, str(path))
+    conn.isolation_level = "DEFERRED"  # back to implicit transactions for the writer's batches
     return conn

@@ -1,15 +1,19 @@
 """The audit writer: the request path appends to a deque; one thread batches into SQLite.
 
-`submit` is a deque append (tens of nanoseconds) unless the queue is full, when
-the caller waits (back-pressure): a record is never dropped. Every
+`submit` is a deque append (tens of nanoseconds) and never waits: it tells the
+caller when the queue is over `max_queue`, and the caller slows down (the proxy
+awaits `has_room` without blocking its event loop); a record is never dropped. Every
 `flush_interval`, or as soon as `min_batch` records wait, the thread writes what
 is queued, in transactions of up to `max_batch` records. Batches grow by
 themselves when the disk falls behind: the cost of a transaction is dominated by
 the index pages it dirties (one per distinct user and machine), so fewer, larger
 transactions are what keep up. If SQLite fails (disk full, read-only, locked)
 the batch stays queued, the problem is logged once, and the write is retried
-until it succeeds or the writer stops. After kill -9 at most one flush interval
-of records is lost (WAL, NORMAL sync), unless the disk had already fallen behind.
+until it succeeds or the writer stops. A record SQLite cannot take (a type it does
+not know) is written field by field as text rather than lost, and any other
+failure restarts the thread (counted in `restarts`, logged): nothing a client
+sends can stop the log. After kill -9 at most one flush interval of records is
+lost (WAL, NORMAL sync), unless the disk had already fallen behind.
 """
 
 from __future__ import annotations
@@ -23,11 +27,34 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from addon.audit.schema import INSERT, open_audit
+from addon.audit.record import safe_text
+from addon.audit.schema import COLUMNS, INSERT, open_audit
 
 log = logging.getLogger("guarita.audit")
 Record = tuple[object, ...]
 ANALYZE_EVERY = 3600.0
+
+
+# What SQLite raises for a record it cannot take (wrong types, wrong number of fields), as
+# opposed to a database that cannot be written (sqlite3.OperationalError, OSError).
+RECORD_ERRORS = (ValueError, TypeError, OverflowError, sqlite3.InterfaceError,
+                 sqlite3.ProgrammingError)
+
+
+def _as_row(rec: object) -> tuple[object, ...]:
+    """Any record as a row of the right width: fields as safe values, missing ones empty."""
+    fields = list(rec) if isinstance(rec, tuple | list) else [rec]
+    fields = fields[: len(COLUMNS)] + [None] * (len(COLUMNS) - len(fields))
+    return tuple(_as_text(v) for v in fields)
+
+
+def _as_text(value: object) -> object:
+    """A value SQLite will take: numbers in range as they are, anything else as safe text."""
+    if value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
+    return safe_text(value if isinstance(value, str) else repr(value))
 
 
 class AuditWriter:
@@ -46,6 +73,8 @@ class AuditWriter:
         self._stop = False
         self.written = 0
         self.backpressure_waits = 0
+        self.restarts = 0  # times the writer thread failed and was started again
+        self.coerced = 0  # records SQLite refused as they were, stored as text
         self.last_error: str | None = None
         self._on_batch = on_batch
         self._on_error = on_error
@@ -53,24 +82,43 @@ class AuditWriter:
         # statistics whenever the log has doubled since the last time (from 1,000 records
         # up), and at least hourly: cheap, and the planner keeps up with a growing table
         self._analyzed, self._analyzed_at = time.monotonic(), 1000
-        self._thread = threading.Thread(target=self._run, name="guarita-audit", daemon=True)
+        self._thread = threading.Thread(target=self._supervise, name="guarita-audit", daemon=True)
         self._thread.start()
 
     @property
     def waiting(self) -> int:
         return len(self._queue)
 
-    def submit(self, record: Record) -> None:
-        """Queue one record; waits only while the queue is full (back-pressure)."""
-        if len(self._queue) >= self.max_queue:
-            self.backpressure_waits += 1
-            self._wake.set()
-            with self._room:
-                while len(self._queue) >= self.max_queue and self._thread.is_alive():
-                    self._room.wait(0.05)
-        self._queue.append(record)
-        if len(self._queue) == self.min_batch:
+    def submit(self, record: Record) -> bool:
+        """Queue one record, at once; False when the queue is over its bound (slow down)."""
+        q = self._queue
+        q.append(record)
+        n = len(q)
+        if n == self.min_batch:
             self._wake.set()  # a few thousand waiting: write now rather than at the interval
+        if n < self.max_queue:
+            return True
+        self.backpressure_waits += 1
+        self._wake.set()
+        return False
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop or not self._thread.is_alive()
+
+    def has_room(self) -> bool:
+        return len(self._queue) < self.max_queue
+
+    def put(self, record: Record, timeout: float | None = None) -> None:
+        """`submit` for plain threads (CLI, benchmarks): waits while the queue is full."""
+        if self.submit(record):
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._room:
+            while not self.has_room() and self._thread.is_alive():
+                if deadline is not None and time.monotonic() >= deadline:
+                    return
+                self._room.wait(0.05)
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -88,7 +136,10 @@ class AuditWriter:
         try:
             conn = self._connect()
             with conn:
-                conn.executemany(INSERT, batch)
+                try:
+                    conn.executemany(INSERT, batch)
+                except RECORD_ERRORS as exc:  # not the disk: a record SQLite refuses
+                    self._insert_one_by_one(conn, batch, exc)
         except (sqlite3.Error, OSError) as exc:
             message = f"audit log {self.path}: cannot write ({exc}); {len(q)} records wait, retrying"
             if message.split(";")[0] != (self.last_error or "").split(";")[0]:
@@ -118,6 +169,18 @@ class AuditWriter:
             self._room.notify_all()
         return True
 
+    def _insert_one_by_one(self, conn: sqlite3.Connection, batch: list[Record],
+                           exc: Exception) -> None:
+        """A batch with a record SQLite refuses: the others as they are, that one as text."""
+        log.error("audit log %s: a record could not be stored as it was (%s); stored as text",
+                  self.path, exc)
+        self.coerced += 1
+        for rec in batch:
+            try:
+                conn.execute(INSERT, rec)
+            except RECORD_ERRORS:
+                conn.execute(INSERT, _as_row(rec))
+
     def _analyze(self) -> None:
         """Refresh the planner's statistics (bounded sampling: milliseconds on any size).
 
@@ -132,6 +195,26 @@ class AuditWriter:
             conn.commit()
         except sqlite3.Error as exc:
             log.warning("audit log %s: statistics not refreshed (%s)", self.path, exc)
+
+    def _supervise(self) -> None:
+        """Run the writer loop; whatever kills it, count it, say it, and start it again."""
+        while True:
+            try:
+                self._run()
+                return
+            except Exception as exc:  # noqa: BLE001 - the log must outlive any bug
+                self.restarts += 1
+                log.error("audit log %s: writer failed (%s: %s); restarting it, %d records wait",
+                          self.path, type(exc).__name__, exc, len(self._queue))
+                if self._on_error:
+                    self._on_error(f"writer restarted: {exc}")
+                if self._conn is not None:
+                    try:
+                        self._conn.close()
+                    except sqlite3.Error:
+                        pass
+                    self._conn = None
+                time.sleep(min(0.05 * self.restarts, 1.0))
 
     def _run(self) -> None:
         backoff = self.flush_interval

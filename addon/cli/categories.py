@@ -185,9 +185,9 @@ def _members(path: Path) -> Iterator[tuple[str, IO[bytes]]]:
             done = raw.tell()
             parts = member.name.strip("/").split("/")
             if member.isfile() and len(parts) >= 2 and parts[-1] == "domains":
-                fh = tar.extractfile(member)
-                if fh is not None:
-                    yield parts[-2], fh
+                member_file = tar.extractfile(member)
+                if member_file is not None:
+                    yield parts[-2], member_file
 
 
 @categories.command("import")

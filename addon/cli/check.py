@@ -10,9 +10,9 @@ import click
 
 from addon.cli.common import config_option, fmt_time, parse_time
 from addon.errors import GuaritaError
-from addon.guard import Guard
 from addon.policy.hosts import host_of_url
 from addon.policy.model import Identity
+from addon.runtime import RuntimeSource
 from addon.state.sessions import canonical_ip
 
 
@@ -37,9 +37,10 @@ def check(url: str, user: str | None, groups: str | None, level: int | None, ip:
     if level is not None and not 0 <= level <= 4:
         raise GuaritaError(f"invalid --level {level}: levels are 0 to 4")
     scheme, host, port, path = host_of_url(url)
-    guard = Guard(config)
+    source = RuntimeSource(config)
     try:
-        policy = guard.policy
+        rt = source.current
+        policy = rt.policy
         now = parse_time(at, policy.calendar.tz, "--at") if at else time.time()
         client_ip = canonical_ip(ip) if ip else None
         if level is not None:
@@ -47,16 +48,16 @@ def check(url: str, user: str | None, groups: str | None, level: int | None, ip:
                 user=None, base_level=min(level, 3),
                 level4_until=now + 1 if level == 4 else None,
                 machine_level=policy.machine_level(client_ip), source="level",
-                blocked_machine=guard.snapshot.blocks.get(("machine", client_ip or "")),
+                blocked_machine=rt.snapshot.blocks.get(("machine", client_ip or "")),
             )
         elif groups is not None:
             names = frozenset(g.strip() for g in groups.split(",") if g.strip())
-            identity = guard.identity(None, client_ip, now, groups=names)
+            identity = rt.identity(None, client_ip, now, groups=names)
         else:
-            identity = guard.identity(user, client_ip, now)
-        d = guard.decide(host, identity, now, client_ip)
+            identity = rt.identity(user, client_ip, now)
+        d = rt.decide(host, identity, now, client_ip)
     finally:
-        guard.close()
+        source.close()
     result = {
         "decision": d.action, "level": d.level, "categories": list(d.categories),
         "reason": d.reason, "rule": d.rule, "matched": d.matched, "release": d.release_id,

@@ -54,11 +54,11 @@ async def _serve(host: str, port: int, mode: str, guarita_options: dict[str, obj
     from mitmproxy import options
     from mitmproxy.tools.dump import DumpMaster
 
-    from addon.proxy.enforce import Guarita
+    from addon.proxy import make_addons
 
     opts = options.Options(listen_host=host, listen_port=port, mode=[mode])
     master = DumpMaster(opts, with_termlog=True, with_dumper=False)
-    master.addons.add(Guarita())
+    master.addons.add(*make_addons())
     try:
         # nothing reaches an upstream before the SNI is decided; HTTP/3 has no CONNECT to decide
         master.options.update(connection_strategy="lazy", http3=False, **guarita_options)

@@ -1,9 +1,12 @@
-"""Proxy-Authorization: Basic, checked against the directory, cached, and rate-limited.
+"""Proxy-Authorization: Basic, checked against the directory, cached, and slowed down.
 
 A verified password is remembered by a salted hash (never the password) for
 `ttl` seconds, so the directory is asked once per user per TTL, not once per
-request. Failures are counted per user and per client address; past the limit
-both are refused for `lockout` seconds without asking the directory (brute force).
+request. Wrong passwords are slowed down per (login, client address) pair:
+after `free_failures` of them, that pair must wait 1 s, then 2, 4, ... up to
+`max_delay` before the directory is asked again. The pair, not the login:
+an attacker elsewhere cannot lock the real user out, and a password that was
+verified before is accepted even while its pair waits.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+
+MAX_PAIRS = 100_000  # failure records kept; the oldest go first past this
 
 
 def parse_basic(header: str | None) -> tuple[str, str] | None:
@@ -37,42 +42,47 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
 @dataclass
 class AuthCache:
     ttl: float = 300.0
-    max_failures: int = 5
-    lockout: float = 300.0
+    free_failures: int = 5
+    max_delay: float = 300.0
     _salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
     _ok: dict[tuple[str, bytes], float] = field(default_factory=dict)
-    _fail: dict[str, tuple[int, float]] = field(default_factory=dict)
+    _fail: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _key(self, login: str, password: str) -> tuple[str, bytes]:
-        return login, hashlib.sha256(self._salt + login.encode() + b"\0" + password.encode()).digest()
+        digest = hashlib.sha256(self._salt + login.encode("utf-8", "surrogateescape") + b"\0"
+                                + password.encode("utf-8", "surrogateescape")).digest()
+        return login, digest
 
     def verified(self, login: str, password: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
         until = self._ok.get(self._key(login, password))
         return until is not None and until > now
 
-    def locked(self, login: str, client_ip: str, now: float | None = None) -> bool:
+    def wait_seconds(self, login: str, client_ip: str, now: float | None = None) -> float:
+        """How long this pair must wait before a new password is tried (0: now)."""
         now = time.monotonic() if now is None else now
-        for k in (f"u:{login}", f"ip:{client_ip}"):
-            count, until = self._fail.get(k, (0, 0.0))
-            if count >= self.max_failures and until > now:
-                return True
-        return False
+        _, not_before = self._fail.get((login, client_ip), (0, 0.0))
+        return max(0.0, not_before - now)
 
-    def success(self, login: str, password: str, client_ip: str) -> None:
-        now = time.monotonic()
+    def success(self, login: str, password: str, client_ip: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
         with self._lock:
-            if len(self._ok) > 100_000:
+            if len(self._ok) > MAX_PAIRS:
                 self._ok = {k: v for k, v in self._ok.items() if v > now}
             self._ok[self._key(login, password)] = now + self.ttl
-            self._fail.pop(f"u:{login}", None)
+            self._fail.pop((login, client_ip), None)
 
-    def failure(self, login: str, client_ip: str) -> None:
-        now = time.monotonic()
+    def failure(self, login: str, client_ip: str, now: float | None = None) -> float:
+        """Count a wrong password; returns the delay the pair now has to wait."""
+        now = time.monotonic() if now is None else now
         with self._lock:
-            for k in (f"u:{login}", f"ip:{client_ip}"):
-                count, until = self._fail.get(k, (0, 0.0))
-                if until <= now:
-                    count = 0
-                self._fail[k] = (count + 1, now + self.lockout)
+            if len(self._fail) >= MAX_PAIRS:
+                for k in list(self._fail)[: MAX_PAIRS // 10]:  # oldest first (insertion order)
+                    del self._fail[k]
+            count, _ = self._fail.pop((login, client_ip), (0, 0.0))
+            count += 1
+            over = count - self.free_failures
+            delay = 0.0 if over < 0 else min(self.max_delay, 2.0 ** over)
+            self._fail[(login, client_ip)] = (count, now + delay)
+            return delay

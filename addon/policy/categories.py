@@ -140,6 +140,13 @@ def _hash_file(job: tuple[str, int, bytes]) -> tuple[bytes, bytes]:
     return keys.tobytes(), crcs.tobytes()
 
 
+PARALLEL_FROM = 8 << 20  # bytes of lists below which worker processes cost more than they save
+
+
+def total_size(jobs: list[tuple[str, int, bytes]]) -> int:
+    return sum(os.path.getsize(j[0]) for j in jobs)
+
+
 def compile_index(sources: Iterable[Path], target: Path) -> int:
     """Compile every list under `sources` into the index file `target`; returns entries.
 
@@ -156,10 +163,14 @@ def compile_index(sources: Iterable[Path], target: Path) -> int:
     key = secrets.token_bytes(16)
     jobs = [(str(f), cat_id, key) for cat_id, name in enumerate(names) for f in cats[name]]
     jobs.sort(key=lambda j: -os.path.getsize(j[0]))  # biggest first: better balance
-    if len(jobs) > 1 and (os.cpu_count() or 1) > 1:
+    if len(jobs) > 1 and (os.cpu_count() or 1) > 1 and total_size(jobs) > PARALLEL_FROM:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, len(jobs))) as pool:
+        # spawn, never fork: the proxy recompiles from its reload thread, and a fork of a
+        # threaded process can inherit a lock some other thread held, and hang for ever
+        with ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, len(jobs)),
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
             parts = list(pool.map(_hash_file, jobs))
     else:
         parts = [_hash_file(j) for j in jobs]

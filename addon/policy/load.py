@@ -16,6 +16,7 @@ import yaml
 
 from addon.errors import PolicyError
 from addon.policy.clock import BusinessCalendar
+from addon.policy.destinations import DEFAULT_FORBIDDEN, LOOPBACK
 from addon.policy.model import (
     AuthLimits,
     Level,
@@ -173,14 +174,14 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
                 "level must be 0 to 3 (level 4 is always time-limited: "
                 "grant it with `guarita release level`)",
             )
-        group_levels[str(g)] = lv
+        group_levels[str(g).casefold()] = lv  # directories disagree on case; names don't
     group_special: dict[str, frozenset[str]] = {}
     for g, names in r.get(directory, "special_groups", dict, "directory", {}).items():
         names = [names] if isinstance(names, str) else names
         for s in names or []:
             if s not in specials:
                 raise r.fail(f"directory.special_groups.{g}", f"unknown special group {s!r}")
-        group_special[str(g)] = frozenset(names or [])
+        group_special[str(g).casefold()] = frozenset(names or [])
     kind = r.get(directory, "kind", str, "directory", "static")
     if kind not in ("static", "ldap"):
         raise r.fail("directory.kind", f"must be static or ldap, got {kind!r}")
@@ -205,7 +206,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
             raise r.fail(where, "must be a mapping with groups and password")
         groups = r.get(spec, "groups", list, where, [])
         users[str(login).lower()] = StaticUser(
-            str(login).lower(), frozenset(str(g) for g in groups),
+            str(login).lower(), frozenset(str(g).casefold() for g in groups),
             r.get(spec, "password", str, where, None),
         )
 
@@ -224,16 +225,26 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         machines.append(MachineLevel(net, lv, str(spec.get("note", ""))))
 
     paths_raw = r.get(tree, "paths", dict, "", {})
-    cat_dirs = paths_raw.get("categories", ["../categories"])
+    cat_dirs = r.get(paths_raw, "categories", (str, list), "paths", ["../categories"])
     cat_dirs = [cat_dirs] if isinstance(cat_dirs, str) else cat_dirs
+    if not cat_dirs or not all(isinstance(d, str) and d for d in cat_dirs):
+        raise r.fail("paths.categories", "must be a folder or a list of folders")
     base = path.resolve().parent
     paths = Paths(
-        category_dirs=tuple((base / str(d)).resolve() for d in cat_dirs),
-        imported_dir=workdir / str(paths_raw.get("imported", "var/lists")),
-        state_dir=workdir / str(paths_raw.get("state", "var")),
+        category_dirs=tuple((base / d).resolve() for d in cat_dirs),
+        imported_dir=workdir / r.get(paths_raw, "imported", str, "paths", "var/lists"),
+        state_dir=workdir / r.get(paths_raw, "state", str, "paths", "var"),
     )
 
     releases = r.get(tree, "releases", dict, "", {})
+    dest = r.get(tree, "destinations", dict, "", {})
+    forbidden = []
+    for i, net in enumerate(r.get(dest, "forbidden", list, "destinations", list(DEFAULT_FORBIDDEN))):
+        try:
+            forbidden.append(ipaddress.ip_network(str(net), strict=False))
+        except ValueError as exc:
+            raise r.fail(f"destinations.forbidden[{i}]", str(exc)) from exc
+    forbidden.extend(n for n in LOOPBACK if n not in forbidden)  # never optional
     return Policy(
         source=path,
         levels=levels,
@@ -258,6 +269,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         release_max_extension_days=r.get(releases, "max_extension_days", int, "releases", 7),
         organisation=str(tree.get("organisation", "")),
         help_text=str(tree.get("help", "")),
+        forbidden_networks=tuple(forbidden),
         raw=tree,
     )
 

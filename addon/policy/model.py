@@ -111,6 +111,7 @@ class Policy:
     release_max_extension_days: int = 7
     organisation: str = ""
     help_text: str = ""
+    forbidden_networks: tuple[IPNetwork, ...] = ()
     raw: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
     # decide()'s memo: a reload builds a new Policy, so it never outlives its rules.
     decision_cache: dict[object, Decision] = field(default_factory=dict, compare=False, repr=False)
@@ -192,7 +193,7 @@ class Release:
         if self.target_kind == "user":
             return identity.user == self.target
         if self.target_kind == "group":
-            return self.target in identity.groups
+            return self.target in identity.groups  # both case-folded when loaded
         return client_ip == self.target
 
     def covers(self, host: str, categories: tuple[str, ...]) -> bool:

@@ -1,1 +1,41 @@
-"""The mitmproxy layer: thin add-ons over addon.guard and addon.policy."""
+"""The mitmproxy layer: one add-on per module, thin over addon.runtime and addon.policy.
+
+`make_addons()` builds the chain in the order mitmproxy must call it: a
+request is identified, decided, streamed, and recorded; see
+docs/architecture.md for the path of a request through it.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+
+
+def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
+    from addon.proxy.auditlog import AuditLog
+    from addon.proxy.bodies import Bodies
+    from addon.proxy.destinations import Destinations
+    from addon.proxy.enforce import Enforce
+    from addon.proxy.identify import Identify
+    from addon.proxy.logon import Logon
+    from addon.proxy.metrics import Metrics, MetricsEndpoint
+    from addon.proxy.reload import Reload
+    from addon.proxy.requestform import RequestForm
+    from addon.proxy.tunnels import Tunnels
+    from addon.proxy.verdict import ConnectionNotes
+
+    metrics = Metrics(registry)
+    notes = ConnectionNotes()
+    reload = Reload(metrics)
+    audit = AuditLog(reload, metrics, notes)
+    return [
+        reload,  # first: every later add-on reads its runtime
+        MetricsEndpoint(metrics),
+        Identify(reload, metrics),
+        RequestForm(reload, metrics),  # answers portal requests before enforce's last gate
+        Enforce(reload, metrics),
+        Bodies(),
+        Tunnels(reload, metrics, audit, notes),  # before destinations: takes its notes first
+        Destinations(reload, metrics, notes),
+        audit,
+        Logon(reload),
+    ]

@@ -1,7 +1,10 @@
-"""The block page: what was blocked, for whom, why, when, the audit reference, what to do.
+"""The answer to a refused request: what was blocked, for whom, why, the reference, what to do.
 
 Everything echoed is HTML-escaped (the host, the user and even the reason come
-from outside). Clients that do not accept HTML get a short text body.
+from outside), and the page is sent with a Content-Security-Policy that allows
+no script, no remote resource and no form target but the proxy's own portal, so
+nothing an attacker gets into a host name can run. Clients that do not ask for
+HTML get a short text body.
 """
 
 from __future__ import annotations
@@ -10,16 +13,34 @@ import datetime as dt
 import html
 from importlib.resources import files
 from string import Template
-from zoneinfo import ZoneInfo
 
+from mitmproxy import http
+
+from addon.audit.record import safe_text
 from addon.policy.model import Decision, Policy
+from addon.proxy.verdict import Verdict
 
 _TEMPLATE = Template(files("addon.proxy").joinpath("templates/block.html").read_text("utf-8"))
+FORM_PATH = "/pedido"
 
-FORM_URL_PATH = "/.guarita/request"
+
+def portal_url(portal_host: str) -> str:
+    return f"http://{portal_host}{FORM_PATH}"
 
 
-def _form(host: str, ref: str, user: str | None, is_platform: bool) -> str:
+def security_headers(portal_host: str) -> dict[str, str]:
+    """Headers of every page the proxy itself serves."""
+    return {
+        "content-security-policy": (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+            f"frame-ancestors 'none'; form-action {portal_url(portal_host)}"),
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "cache-control": "no-store",
+    }
+
+
+def _form(host: str, ref: str, user: str | None, is_platform: bool, action: str) -> str:
     if not user:
         return ""
     e = html.escape
@@ -34,7 +55,7 @@ def _form(host: str, ref: str, user: str | None, is_platform: bool) -> str:
     )
     return (
         '<div class="card"><h2>Pedir liberação</h2>'
-        f'<form method="post" action="{e(FORM_URL_PATH)}">'
+        f'<form method="post" action="{e(action)}">'
         f'<input type="hidden" name="host" value="{e(host)}">'
         f'<input type="hidden" name="ref" value="{e(ref)}">'
         '<label>Justificativa (necessidade de serviço)'
@@ -44,20 +65,59 @@ def _form(host: str, ref: str, user: str | None, is_platform: bool) -> str:
 
 
 def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: str,
-                when: float, tz: ZoneInfo, form: bool = True) -> str:
+                when: float, form_action: str | None) -> str:
     e = html.escape
     cats = ", ".join(policy.label(c) for c in d.categories) or "não classificado"
     is_platform = any(policy.platform_of_category(c) for c in d.categories)
     return _TEMPLATE.substitute(
         reason=e(d.reason), host=e(host), categories=e(cats), user=e(user or "nenhum"),
         level=e(f"{d.level} ({policy.levels[d.level].name})"),
-        when=e(dt.datetime.fromtimestamp(when, tz).strftime("%d/%m/%Y %H:%M:%S")),
+        when=e(dt.datetime.fromtimestamp(when, policy.calendar.tz).strftime("%d/%m/%Y %H:%M:%S")),
         ref=e(ref), help=e(policy.help_text),
-        form=_form(host, ref, user, is_platform) if form else "",
+        form=_form(host, ref, user, is_platform, form_action) if form_action else "",
     )
 
 
-def render_text(policy: Policy, d: Decision, host: str, user: str | None, ref: str) -> str:
+def render_text(d: Decision, host: str, user: str | None, ref: str) -> str:
     cats = ", ".join(d.categories) or "-"
     return (f"guarita: acesso bloqueado a {host}\nmotivo: {d.reason}\ncategorias: {cats}\n"
             f"usuario: {user or '-'} nivel: {d.level} regra: {d.rule}\nreferencia: {ref}\n")
+
+
+def refusal_response(policy: Policy, v: Verdict, request: http.Request,
+                     portal_host: str) -> http.Response:
+    """The page (or text) that answers a refused request, with its status and headers."""
+    user = v.identity.user if v.identity else None
+    host = safe_text(v.host, 253) or "-"
+    headers = security_headers(portal_host)
+    wants_html = "text/html" in request.headers.get("accept", "")
+    if wants_html and request.method != "CONNECT":
+        form = portal_url(portal_host) if v.decision.rule not in _NO_FORM else None
+        body = render_html(policy, v.decision, host, user, v.ref, v.started, form)
+        headers["content-type"] = "text/html; charset=utf-8"
+    else:
+        body = render_text(v.decision, host, user, v.ref)
+        headers["content-type"] = "text/plain; charset=utf-8"
+    if v.status == 407:
+        headers["proxy-authenticate"] = 'Basic realm="guarita", charset="UTF-8"'
+    return http.Response.make(v.status, body.encode("utf-8"), headers)
+
+
+# refusals no release can lift: a form there would only mislead
+_NO_FORM = frozenset({"request.malformed", "request.too_long", "destination.forbidden",
+                      "tunnel.port", "internal.error", "identity.bad_credentials",
+                      "identity.throttled", "identity.unknown_user",
+                      "identity.directory_unavailable", "level0.no_user"})
+
+
+def simple_page(status: int, title: str, text: str, portal_host: str) -> http.Response:
+    """A small page of the proxy's own (the request form's answers)."""
+    e = html.escape
+    body = (f'<!doctype html><html lang="pt-BR"><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{e(title)}</title><body style=\"font-family:system-ui;"
+            f'max-width:40rem;margin:auto;padding:1.5rem"><h1>{e(title)}</h1>'
+            f"<p>{e(text)}</p></body></html>")
+    headers = security_headers(portal_host)
+    headers["content-type"] = "text/html; charset=utf-8"
+    return http.Response.make(status, body.encode("utf-8"), headers)

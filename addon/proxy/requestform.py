@@ -1,53 +1,56 @@
 """The block page's form: a blocked user asks for a release; IT and the committee decide.
 
-The request is stored as pending (`guarita release requests`), never as a release.
+The form posts to the proxy's own reserved host (`guarita_portal_host`, an
+`.invalid` name), never to the blocked site, and is answered here, after
+`enforce` gave it a portal Verdict: a request to any other host is decided like
+any request, whatever its path. The request is stored as pending (`guarita
+release requests`), never as a release. The SQLite write runs off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import html
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs
 
-from mitmproxy import http
+from mitmproxy import ctx, http
 
 from addon.errors import GuaritaError
-from addon.guard import Guard
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Identity
+from addon.proxy.blockpage import FORM_PATH, simple_page
+from addon.proxy.enforce import MAX_FORM
+from addon.proxy.metrics import Metrics
+from addon.proxy.reload import Reload
+from addon.proxy.verdict import VERDICT, Verdict
+from addon.runtime import Runtime
 from addon.state import db, releases
 
-
-def _page(status: int, title: str, text: str) -> http.Response:
-    body = (f'<!doctype html><html lang="pt-BR"><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(title)}</title><body style=\"font-family:system-ui;"
-            f'max-width:40rem;margin:auto;padding:1.5rem"><h1>{html.escape(title)}</h1>'
-            f"<p>{html.escape(text)}</p></body></html>")
-    return http.Response.make(status, body.encode(), {"content-type": "text/html; charset=utf-8",
-                                                      "cache-control": "no-store"})
+log = logging.getLogger("guarita")
 
 
-def create_request(guard: Guard, identity: Identity, form: dict[str, str]) -> int:
+def create_request(rt: Runtime, identity: Identity, form: dict[str, str]) -> int:
+    """Store a pending release request from the form's fields; GuaritaError says what is wrong."""
     if not identity.user:
         raise GuaritaError("só um usuário identificado pode pedir liberação")
-    policy = guard.policy
+    policy = rt.policy
     host = normalize_host(form.get("host", ""))
     reason = form.get("reason", "").strip()[:2000]
     conn = db.connect(policy.paths.state_dir)
     try:
-        platforms = [policy.platform_of_category(c) for c in guard.index.categories_of(host)]
+        platforms = [policy.platform_of_category(c) for c in rt.index.categories_of(host)]
         platform = next((p for p in platforms if p is not None), None)
-        target = releases.Target("user", identity.user)
         if platform is not None:
             try:
                 day = dt.date.fromisoformat(form.get("date", ""))
                 t0 = dt.time.fromisoformat(form.get("start", ""))
                 t1 = dt.time.fromisoformat(form.get("end", ""))
             except ValueError as exc:
-                raise GuaritaError("informe data, início e fim do evento") from exc
-            return releases.request_event(conn, policy, target, platform.name, day, t0, t1,
-                                          reason, identity.user)
+                raise GuaritaError("informe a data, o início e o fim do evento") from exc
+            return releases.request_event(conn, policy, releases.Target("user", identity.user),
+                                          platform.name, day, t0, t1, reason, identity.user)
         try:
             days = float(form.get("days", "1"))
         except ValueError:
@@ -58,13 +61,50 @@ def create_request(guard: Guard, identity: Identity, form: dict[str, str]) -> in
         conn.close()
 
 
-def handle_form(guard: Guard, identity: Identity, request: http.Request) -> http.Response:
-    raw = parse_qs((request.raw_content or b"")[:16384].decode("utf-8", "replace"))
-    form = {k: v[0] for k, v in raw.items() if v}
-    try:
-        rid = create_request(guard, identity, form)
-    except GuaritaError as exc:
-        return _page(400, "Pedido não registrado", str(exc))
-    return _page(200, "Pedido registrado",
-                 f"Seu pedido #{rid} foi registrado e será analisado pela TI. Ele não é uma "
-                 "liberação: o acesso só é liberado após a aprovação.")
+class RequestForm:
+    def __init__(self, reload: Reload, metrics: Metrics) -> None:
+        self.reload = reload
+        self.metrics = metrics
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guarita-form")
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        v = flow.metadata.get(VERDICT)
+        if flow.response or not isinstance(v, Verdict) or not v.portal:
+            return
+        portal = ctx.options.guarita_portal_host
+        req = flow.request
+        if req.method != "POST" or req.path.split("?", 1)[0] != FORM_PATH:
+            flow.response = simple_page(404, "Página não encontrada",
+                                        "Esta página do filtro não existe.", portal)
+            return
+        if v.identity is None or not v.identity.user:
+            flow.response = simple_page(403, "Identifique-se",
+                                        "Só um usuário identificado pode pedir liberação.",
+                                        portal)
+            return
+        body = req.raw_content or b""
+        if len(body) > MAX_FORM:
+            flow.response = simple_page(413, "Pedido grande demais",
+                                        "A justificativa é longa demais.", portal)
+            return
+        raw = parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
+        form = {k: vs[0] for k, vs in raw.items() if vs}
+        try:
+            rid = await asyncio.get_running_loop().run_in_executor(
+                self.pool, create_request, self.reload.runtime, v.identity, form)
+        except GuaritaError as exc:
+            flow.response = simple_page(400, "Pedido não registrado", str(exc), portal)
+            return
+        except Exception as exc:  # noqa: BLE001 - the form never goes upstream
+            self.metrics.errors.labels("request_form").inc()
+            log.error("guarita: release-request form failed: %s", exc)
+            flow.response = simple_page(500, "Pedido não registrado",
+                                        "Erro interno: tente de novo ou procure a TI.", portal)
+            return
+        flow.response = simple_page(
+            200, "Pedido registrado",
+            f"Seu pedido #{rid} foi registrado e será analisado pela TI. Ele não é uma "
+            "liberação: o acesso só é liberado após a aprovação.", portal)
+
+    def done(self) -> None:
+        self.pool.shutdown(wait=False)

@@ -1,5 +1,5 @@
 """For `mitmdump -s addon/proxy/script.py --set guarita_policy=config/policy.yaml`."""
 
-from addon.proxy.enforce import Guarita
+from addon.proxy import make_addons
 
-addons = [Guarita()]
+addons = make_addons()

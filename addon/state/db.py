@@ -1,4 +1,4 @@
-"""The state database: one SQLite file, WAL, schema created on open.
+"""The state database: one SQLite file, WAL, schema created and migrated on open.
 
 The CLI writes, the running proxy reads a snapshot and re-reads it when
 `PRAGMA data_version` says another connection committed: that is how a block
@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from addon.errors import StateError
+from addon.store.migrate import migrate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -70,6 +71,26 @@ BEGIN SELECT RAISE(ABORT, 'the admin history is append-only'); END;
 """
 
 
+def _statements(script: str) -> list[str]:
+    """Split a script into statements (triggers hold `;` of their own)."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    return out
+
+
+def _v1_schema(conn: sqlite3.Connection) -> None:
+    for statement in _statements(SCHEMA):
+        conn.execute(statement)
+
+
+# Append a step to change the schema; never edit one that has shipped.
+STEPS = (_v1_schema,)
+
+
 def state_path(state_dir: Path) -> Path:
     return state_dir / "state.db"
 
@@ -83,9 +104,11 @@ def connect(state_dir: Path, readonly: bool = False) -> sqlite3.Connection:
                                    check_same_thread=False)
         else:
             state_dir.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=5, check_same_thread=False)
+            conn = sqlite3.connect(path, timeout=5, check_same_thread=False,
+                                   isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
+            migrate(conn, STEPS, str(path))
+            conn.isolation_level = "DEFERRED"  # implicit transactions, as every caller expects
         conn.row_factory = sqlite3.Row
         return conn
     except (sqlite3.Error, OSError) as exc:

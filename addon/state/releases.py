@@ -42,6 +42,8 @@ def parse_target(text: str) -> Target:
         value = canonical_ip(value)
     elif kind == "user":
         value = value.lower()
+    else:
+        value = value.casefold()  # directory group names compare case-insensitively
     return Target(kind, value)  # type: ignore[arg-type]
 
 
@@ -278,7 +280,8 @@ def grant_level4(conn: sqlite3.Connection, user: str, until: float, committee_re
 def listing(conn: sqlite3.Connection, active_only: bool = False, target: Target | None = None,
             statuses: tuple[str, ...] | None = None, now: float | None = None) -> list[sqlite3.Row]:
     now = time.time() if now is None else now
-    where, args = [], []
+    where: list[str] = []
+    args: list[object] = []
     if active_only:
         where.append("status = 'active' AND end > ?")
         args.append(now)
@@ -307,6 +310,7 @@ def active_for_engine(conn: sqlite3.Connection, now: float | None = None
         if r["kind"] == "level":
             level4[r["target"]] = (r["start"], r["end"], r["id"])
             continue
-        out.append(Release(r["id"], r["kind"], r["target_kind"], r["target"], r["obj"],
+        target = r["target"].casefold() if r["target_kind"] == "group" else r["target"]
+        out.append(Release(r["id"], r["kind"], r["target_kind"], target, r["obj"],
                            r["start"], r["end"], r["analysis_ref"]))
     return tuple(out), level4

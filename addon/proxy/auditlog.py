@@ -1,0 +1,146 @@
+"""One audit record per request and per tunnel, from its Verdict, whatever happens to it.
+
+A request is recorded once, when it ends: answered (`response`), refused
+(`response` of the refusal, or `http_connect` for a refused CONNECT), or broken
+(`error`: upstream down, client gone, flow cut). Tunnels are recorded by
+`tunnels` through `submit` when they close. Records are made safe for any bytes
+by `addon.audit.record`, so no request can stop the log.
+
+Back-pressure: the writer's queue is bounded. When it is full, the hook that
+made the record awaits room (the record itself is already queued: nothing is
+dropped), so that request's answer waits and its client slows down, while the
+event loop keeps serving everyone else. The queue can exceed its bound by at
+most one record per connection held this way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from mitmproxy import ctx, http
+
+from addon.audit.record import record
+from addon.audit.writer import AuditWriter
+from addon.policy.model import Decision
+from addon.proxy.identify import client_ip
+from addon.proxy.metrics import Metrics
+from addon.proxy.reload import Reload
+from addon.proxy.verdict import BODY_BYTES, RECORDED, VERDICT, ConnectionNotes, Verdict, refusal
+
+log = logging.getLogger("guarita")
+
+UNDECIDED = refusal("request.undecided", "Pedido encerrado antes da decisão")
+
+
+class AuditLog:
+    def __init__(self, reload: Reload, metrics: Metrics, notes: ConnectionNotes) -> None:
+        self.reload = reload
+        self.metrics = metrics
+        self.notes = notes
+        self.writer: AuditWriter | None = None
+
+    def load(self, loader: Any) -> None:
+        loader.add_option(
+            "guarita_audit_query", bool, False,
+            "Keep the query string in the audit log. Off: only the path is stored (query "
+            "strings carry tokens and personal data).",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "guarita_policy" not in updated or self.reload.source is None:
+            return
+        path = self.reload.runtime.policy.paths.audit_file
+        if self.writer is not None and self.writer.path == path:
+            return
+        if self.writer is not None:
+            self._close()
+        self.writer = AuditWriter(path, on_batch=self._on_batch, on_error=self._on_error)
+
+    def _on_batch(self, n: int, seconds: float) -> None:
+        self.metrics.audit_written.inc(n)
+        self.metrics.audit_batch_seconds.observe(seconds)
+        if self.writer is not None:
+            self.metrics.audit_queue.set(self.writer.waiting)
+
+    def _on_error(self, message: str) -> None:
+        self.metrics.errors.labels("audit").inc()
+        if "restarted" in message:
+            self.metrics.audit_restarts.inc()
+
+    # ------------------------------------------------------------------ hooks
+    async def http_connect(self, flow: http.HTTPFlow) -> None:
+        if flow.response is not None and flow.response.status_code >= 300:
+            await self._finish(flow)  # a refused CONNECT has no response hook of its own
+
+    async def response(self, flow: http.HTTPFlow) -> None:
+        await self._finish(flow)
+
+    async def error(self, flow: http.HTTPFlow) -> None:
+        await self._finish(flow)
+
+    async def submit(self, rec: tuple[object, ...]) -> None:
+        """Queue a record; while the queue is full, this caller (only) waits for room."""
+        writer = self.writer
+        if writer is None or writer.submit(rec):
+            return
+        self.metrics.audit_backpressure.inc()
+        while not writer.has_room() and not writer.stopped:
+            await asyncio.sleep(0.01)
+
+    def count(self, d: Decision) -> None:
+        self.metrics.count(d, self.reload.runtime.policy.category_labels)
+
+    # --------------------------------------------------------------- records
+    async def _finish(self, flow: http.HTTPFlow) -> None:
+        if flow.metadata.get(RECORDED):
+            return
+        flow.metadata[RECORDED] = True
+        try:
+            rec, d = self._record(flow)
+        except Exception as exc:  # noqa: BLE001 - a record of last resort, never none
+            self.metrics.errors.labels("audit_record").inc()
+            log.error("guarita: audit record failed (%s); recording what is known", exc)
+            d = UNDECIDED
+            rec = record(time.time(), "-", None, d, "?", "?", repr(flow.request.host), None,
+                         None, None, None, None, None, None)
+        self.count(d)
+        await self.submit(rec)
+
+    def _record(self, flow: http.HTTPFlow) -> tuple[tuple[object, ...], Decision]:
+        req, resp = flow.request, flow.response
+        v = flow.metadata.get(VERDICT)
+        if not isinstance(v, Verdict):  # ended (client gone, error) before any decision
+            ip = client_ip(flow.client_conn.peername[0])
+            v = Verdict(UNDECIDED, None, "-", req.timestamp_start, ip, req.host or "-")
+        d = v.decision
+        late = self.notes.take(flow.client_conn.id) if flow.error else None
+        if late is not None:  # refused when connecting (destinations), after the verdict
+            d = Decision(late.action, d.level, d.categories, late.reason, late.rule, d.matched)
+        status = resp.status_code if resp is not None else (v.status or None)
+        if late is not None and status is None:
+            status = 502  # what mitmproxy answered for the refused connection
+        counted = flow.metadata.get(BODY_BYTES)
+        if counted is not None:
+            bytes_in, bytes_out = counted
+        else:
+            bytes_in = len(req.raw_content or b"")
+            bytes_out = len(resp.raw_content or b"") if resp is not None else 0
+        path = None if req.method == "CONNECT" else req.path
+        if path is not None and not ctx.options.guarita_audit_query:
+            path = path.split("?", 1)[0]
+        duration = (time.time() - v.started) * 1000
+        return record(v.started, v.ref, v.identity, d, req.method, req.scheme, v.host, req.port,
+                      path, status, bytes_in, bytes_out, duration, v.client_ip), d
+
+    def _close(self) -> None:
+        if self.writer is not None:
+            lost = self.writer.close()
+            if lost:
+                self.metrics.audit_lost.inc(lost)
+            self.writer = None
+
+    def done(self) -> None:
+        self._close()

@@ -1,0 +1,163 @@
+"""Who is asking: proxy authentication, else the machine's login session, else nobody.
+
+Runs first on every request and CONNECT and leaves an `Identified` in the flow's
+metadata; `enforce` refuses when it is missing, so a failure here can only
+block. Credentials are checked against the directory on a thread pool, never on
+the event loop; a verified password is cached, and a login proven on a CONNECT
+holds for the requests inside that tunnel when it is intercepted (browsers send
+`Proxy-Authorization` only on the CONNECT). The header is never forwarded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+import weakref
+from collections.abc import MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from mitmproxy import connection, ctx, http
+
+from addon.errors import DirectoryUnavailable, UnknownUser
+from addon.identity.credentials import AuthCache, parse_basic
+from addon.policy.model import Identity, Policy
+from addon.proxy.metrics import Metrics
+from addon.proxy.reload import Reload
+from addon.proxy.verdict import IDENTIFIED, INTERNAL_ERROR, Identified, refusal
+from addon.runtime import Runtime
+from addon.state.sessions import canonical_ip
+
+log = logging.getLogger("guarita")
+
+UNAVAILABLE = refusal("identity.directory_unavailable", "Diretório indisponível: acesso bloqueado")
+
+
+@functools.lru_cache(maxsize=65536)
+def client_ip(peer: str) -> str:
+    """A client's canonical address, once per address rather than once per request."""
+    return canonical_ip(peer)
+
+
+class Identify:
+    def __init__(self, reload: Reload, metrics: Metrics) -> None:
+        self.reload = reload
+        self.metrics = metrics
+        self.auth = AuthCache()
+        self.clock = time.time
+        self._policy: Policy | None = None
+        # Directory calls (ldap3 is pure Python) run here; a few threads are plenty.
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="guarita-dir")
+        self.proven: MutableMapping[connection.Client, str] = weakref.WeakKeyDictionary()
+
+    def load(self, loader: Any) -> None:
+        loader.add_option(
+            "guarita_auth_challenge", bool, True,
+            "Answer 407 with a Basic challenge when a machine has no login session and sent "
+            "no credentials, so browsers ask for the login (Art. 11 §1–2).",
+        )
+
+    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live:
+            return
+        flow.metadata[IDENTIFIED] = await self._safely(flow)
+
+    async def http_connect(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live:
+            return
+        flow.metadata[IDENTIFIED] = await self._safely(flow)
+
+    async def _safely(self, flow: http.HTTPFlow) -> Identified:
+        try:
+            return await self._identify(flow)
+        except Exception as exc:  # noqa: BLE001 - fail closed: enforce refuses this
+            self.metrics.errors.labels("identify").inc()
+            log.error("guarita: identify failed, refusing: %s: %s", type(exc).__name__, exc)
+            return Identified(None, INTERNAL_ERROR)
+
+    def _adopt(self, policy: Policy) -> None:
+        limits = policy.auth
+        self.auth.ttl = limits.cache_seconds
+        self.auth.free_failures = limits.max_failures
+        self.auth.max_delay = limits.lockout_seconds
+        d: Any = self.reload.runtime.directory
+        if hasattr(d, "on_event"):
+            names = {"lookups": "asked", "hits": "cached", "stale": "stale",
+                     "unavailable": "unavailable"}
+            d.on_event = lambda kind: self.metrics.directory_lookups.labels(names[kind]).inc()
+        self._policy = policy
+
+    async def _identify(self, flow: http.HTTPFlow) -> Identified:
+        rt = self.reload.runtime
+        if rt.policy is not self._policy:
+            self._adopt(rt.policy)
+        now = self.clock()
+        ip = client_ip(flow.client_conn.peername[0])
+        header = flow.request.headers.get("proxy-authorization")
+        if header is not None:
+            del flow.request.headers["proxy-authorization"]  # never forwarded upstream
+        login: str | None = None
+        creds = parse_basic(header)
+        if creds is not None:
+            refused = await self._check_password(rt, creds[0], creds[1], ip)
+            if refused is not None:
+                return refused
+            login = creds[0]
+            if flow.request.method == "CONNECT":
+                self.proven[flow.client_conn] = login
+        elif flow.client_conn in self.proven:
+            login = self.proven[flow.client_conn]  # inside a tunnel proven on its CONNECT
+        try:
+            if self._needs_directory_io(rt, login, ip):
+                identity = await asyncio.get_running_loop().run_in_executor(
+                    self.pool, rt.identity, login, ip, now)
+            else:
+                identity = rt.identity(login, ip, now)
+        except UnknownUser:
+            return Identified(None, refusal("identity.unknown_user",
+                                            "Usuário desconhecido no diretório"))
+        except DirectoryUnavailable:
+            return Identified(None, UNAVAILABLE)
+        return Identified(identity, None, self._challenge(identity))
+
+    def _challenge(self, identity: Identity) -> bool:
+        return identity.source == "none" and bool(ctx.options.guarita_auth_challenge)
+
+    async def _check_password(self, rt: Runtime, login: str, password: str,
+                              ip: str) -> Identified | None:
+        """None when the password is right; else the refusal (with a challenge to retry)."""
+        if self.auth.verified(login, password):
+            self.metrics.cache_hits.labels("auth").inc()
+            return None  # verified before: accepted even while this pair is slowed down
+        wait = self.auth.wait_seconds(login, ip)
+        if wait > 0:
+            self.metrics.directory_lookups.labels("throttled").inc()
+            return Identified(None, refusal(
+                "identity.throttled",
+                f"Muitas senhas erradas: tente de novo em {max(1, round(wait))} s"), True)
+        try:
+            ok = await asyncio.get_running_loop().run_in_executor(
+                self.pool, rt.directory.authenticate, login, password)
+        except DirectoryUnavailable:
+            self.metrics.directory_lookups.labels("unavailable").inc()
+            return Identified(None, UNAVAILABLE)
+        self.metrics.directory_lookups.labels("bind_ok" if ok else "bind_fail").inc()
+        if not ok:
+            self.auth.failure(login, ip)
+            return Identified(None, refusal("identity.bad_credentials",
+                                            "Usuário ou senha incorretos"), True)
+        self.auth.success(login, password, ip)
+        return None
+
+    @staticmethod
+    def _needs_directory_io(rt: Runtime, login: str | None, ip: str) -> bool:
+        peek = getattr(rt.directory, "peek", None)
+        if peek is None:
+            return False  # the static directory answers from memory
+        who = login or rt.snapshot.sessions.get(ip)
+        return bool(who) and not peek(who)
+
+    def done(self) -> None:
+        self.pool.shutdown(wait=False)

@@ -1,0 +1,111 @@
+"""The runtime every other add-on reads, and the thread that keeps it current.
+
+Other add-ons hold this add-on and read `.runtime` once per hook: one
+reference, swapped whole by `RuntimeSource.refresh` (policy, directory, index
+and state together), so a hook never sees half a reload. A broken policy file
+or list is refused with one log line and the last good runtime stays; fixing
+the file is adopted with a line saying so. State (sessions, blocks, releases)
+is re-read at every tick when another process committed, so a block made with
+the CLI is enforced within one reload interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from mitmproxy import ctx, exceptions
+
+from addon.errors import GuaritaError
+from addon.proxy.metrics import Metrics
+from addon.runtime import Runtime, RuntimeSource
+
+log = logging.getLogger("guarita")
+
+
+class Reload:
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self.source: RuntimeSource | None = None
+        # The one reference hooks read; None only before the first configure (hooks that
+        # find None fail closed). Rebound, never edited, when a refresh built a new one.
+        self.runtime: Runtime = None  # type: ignore[assignment]
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def load(self, loader: Any) -> None:
+        loader.add_option(
+            "guarita_policy", str, "config/policy.yaml",
+            "guarita policy file (YAML). Relative state paths in it resolve against the "
+            "folder mitmproxy runs in. A change is adopted within seconds; a broken file is "
+            "refused with one log line and the last good policy stays in force.",
+        )
+        loader.add_option(
+            "guarita_reload_interval", float, 1.0,
+            "Seconds between checks for changed state (sessions, blocks, releases), category "
+            "lists and policy. A block made with the CLI is enforced within this time.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "guarita_policy" not in updated:
+            return
+        try:
+            source = RuntimeSource(Path(ctx.options.guarita_policy))
+        except GuaritaError as exc:
+            if self.source is None:
+                raise exceptions.OptionsError(str(exc)) from exc
+            log.error("guarita: %s; keeping the last good policy", exc)
+            return
+        old, self.source = self.source, source
+        if old is not None:
+            old.close()
+        self._adopted()
+
+    def running(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="guarita-reload", daemon=True)
+            self._thread.start()
+        rt = self.runtime
+        log.info("guarita: policy %s, %d category entries, audit log %s", rt.policy.source,
+                 rt.index.entries_count, rt.policy.paths.audit_file)
+
+    def tick(self, force_state: bool = False) -> None:
+        """One reload check (the thread calls it; tests call it directly)."""
+        source = self.source
+        if source is None:
+            return
+        before = source.current
+        for line in source.refresh(force_state):
+            ok = "keeping" not in line
+            what = "policy" if "policy" in line else "categories"
+            self.metrics.reloads.labels(what, "ok" if ok else "error").inc()
+            (log.info if ok else log.error)("guarita: %s", line)
+        if source.current is not before:
+            self._adopted()
+        self.metrics.policy_broken.set(1 if source.broken else 0)
+
+    def _adopted(self) -> None:
+        assert self.source is not None
+        rt = self.runtime = self.source.current
+        self.metrics.last_reload.set(self.source.loaded_at)
+        self.metrics.active_releases.set(len(rt.snapshot.releases))
+
+    def _loop(self) -> None:
+        ticks = 0
+        while not self._stop.wait(ctx.options.guarita_reload_interval):
+            ticks += 1
+            try:
+                # every minute the state is re-read anyway: releases and sessions expire by time
+                self.tick(force_state=ticks % 60 == 0)
+            except Exception as exc:  # noqa: BLE001 - the reloader must never die
+                self.metrics.errors.labels("reload").inc()
+                log.error("guarita: reload failed, keeping the current runtime: %s", exc)
+
+    def done(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        if self.source is not None:
+            self.source.close()

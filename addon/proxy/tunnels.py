@@ -1,0 +1,152 @@
+"""CONNECT tunnels: decided on the target (`enforce`), then on the TLS SNI, recorded when closed.
+
+A tunnel allowed on its CONNECT target is checked again on the ClientHello's
+SNI: a different, blocked name (`--connect-to`, domain fronting) kills it
+before any upstream connection (the connection strategy is lazy, so nothing
+has reached the upstream yet). A tunnel that carries neither TLS nor HTTP (SSH
+on 443) is closed. Allowed TLS passes through undecrypted unless interception
+is on; its bytes are counted by wrapping the tunnel's next layer. One record per
+tunnel, written when the client goes away.
+
+Every upstream connection of a client whose tunnel was refused is refused in
+`server_connect`, and TLS that did not come through a decided CONNECT
+(transparent mode) is never passed through blind.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from mitmproxy import connection, ctx, http, tcp, tls
+from mitmproxy.proxy import layer, server_hooks
+
+from addon.audit.record import record
+from addon.errors import HostError
+from addon.policy.destinations import forbidden_host
+from addon.policy.hosts import normalize_host
+from addon.policy.model import Decision
+from addon.proxy.auditlog import AuditLog
+from addon.proxy.bytecount import ByteCounter
+from addon.proxy.enforce import FORBIDDEN
+from addon.proxy.metrics import Metrics
+from addon.proxy.reload import Reload
+from addon.proxy.verdict import INTERNAL_ERROR, VERDICT, ConnectionNotes, Verdict, refusal
+
+log = logging.getLogger("guarita")
+
+NOT_TLS = "tunnel.not_tls"
+
+
+@dataclass
+class Tunnel:
+    """A CONNECT tunnel in progress; its decision may still turn into a refusal (SNI)."""
+
+    verdict: Verdict
+    decision: Decision
+    host: str
+    port: int
+    refused: bool = False
+    counter: ByteCounter | None = None
+
+
+class Tunnels:
+    def __init__(self, reload: Reload, metrics: Metrics, audit: AuditLog,
+                 notes: ConnectionNotes) -> None:
+        self.reload = reload
+        self.metrics = metrics
+        self.audit = audit
+        self.notes = notes
+        self.tunnels: dict[str, Tunnel] = {}
+
+    def load(self, loader: Any) -> None:
+        loader.add_option(
+            "guarita_intercept", bool, False,
+            "Decrypt allowed HTTPS (clients must trust the proxy's CA): every request inside "
+            "is then decided on its own. Off: TLS passes through undecrypted, decided on the "
+            "CONNECT target and the TLS SNI.",
+        )
+
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        v = flow.metadata.get(VERDICT)
+        if flow.response is None and isinstance(v, Verdict) and v.allowed:
+            self.tunnels[flow.client_conn.id] = Tunnel(v, v.decision, v.host, flow.request.port)
+
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        tunnel = self.tunnels.get(data.context.client.id)
+        if tunnel is None:
+            # TLS that did not come through a decided CONNECT: nothing vouches for it
+            self.notes.refused.setdefault(data.context.client.id, INTERNAL_ERROR)
+            data.ignore_connection = True
+            return
+        try:
+            sni = data.client_hello.sni
+            if sni:
+                self._check_sni(tunnel, sni)
+        except Exception as exc:  # noqa: BLE001 - fail closed
+            self.metrics.errors.labels("tls_clienthello").inc()
+            log.error("guarita: closing a tunnel after an internal error: %s", exc)
+            self._refuse(tunnel, INTERNAL_ERROR)
+        data.ignore_connection = tunnel.refused or not ctx.options.guarita_intercept
+
+    def _check_sni(self, tunnel: Tunnel, sni: str) -> None:
+        try:
+            host = normalize_host(sni)
+        except HostError as exc:
+            self._refuse(tunnel, refusal("request.malformed", f"SNI inválido: {exc}"), sni)
+            return
+        if host == tunnel.host:
+            return
+        rt = self.reload.runtime
+        if forbidden_host(host, rt.policy.forbidden_networks,
+                          bool(ctx.options.guarita_allow_localhost)):
+            self._refuse(tunnel, FORBIDDEN, host)
+            return
+        v = tunnel.verdict
+        assert v.identity is not None
+        d = rt.decide(host, v.identity, time.time(), v.client_ip)
+        if not d.allowed:
+            self._refuse(tunnel, d, host)
+
+    def _refuse(self, tunnel: Tunnel, d: Decision, host: str | None = None) -> None:
+        tunnel.refused = True
+        tunnel.decision = d
+        if host:
+            tunnel.host = host
+
+    def next_layer(self, nextlayer: layer.NextLayer) -> None:
+        """Count a decided tunnel's bytes (runs after mitmproxy's own NextLayer chose)."""
+        tunnel = self.tunnels.get(nextlayer.context.client.id)
+        if tunnel is None or tunnel.counter is not None or nextlayer.layer is None:
+            return
+        tunnel.counter = ByteCounter(nextlayer.layer, nextlayer.context.client)
+        nextlayer.layer = tunnel.counter  # type: ignore[assignment]
+
+    def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
+        tunnel = self.tunnels.get(data.client.id)
+        if (tunnel is not None and tunnel.refused) or data.client.id in self.notes.refused:
+            data.server.error = "guarita: blocked by policy"
+
+    def tcp_start(self, flow: tcp.TCPFlow) -> None:
+        """A tunnel that carries neither TLS nor HTTP (SSH on 443, ...) is closed."""
+        tunnel = self.tunnels.get(flow.client_conn.id)
+        if tunnel is not None and not tunnel.refused:
+            self._refuse(tunnel, refusal(NOT_TLS, "Túnel sem TLS recusado",
+                                         tunnel.decision.level))
+        flow.kill()
+
+    async def client_disconnected(self, client: connection.Client) -> None:
+        tunnel = self.tunnels.pop(client.id, None)
+        late = self.notes.take(client.id)
+        if tunnel is None:
+            return
+        if late is not None and not tunnel.refused:
+            self._refuse(tunnel, late)
+        v, d, c = tunnel.verdict, tunnel.decision, tunnel.counter
+        self.audit.count(d)
+        await self.audit.submit(record(
+            v.started, v.ref, v.identity, d, "CONNECT", "https", tunnel.host, tunnel.port, None,
+            403 if tunnel.refused else 200, c.up if c else 0, c.down if c else 0,
+            (time.time() - v.started) * 1000, v.client_ip))

@@ -1,0 +1,68 @@
+"""What the add-ons tell each other about a flow, through `flow.metadata`.
+
+`identify` leaves an `Identified` under IDENTIFIED; `enforce` leaves a
+`Verdict` under VERDICT, and refuses whenever IDENTIFIED is missing or says
+so, so a failure anywhere before it ends in a refusal, never in a pass. Every
+later add-on (streaming, tunnels, the audit log, the request form) acts only on
+a Verdict. A Verdict is made once and never edited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from addon.policy.model import Decision, Identity
+
+IDENTIFIED = "guarita.identified"
+VERDICT = "guarita.verdict"
+BODY_BYTES = "guarita.body_bytes"  # [request bytes, response bytes] counted while streaming
+RECORDED = "guarita.recorded"
+
+PORTAL_RULE = "portal"  # the proxy's own pages (the request form): answered, never forwarded
+
+
+def refusal(rule: str, reason: str, level: int = 0) -> Decision:
+    """A refusal that no category decided (malformed request, identity, internal error)."""
+    return Decision("block", level, (), reason, rule)
+
+
+INTERNAL_ERROR = refusal("internal.error", "Erro interno do filtro: acesso bloqueado por segurança")
+
+
+@dataclass(frozen=True)
+class Identified:
+    """Who is asking, or why nobody could be: exactly one of identity and refusal is set."""
+
+    identity: Identity | None
+    refusal: Decision | None = None
+    challenge: bool = False  # answer 407 with a challenge (no credentials and no session)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: Decision
+    identity: Identity | None
+    ref: str
+    started: float  # POSIX seconds when the request arrived
+    client_ip: str
+    host: str  # canonical host that decided, or the raw one as sent if it had none
+    status: int = 0  # the status a refusal is answered with; 0 when allowed
+    challenge: bool = False
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision.allowed
+
+    @property
+    def portal(self) -> bool:
+        return self.decision.rule == PORTAL_RULE
+
+
+@dataclass
+class ConnectionNotes:
+    """Refusals made after a flow's verdict, by client connection (see `destinations`)."""
+
+    refused: dict[str, Decision] = field(default_factory=dict)
+
+    def take(self, client_id: str) -> Decision | None:
+        return self.refused.pop(client_id, None)

@@ -1,0 +1,212 @@
+"""The runtime: policy, directory, category index and state snapshot, as one immutable value.
+
+Every question the proxy and `guarita check` ask goes to a `Runtime`, so the
+answer on the command line is the answer on the wire. A reload never edits a
+runtime: `RuntimeSource.refresh` builds a new one and swaps a single reference,
+so a request in flight sees one consistent policy, directory, index and state
+from start to end, and anything derived from them (the identity memo) dies with
+them. A broken policy file or list keeps the last good runtime and says why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from addon.errors import CategoryError, GuaritaError
+from addon.identity.directory import Directory, make_directory
+from addon.policy import categories
+from addon.policy.categories import CategoryIndex
+from addon.policy.decide import decide
+from addon.policy.load import load_policy
+from addon.policy.model import Decision, Identity, Policy, Release
+from addon.state import blocks, db, releases, sessions
+
+log = logging.getLogger("guarita")
+IDENTITY_MEMO_SECONDS = 5.0  # the directory's own cache still rules beyond this
+MEMO_MAX = 100_000
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The state the proxy decides with, read in one transaction from the state database."""
+
+    sessions: dict[str, str] = field(default_factory=dict)
+    blocks: dict[tuple[str, str], str] = field(default_factory=dict)
+    releases: tuple[Release, ...] = ()
+    level4: dict[str, tuple[float, float, int]] = field(default_factory=dict)
+    loaded_at: float = 0.0
+
+
+def read_snapshot(conn: sqlite3.Connection, now: float | None = None) -> Snapshot:
+    now = time.time() if now is None else now
+    conn.execute("BEGIN")  # one read transaction: sessions, blocks, releases of one moment
+    try:
+        rels, level4 = releases.active_for_engine(conn, now)
+        return Snapshot(sessions.active(conn, now), blocks.active(conn), rels, level4, now)
+    finally:
+        conn.rollback()
+
+
+@dataclass(frozen=True)
+class Runtime:
+    policy: Policy
+    directory: Directory
+    index: CategoryIndex
+    snapshot: Snapshot
+    # identity() per (login, address, groups): valid for this runtime only
+    _memo: dict[tuple[object, ...], tuple[Identity, float, float]] = field(
+        default_factory=dict, compare=False, repr=False)
+
+    def with_snapshot(self, snapshot: Snapshot) -> Runtime:
+        return dataclasses.replace(self, snapshot=snapshot, _memo={})
+
+    def identity(self, user: str | None, client_ip: str | None, now: float,
+                 groups: frozenset[str] | None = None) -> Identity:
+        """Resolve a login (or the machine's session) to levels, groups and blocks.
+
+        Raises UnknownUser or DirectoryUnavailable for the caller to decide how
+        to fail (the proxy blocks, `check` exits 2).
+        """
+        memo = self._memo
+        key = (user, client_ip, groups)
+        hit = memo.get(key)
+        if hit is not None and hit[1] <= now < hit[2]:
+            return hit[0]
+        ident = self._resolve(user, client_ip, now, groups)
+        until = now + IDENTITY_MEMO_SECONDS
+        l4 = self.snapshot.level4.get(ident.user) if ident.user else None
+        if l4 is not None and now < l4[0]:
+            until = min(until, l4[0])  # a level-4 assignment that starts later
+        if len(memo) >= MEMO_MAX:
+            memo.clear()
+        memo[key] = (ident, now, until)
+        return ident
+
+    def _resolve(self, user: str | None, client_ip: str | None, now: float,
+                 groups: frozenset[str] | None) -> Identity:
+        snap, policy = self.snapshot, self.policy
+        source = "given"
+        if user is None and groups is None and client_ip is not None:
+            user = snap.sessions.get(client_ip)
+            source = "session"
+        machine_level = policy.machine_level(client_ip)
+        blocked_machine = snap.blocks.get(("machine", client_ip)) if client_ip else None
+        if user is None and groups is None:
+            return Identity(None, machine_level=machine_level, blocked_machine=blocked_machine)
+        if groups is None:
+            assert user is not None
+            user = user.strip().lower()
+            groups = self.directory.lookup(user).groups
+            source = source if source == "session" else "directory"
+        # Directory group names compare case-insensitively (AD says GRP-Servidores, the
+        # policy grp-servidores): the policy's names are case-folded when it is loaded.
+        groups = frozenset(g.casefold() for g in groups)
+        l4 = snap.level4.get(user) if user else None
+        l4_until = l4[1] if l4 and l4[0] <= now else None
+        return Identity(
+            user=user,
+            groups=groups,
+            base_level=policy.level_for_groups(groups),
+            special_groups=policy.special_for_groups(groups),
+            level4_until=l4_until,
+            level4_release=l4[2] if l4 and l4_until else None,
+            machine_level=machine_level,
+            blocked_user=snap.blocks.get(("user", user)) if user else None,
+            blocked_machine=blocked_machine,
+            source=source,
+        )
+
+    def decide(self, host: str, identity: Identity, now: float,
+               client_ip: str | None = None) -> Decision:
+        """Decide for a canonical host (already through normalize_host)."""
+        return decide(self.policy, host, self.index.lookup(host), identity, now,
+                      self.snapshot.releases, client_ip)
+
+
+class RuntimeSource:
+    """Builds the first runtime and, on `refresh`, the next one when anything changed.
+
+    `current` is the one reference readers take; only `refresh` (one thread) writes it.
+    """
+
+    def __init__(self, policy_path: Path | str, workdir: Path | None = None,
+                 directory_factory: Callable[[Policy], Directory] | None = None) -> None:
+        self.policy_path = Path(policy_path)
+        self.workdir = workdir or Path.cwd()
+        self._directory_factory = directory_factory or make_directory
+        policy = load_policy(self.policy_path, self.workdir)
+        self._policy_mtime = self._mtime()
+        index = categories.load_or_compile(policy.paths.sources, policy.paths.index_file)
+        self._index_fp = index.fingerprint
+        self._conn = db.connect(policy.paths.state_dir)
+        self._data_version = self._version()
+        self._lock = threading.Lock()
+        self.broken: str | None = None  # why the files on disk are not in force, if they are not
+        self.loaded_at = time.time()
+        self.current = Runtime(policy, self._directory_factory(policy), index,
+                               read_snapshot(self._conn))
+
+    def _mtime(self) -> int:
+        try:
+            return os.stat(self.policy_path).st_mtime_ns
+        except OSError:
+            return -1
+
+    def _version(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def refresh(self, force_state: bool = False) -> list[str]:
+        """Adopt whatever changed on disk; returns what happened, one line each.
+
+        Policy, lists and state are read first and swapped in together, so no request
+        ever sees a new policy with an old index, or a new block a second late.
+        """
+        with self._lock:
+            rt, said = self.current, []
+            policy, directory, index = rt.policy, rt.directory, rt.index
+            mtime = self._mtime()
+            if mtime != self._policy_mtime:
+                self._policy_mtime = mtime
+                try:
+                    policy = load_policy(self.policy_path, self.workdir)
+                    directory = self._directory_factory(policy)
+                    said.append("policy reloaded" + (" (fixed: adopted again)"
+                                                     if self.broken else ""))
+                    self.broken = None
+                except GuaritaError as exc:
+                    self.broken = str(exc)
+                    said.append(f"policy not reloaded, keeping the last good one: {exc}")
+            try:
+                fp = categories.fingerprint(policy.paths.sources)
+                if fp != self._index_fp:
+                    index = categories.load_or_compile(policy.paths.sources,
+                                                       policy.paths.index_file)
+                    self._index_fp = fp
+                    said.append(f"category index reloaded ({index.entries_count} entries)")
+            except (CategoryError, OSError) as exc:
+                said.append(f"category lists not reloaded, keeping the last good index: {exc}")
+            version = self._version()
+            state_changed = force_state or version != self._data_version
+            self._data_version = version
+            changed = policy is not rt.policy or index is not rt.index
+            if not (changed or state_changed):
+                return said
+            snapshot = read_snapshot(self._conn) if state_changed else rt.snapshot
+            self.current = Runtime(policy, directory, index, snapshot)
+            self.loaded_at = time.time()
+            return said
+
+    def connection(self) -> sqlite3.Connection:
+        """The state database, for the thread that calls `refresh` (tests, `check`)."""
+        return self._conn
+
+    def close(self) -> None:
+        self._conn.close()

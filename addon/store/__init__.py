@@ -1,0 +1,1 @@
+"""Storage helpers shared by the state and audit databases."""

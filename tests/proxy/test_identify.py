@@ -1,0 +1,144 @@
+"""identify: proxy authentication, sessions, the brute-force brake, tunnels proven on CONNECT."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+import yaml
+from mitmproxy.proxy.layers.http import HttpRequestHeadersHook
+
+from addon.errors import DirectoryUnavailable
+from addon.identity.directory import Entry
+from addon.proxy.verdict import IDENTIFIED, VERDICT
+from tests.proxy.conftest import Chain, connect, make_flow, send
+
+
+def run(coro):  # noqa: ANN001, ANN201
+    return asyncio.get_event_loop().run_until_complete(coro)
+
+
+def basic(login: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{login}:{password}".encode()).decode()
+    return {"proxy-authorization": f"Basic {token}"}
+
+
+def test_session_gives_the_user_and_the_header_is_never_forwarded(chain: Chain) -> None:
+    chain.login("servidor")
+    f = run(send(chain, make_flow(headers=basic("membro", "membro"))))
+    ident = f.metadata[IDENTIFIED].identity
+    assert ident.user == "membro" and ident.source == "directory"  # credentials win
+    assert "proxy-authorization" not in f.request.headers
+    g = run(send(chain, make_flow()))
+    assert g.metadata[IDENTIFIED].identity.user == "servidor"
+    assert g.metadata[IDENTIFIED].identity.source == "session"
+
+
+def test_wrong_password_is_a_407_challenge(chain: Chain) -> None:
+    f = run(send(chain, make_flow(headers=basic("servidor", "nope"))))
+    assert f.response.status_code == 407
+    assert f.metadata[VERDICT].decision.rule == "identity.bad_credentials"
+    assert chain.metric("guarita_directory_lookups_total", {"result": "bind_fail"}) == 1
+
+
+def test_hole6_attacker_slows_down_only_their_own_pair_never_the_real_user(chain: Chain) -> None:
+    attacker, victim = "10.6.6.6", "10.0.0.5"
+    limit = chain.reload.runtime.policy.auth.max_failures
+    for _ in range(limit + 3):
+        run(send(chain, make_flow(ip=attacker, headers=basic("servidor", "guess"))))
+    last = run(send(chain, make_flow(ip=attacker, headers=basic("servidor", "guess"))))
+    assert last.metadata[VERDICT].decision.rule == "identity.throttled"
+    # the attacker's pair waits without asking the directory again ...
+    asked = chain.metric("guarita_directory_lookups_total", {"result": "bind_fail"})
+    assert asked == limit  # after `max_failures` wrong ones, the pair waits
+    # ... while the real user, at their own machine, logs in at once
+    ok = run(send(chain, make_flow(ip=victim, headers=basic("servidor", "servidor"))))
+    assert ok.response.status_code == 200
+    # and another login from the attacker's address is not locked either
+    other = run(send(chain, make_flow(ip=attacker, headers=basic("membro", "membro"))))
+    assert other.response.status_code == 200
+
+
+def test_hole6_a_password_verified_before_is_accepted_even_while_its_pair_waits(
+        chain: Chain) -> None:
+    ip = "10.0.0.7"
+    run(send(chain, make_flow(ip=ip, headers=basic("servidor", "servidor"))))
+    for _ in range(10):
+        run(send(chain, make_flow(ip=ip, headers=basic("servidor", "wrong"))))
+    again = run(send(chain, make_flow(ip=ip, headers=basic("servidor", "servidor"))))
+    assert again.response.status_code == 200
+
+
+def test_hole4_login_proven_on_connect_holds_inside_the_intercepted_tunnel(chain: Chain) -> None:
+    c = run(connect(chain, "www.gov.br", headers=basic("servidor", "servidor"), ip="10.4.4.4"))
+    assert c.metadata[VERDICT].allowed
+    inner = make_flow("https://www.gov.br/x", ip="10.4.4.4")
+    inner.client_conn = c.client_conn  # the same TCP connection, after TLS interception
+    inner.client_conn.tls, inner.client_conn.sni = True, "www.gov.br"
+    run(send(chain, inner))
+    assert inner.response.status_code == 200
+    assert inner.metadata[IDENTIFIED].identity.user == "servidor"
+    # another connection from the same address proved nothing: it is challenged
+    other = run(send(chain, make_flow("http://www.gov.br/", ip="10.4.4.4")))
+    assert other.response.status_code == 407
+
+
+def test_hole11_directory_group_names_match_whatever_their_case(chain: Chain) -> None:
+    policy = yaml.safe_load(chain.ws.config.read_text())
+    policy["directory"]["users"]["servidor"]["groups"] = ["SERVIDORES"]
+    policy["directory"]["groups"]["Membros"] = policy["directory"]["groups"].pop("membros")
+    chain.ws.config.write_text(yaml.safe_dump(policy, allow_unicode=True))
+    chain.reload.tick()
+    chain.login("servidor")
+    f = run(send(chain, make_flow()))
+    assert f.metadata[IDENTIFIED].identity.base_level == 2
+    chain.login("membro")
+    assert run(send(chain, make_flow())).metadata[IDENTIFIED].identity.base_level == 3
+
+
+def test_unknown_user_in_a_session_is_refused_with_a_reason(chain: Chain) -> None:
+    conn = chain.reload.source.connection()
+    conn.execute("INSERT INTO sessions (ip, user, since) VALUES ('10.0.0.9', 'fantasma', 0)")
+    conn.commit()
+    chain.reload.tick(force_state=True)  # our own commit: data_version only sees others'
+
+    f = run(send(chain, make_flow(ip="10.0.0.9")))
+    assert f.response.status_code == 403
+    assert f.metadata[VERDICT].decision.rule == "identity.unknown_user"
+
+
+class DownDirectory:
+    def lookup(self, login: str) -> Entry:
+        raise DirectoryUnavailable("ldap://dc1: timed out")
+
+    def authenticate(self, login: str, password: str) -> bool:
+        raise DirectoryUnavailable("ldap://dc1: timed out")
+
+    def peek(self, login: str) -> bool:
+        return False
+
+
+def test_directory_down_fails_closed_off_the_event_loop(chain: Chain) -> None:
+    import dataclasses
+
+    chain.login("servidor")
+    rt = chain.reload.runtime
+    chain.reload.runtime = dataclasses.replace(rt, directory=DownDirectory(), _memo={})
+    f = run(send(chain, make_flow()))
+    assert f.metadata[VERDICT].decision.rule == "identity.directory_unavailable"
+    assert f.response.status_code == 503
+    g = run(send(chain, make_flow(headers=basic("servidor", "servidor"))))
+    assert g.metadata[VERDICT].decision.rule == "identity.directory_unavailable"
+    assert not chain.upstream
+
+
+def test_identify_crash_is_a_refusal(chain: Chain, monkeypatch) -> None:  # noqa: ANN001
+    async def boom(flow):  # noqa: ANN001, ANN202
+        raise KeyError("bug")
+
+    monkeypatch.setattr(chain.identify, "_identify", boom)
+    f = make_flow()
+    run(chain.hook(HttpRequestHeadersHook(f)))
+    assert f.metadata[IDENTIFIED].refusal.rule == "internal.error"
+    assert f.response.status_code == 503
+    assert chain.metric("guarita_errors_total", {"where": "identify"}) == 1

@@ -1,0 +1,137 @@
+"""tunnels: the SNI decides again, non-TLS is closed, one record per tunnel with its bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+from mitmproxy import tls
+from mitmproxy.proxy import context, events, layer
+from mitmproxy.proxy.layers.tcp import TcpStartHook
+from mitmproxy.proxy.layers.tls import TlsClienthelloHook, parse_client_hello
+from mitmproxy.proxy.server_hooks import ClientDisconnectedHook, ServerConnectHook
+from mitmproxy.test import tflow
+
+from tests.proxy.conftest import Chain, connect, server_data
+
+
+def run(coro):  # noqa: ANN001, ANN201
+    return asyncio.get_event_loop().run_until_complete(coro)
+
+
+def client_hello(sni: str | None) -> tls.ClientHello:
+    """A real ClientHello, as Python's own TLS client writes it."""
+    ctx = ssl.create_default_context()
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(incoming, outgoing, server_hostname=sni)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = parse_client_hello(outgoing.read())
+    assert hello is not None
+    return hello
+
+
+def hello_data(chain: Chain, f, sni: str | None) -> tls.ClientHelloData:  # noqa: ANN001
+    ctx = context.Context(f.client_conn, chain.tctx.options)
+    data = tls.ClientHelloData(ctx, client_hello(sni))
+    run(chain.hook(TlsClienthelloHook(data)))
+    return data
+
+
+def test_allowed_tunnel_passes_through_and_is_recorded_once_with_its_bytes(chain: Chain) -> None:
+    chain.login("servidor")
+    f = run(connect(chain, "www.gov.br"))
+    data = hello_data(chain, f, "www.gov.br")
+    assert data.ignore_connection  # passed through undecrypted
+    ctx = context.Context(f.client_conn, chain.tctx.options)
+    nl = layer.NextLayer(ctx)
+    nl.layer = Child(ctx)
+    chain.tunnels.next_layer(nl)
+    for _ in nl.layer.handle_event(events.DataReceived(f.client_conn, b"x" * 100)):
+        pass
+    server = tflow.tserver_conn()
+    for _ in nl.layer.handle_event(events.DataReceived(server, b"y" * 5000)):
+        pass
+    run(chain.hook(ClientDisconnectedHook(f.client_conn)))
+    rows = chain.rows()
+    assert len(rows) == 1
+    r = rows[0]
+    assert (r["method"], r["host"], r["decision"], r["status"]) == ("CONNECT", "www.gov.br",
+                                                                     "allow", 200)
+    assert (r["bytes_in"], r["bytes_out"]) == (100, 5000)
+
+
+class Child(layer.Layer):
+    def _handle_event(self, event):  # noqa: ANN001, ANN202
+        yield from ()
+
+
+def test_blocked_sni_kills_the_tunnel_before_any_upstream_connection(chain: Chain) -> None:
+    chain.login("servidor")
+    f = run(connect(chain, "www.gov.br"))
+    hello_data(chain, f, "www.pornhub.com")
+    sd = server_data(f, ("www.gov.br", 443))
+    run(chain.hook(ServerConnectHook(sd)))
+    assert sd.server.error
+    run(chain.hook(ClientDisconnectedHook(f.client_conn)))
+    r = chain.rows()[0]
+    assert (r["host"], r["decision"], r["rule"], r["status"]) == (
+        "www.pornhub.com", "block", "category.blocked", 403)
+
+
+def test_sni_naming_the_proxys_own_host_is_refused(chain: Chain) -> None:
+    chain.login("membro")
+    f = run(connect(chain, "www.gov.br"))
+    hello_data(chain, f, "localhost")
+    run(chain.hook(ClientDisconnectedHook(f.client_conn)))
+    assert chain.rows()[0]["rule"] == "destination.forbidden"
+
+
+def test_same_sni_and_no_sni_keep_the_connect_decision(chain: Chain) -> None:
+    chain.login("servidor")
+    for sni in ("www.gov.br", None):
+        f = run(connect(chain, "www.gov.br"))
+        assert hello_data(chain, f, sni).ignore_connection
+        sd = server_data(f, ("www.gov.br", 443))
+        run(chain.hook(ServerConnectHook(sd)))
+        assert not sd.server.error
+
+
+def test_intercept_decrypts_allowed_tunnels_only(chain: Chain) -> None:
+    chain.login("servidor")
+    chain.tctx.options.update(guarita_intercept=True)
+    f = run(connect(chain, "www.gov.br"))
+    assert not hello_data(chain, f, "www.gov.br").ignore_connection
+    g = run(connect(chain, "www.gov.br"))
+    assert hello_data(chain, g, "www.xvideos.com").ignore_connection  # refused, not opened
+
+
+def test_tls_without_a_decided_connect_is_never_passed_through(chain: Chain) -> None:
+    f = tflow.tflow()
+    data = hello_data(chain, f, "www.gov.br")
+    sd = server_data(f, ("www.gov.br", 443))
+    run(chain.hook(ServerConnectHook(sd)))
+    assert data.ignore_connection and sd.server.error
+
+
+def test_a_tunnel_that_is_not_tls_is_closed(chain: Chain) -> None:
+    chain.login("servidor")
+    f = run(connect(chain, "www.gov.br"))
+    tcp = tflow.ttcpflow()
+    tcp.client_conn = f.client_conn
+    run(chain.hook(TcpStartHook(tcp)))
+    assert tcp.error is not None  # killed
+    run(chain.hook(ClientDisconnectedHook(f.client_conn)))
+    assert chain.rows()[0]["rule"] == "tunnel.not_tls"
+
+
+def test_malformed_sni_is_recorded_safely(chain: Chain) -> None:
+    chain.login("servidor")
+    f = run(connect(chain, "www.gov.br"))
+    tunnel = chain.tunnels.tunnels[f.client_conn.id]
+    chain.tunnels._check_sni(tunnel, "bad\udcffname")
+    run(chain.hook(ClientDisconnectedHook(f.client_conn)))
+    r = chain.rows()[0]
+    assert r["rule"] == "request.malformed" and r["host"] == "bad\\xffname"
