@@ -172,7 +172,8 @@ class Enforce:
             status = 407 if found.challenge else UNAVAILABLE.get(found.refusal.rule, 403)
             return verdict(found.refusal, status, host, challenge=found.challenge)
         identity = found.identity
-        if not connect and host == normalize_host(ctx.options.guarita_portal_host):
+        if (not connect and identity is not None and identity.user
+                and host == normalize_host(ctx.options.guarita_portal_host)):
             if body_over(req, MAX_FORM):
                 return verdict(refusal("request.too_large", "Pedido grande demais"), 413, host,
                                identity)

@@ -60,6 +60,7 @@ class Tunnels:
         self.audit = audit
         self.notes = notes
         self.tunnels: dict[str, Tunnel] = {}
+        self.undecided: set[str] = set()  # clients whose TLS came without a decided CONNECT
 
     def load(self, loader: Any) -> None:
         loader.add_option(
@@ -78,7 +79,7 @@ class Tunnels:
         tunnel = self.tunnels.get(data.context.client.id)
         if tunnel is None:
             # TLS that did not come through a decided CONNECT: nothing vouches for it
-            self.notes.refused.setdefault(data.context.client.id, INTERNAL_ERROR)
+            self.undecided.add(data.context.client.id)
             data.ignore_connection = True
             return
         try:
@@ -126,7 +127,7 @@ class Tunnels:
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         tunnel = self.tunnels.get(data.client.id)
-        if (tunnel is not None and tunnel.refused) or data.client.id in self.notes.refused:
+        if (tunnel is not None and tunnel.refused) or data.client.id in self.undecided:
             data.server.error = "guarita: blocked by policy"
 
     def tcp_start(self, flow: tcp.TCPFlow) -> None:
@@ -138,6 +139,7 @@ class Tunnels:
         flow.kill()
 
     async def client_disconnected(self, client: connection.Client) -> None:
+        self.undecided.discard(client.id)
         tunnel = self.tunnels.pop(client.id, None)
         late = self.notes.take(client.id)
         if tunnel is None:

@@ -49,7 +49,10 @@ class Chain:
     dns: dict[str, list[str]] = field(default_factory=dict)  # the only names that resolve
 
     def __getattr__(self, name: str) -> Any:
-        return self.addons[name]
+        try:
+            return self.addons[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     def at(self, when: float) -> None:
         self.addons["enforce"].clock = self.addons["identify"].clock = lambda: when
@@ -69,6 +72,8 @@ class Chain:
         assert writer.flush(10)
         conn = sqlite3.connect(self.ws.var / "audit.db")
         conn.row_factory = sqlite3.Row
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit'").fetchone():
+            return []  # nothing written yet: the writer opens the file with its first batch
         return conn.execute("SELECT * FROM audit ORDER BY id").fetchall()
 
 

@@ -1,0 +1,49 @@
+"""blockpage: escaped, headed with a CSP that allows no script, Portuguese, with the reference."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.proxy.conftest import Chain, make_flow, send
+
+
+def run(coro):  # noqa: ANN001, ANN201
+    return asyncio.get_event_loop().run_until_complete(coro)
+
+
+def test_hole8_block_page_has_csp_and_nosniff(chain: Chain) -> None:
+    chain.login("servidor")
+    f = run(send(chain, make_flow("http://www.pornhub.com/", headers={"accept": "text/html"})))
+    h = f.response.headers
+    assert "script-src" not in h["content-security-policy"]
+    assert "default-src 'none'" in h["content-security-policy"]
+    assert "form-action http://guarita.invalid/pedido" in h["content-security-policy"]
+    assert h["x-content-type-options"] == "nosniff" and h["cache-control"] == "no-store"
+    page = f.response.text
+    ref = chain.rows()[-1]["ref"]
+    assert ref in page and "Pedir liberação" in page and 'action="http://guarita.invalid/pedido"' in page
+
+
+def test_everything_echoed_is_escaped(chain: Chain) -> None:
+    chain.login("servidor")
+    f = make_flow("http://www.pornhub.com/", headers={"accept": "text/html"})
+    f.request.host = "www.pornhub.com"
+    run(send(chain, f))
+    assert "<script" not in f.response.text
+    g = make_flow("http://x/", headers={"accept": "text/html"})
+    g.request.data.host = "<script>alert(1)</script>"
+    run(send(chain, g))
+    assert g.response.status_code == 400 and "<script>" not in g.response.text
+
+
+def test_text_answer_for_clients_that_do_not_ask_for_html(chain: Chain) -> None:
+    chain.login("servidor")
+    f = run(send(chain, make_flow("http://www.pornhub.com/")))
+    assert f.response.headers["content-type"].startswith("text/plain")
+    assert "regra: category.blocked" in f.response.text
+
+
+def test_no_release_form_where_no_release_can_help(chain: Chain) -> None:
+    f = run(send(chain, make_flow("http://www.gov.br/", ip="10.9.9.9",
+                                  headers={"accept": "text/html"})))
+    assert f.response.status_code == 407 and "Pedir liberação" not in f.response.text

@@ -1,0 +1,30 @@
+"""metrics: the endpoint binds where told and serves the registry."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+
+import pytest
+from mitmproxy import exceptions
+
+from tests.conftest import free_port
+from tests.proxy.conftest import Chain
+
+
+def test_endpoint_serves_guarita_metrics_on_loopback(chain: Chain) -> None:
+    port = free_port()
+    chain.tctx.options.update(guarita_metrics_port=port)
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    assert "guarita_audit_queue_depth" in body and "guarita_last_reload_timestamp_seconds" in body
+    chain.tctx.options.update(guarita_metrics_port=0)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1)
+
+
+def test_a_taken_port_is_an_options_error(chain: Chain) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        with pytest.raises(exceptions.OptionsError):
+            chain.tctx.options.update(guarita_metrics_port=s.getsockname()[1])
