@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,12 +89,24 @@ class Proxy:
         return out
 
 
-def start_proxy(ws: Workspace, *extra: str) -> Proxy:
+def wait_until(predicate: Callable[[], object], timeout: float = 15.0, what: str = "") -> None:
+    """Poll until `predicate()` is true: end-to-end tests wait for a fact, never a fixed time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+
+
+def start_proxy(ws: Workspace, *extra: str, upstream: bool = True) -> Proxy:
+    """A real `guarita run`; by default chained to a local fake internet (no DNS, no network)."""
     net = FakeNet().start()
     port = free_port()
+    mode = ["--mode", f"upstream:http://127.0.0.1:{net.port}"] if upstream else []
     proc = subprocess.Popen(
         [*guarita_cmd(), "run", "--listen-port", str(port), "--metrics-port", "0",
-         "--mode", f"upstream:http://127.0.0.1:{net.port}", "--config", str(ws.config), *extra],
+         *mode, "--config", str(ws.config), *extra],
         cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     deadline = time.monotonic() + 30

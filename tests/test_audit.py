@@ -174,3 +174,42 @@ def test_writer_keeps_planner_statistics_fresh(tmp_path: Path) -> None:
     # rows the last ANALYZE saw: an estimate (analysis_limit), so "after the log passed
     # 2,000 rows" reads as clearly above the 1,000 of the run before it
     assert int(stats["idx_audit_user_ts"].split()[0]) >= 1500
+
+
+def test_a_record_sqlite_refuses_is_stored_as_text_and_the_rest_go_on(tmp_path: Path) -> None:
+    w = AuditWriter(tmp_path / "audit.db", flush_interval=0.01)
+    w.submit(rec(0))
+    w.submit((1.0, "bad", object(), "10.0.0.1"))  # wrong width, a type SQLite cannot bind
+    w.submit(rec(2)[:-1] + (2**80,))  # an integer out of SQLite's range
+    for i in range(3, 10):
+        w.submit(rec(i))
+    assert w.close() == 0 and w.coerced >= 1 and w.restarts == 0
+    rows = sqlite3.connect(tmp_path / "audit.db").execute(
+        "SELECT ref, user FROM audit ORDER BY id").fetchall()
+    assert len(rows) == 10 and rows[1][0] == "bad" and rows[1][1].startswith("<object")
+
+
+def test_the_writer_thread_restarts_after_any_failure(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    w = AuditWriter(tmp_path / "audit.db", flush_interval=0.01)
+    real = w._flush_once
+    calls = {"n": 0}
+
+    def flaky() -> bool:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("a bug in the writer")
+        return real()
+
+    monkeypatch.setattr(w, "_flush_once", flaky)
+    for i in range(50):
+        w.submit(rec(i))
+    assert w.flush(10)
+    assert w.restarts == 1 and w.close() == 0 and count(tmp_path / "audit.db") == 50
+
+
+def test_submit_never_waits_and_put_does(tmp_path: Path) -> None:
+    w = AuditWriter(tmp_path / "audit.db", flush_interval=0.01, max_queue=3)
+    assert [w.submit(rec(i)) for i in range(4)][-1] is False  # over the bound: told, not held
+    for i in range(4, 40):
+        w.put(rec(i))
+    assert w.close() == 0 and count(tmp_path / "audit.db") == 40

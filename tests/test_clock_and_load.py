@@ -74,3 +74,46 @@ def test_cli_exits_2_on_a_broken_policy(ws) -> None:  # noqa: ANN001
     cp = ws.run("check", "https://www.gov.br/", "--level", "1")
     assert cp.returncode == 2 and "invalid YAML" in cp.stderr and "Traceback" not in cp.stderr
     assert len(cp.stderr.strip().splitlines()) == 1
+
+
+def test_hole12_a_null_or_wrong_path_names_the_key(tmp_path) -> None:  # noqa: ANN001
+    import pytest
+    import yaml
+
+    from addon.errors import PolicyError
+    from addon.policy.load import load_policy
+    from tests.conftest import ROOT
+
+    tree = yaml.safe_load((ROOT / "config" / "policy.yaml").read_text())
+    for bad in ({"categories": 3}, {"categories": [1]}, {"state": ["x"]}, {"categories": []}):
+        tree["paths"] = {**tree["paths"], **bad}
+        path = tmp_path / "p.yaml"
+        path.write_text(yaml.safe_dump(tree, allow_unicode=True))
+        with pytest.raises(PolicyError, match=r"paths\."):
+            load_policy(path, tmp_path)
+        tree = yaml.safe_load((ROOT / "config" / "policy.yaml").read_text())
+    tree["paths"] = {**tree["paths"], "categories": None}  # null means the default
+    path.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    assert load_policy(path, tmp_path).paths.category_dirs
+
+
+def test_forbidden_destinations_are_loaded_and_loopback_is_never_optional(tmp_path) -> None:  # noqa: ANN001
+    import ipaddress
+
+    import pytest
+    import yaml
+
+    from addon.errors import PolicyError
+    from addon.policy.load import load_policy
+    from tests.conftest import ROOT
+
+    tree = yaml.safe_load((ROOT / "config" / "policy.yaml").read_text())
+    tree["destinations"] = {"forbidden": ["10.99.0.0/16"]}
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    nets = load_policy(path, tmp_path).forbidden_networks
+    assert ipaddress.ip_network("10.99.0.0/16") in nets and ipaddress.ip_network("127.0.0.0/8") in nets
+    tree["destinations"] = {"forbidden": ["not-a-net"]}
+    path.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    with pytest.raises(PolicyError, match=r"destinations\.forbidden\[0\]"):
+        load_policy(path, tmp_path)

@@ -175,6 +175,7 @@ class AuditWriter:
         log.error("audit log %s: a record could not be stored as it was (%s); stored as text",
                   self.path, exc)
         self.coerced += 1
+        conn.rollback()  # executemany stored the rows before the bad one: start the batch again
         for rec in batch:
             try:
                 conn.execute(INSERT, rec)

@@ -31,10 +31,12 @@ from addon.policy.load import load_policy
               help="Logon-script endpoint port (0: off); needs GUARITA_SESSION_TOKEN.")
 @click.option("--session-host", default="127.0.0.1", show_default=True,
               help="Address the logon-script endpoint binds to.")
+@click.option("--set", "settings", multiple=True, metavar="OPTION=VALUE",
+              help="Any mitmproxy option, as mitmdump's --set (e.g. stream_large_bodies=1m).")
 @config_option
 def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str,
         intercept: bool, allow_localhost: bool, mode: str, session_port: int,
-        session_host: str, config: Path) -> None:
+        session_host: str, settings: tuple[str, ...], config: Path) -> None:
     """Start the proxy with the add-on, the audit log and a Prometheus endpoint."""
     policy = load_policy(config)  # fail fast, one line, before starting anything
     guarita_options = {
@@ -46,11 +48,17 @@ def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str
         "guarita_session_port": session_port,
         "guarita_session_host": session_host,
     }
-    asyncio.run(_serve(listen_host, listen_port, mode, guarita_options, str(policy.paths.state_dir)))
+    extra: list[str] = []
+    for item in settings:
+        if "=" not in item:
+            raise GuaritaError(f"--set {item!r}: use OPTION=VALUE")
+        extra.append(item)
+    asyncio.run(_serve(listen_host, listen_port, mode, guarita_options,
+                       str(policy.paths.state_dir), extra))
 
 
 async def _serve(host: str, port: int, mode: str, guarita_options: dict[str, object],
-                 state_dir: str) -> None:
+                 state_dir: str, extra: list[str]) -> None:
     from mitmproxy import options
     from mitmproxy.tools.dump import DumpMaster
 
@@ -62,6 +70,8 @@ async def _serve(host: str, port: int, mode: str, guarita_options: dict[str, obj
     try:
         # nothing reaches an upstream before the SNI is decided; HTTP/3 has no CONNECT to decide
         master.options.update(connection_strategy="lazy", http3=False, **guarita_options)
+        if extra:
+            master.options.set(*extra)
     except Exception as exc:
         raise GuaritaError(str(exc)) from exc
     loop = asyncio.get_running_loop()

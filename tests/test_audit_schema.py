@@ -1,0 +1,58 @@
+"""audit.schema and store.migrate: an old audit.db gains new columns; a newer one is refused."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from addon.audit.schema import COLUMNS, STEPS, open_audit
+from addon.audit.writer import AuditWriter
+from addon.errors import StateError
+from addon.state import db as state_db
+from tests.test_audit import rec
+
+ROUND1 = """CREATE TABLE audit (id INTEGER PRIMARY KEY, ts FLOAT, ref TEXT, user TEXT,
+client_ip TEXT, machine_level INTEGER, user_level INTEGER, level INTEGER, method TEXT,
+scheme TEXT, host TEXT, port INTEGER, path TEXT, status INTEGER, decision TEXT, rule TEXT,
+categories TEXT, release_id INTEGER, bytes_in INTEGER, bytes_out INTEGER, duration_ms FLOAT)"""
+
+
+def test_hole9_a_round1_audit_db_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    old = sqlite3.connect(path)
+    old.execute(ROUND1)
+    old.execute("INSERT INTO audit (ts, ref, user, decision) VALUES (1, 'r1', 'ana', 'allow')")
+    old.commit()
+    old.close()
+    w = AuditWriter(path, flush_interval=0.01)
+    w.submit(rec(1))
+    assert w.close() == 0
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(STEPS)
+    cols = [r[1] for r in conn.execute("PRAGMA table_info(audit)")]
+    assert cols[1:] == list(COLUMNS)
+    assert conn.execute("SELECT ref, source FROM audit ORDER BY id").fetchall() == [
+        ("r1", None), ("ref1", "directory")]
+
+
+def test_a_database_from_a_newer_guarita_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {len(STEPS) + 1}")
+    with pytest.raises(StateError, match="newer"):
+        open_audit(path)
+
+
+def test_opening_twice_migrates_once(tmp_path: Path) -> None:
+    open_audit(tmp_path / "a.db").close()
+    conn = open_audit(tmp_path / "a.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(STEPS)
+
+
+def test_state_db_is_versioned_too(tmp_path: Path) -> None:
+    conn = state_db.connect(tmp_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(state_db.STEPS)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("INSERT INTO admin_log (at, operator, action, subject) VALUES (1,'a','b','c')")
+        conn.execute("DELETE FROM admin_log")
