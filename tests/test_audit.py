@@ -213,3 +213,31 @@ def test_submit_never_waits_and_put_does(tmp_path: Path) -> None:
     for i in range(4, 40):
         w.put(rec(i))
     assert w.close() == 0 and count(tmp_path / "audit.db") == 40
+
+
+def test_a_folder_that_cannot_be_made_is_reported_once_and_recovered(tmp_path: Path,
+                                                                    caplog) -> None:  # noqa: ANN001
+    blocker = tmp_path / "var"
+    blocker.write_text("a file where the folder should be")  # mkdir fails even for root
+    w = AuditWriter(blocker / "audit.db", flush_interval=0.01)
+    for i in range(30):
+        w.submit(rec(i))
+    time.sleep(0.3)
+    assert w.waiting == 30 and w.last_error and "cannot write" in w.last_error
+    assert sum("cannot write" in r.message for r in caplog.records) == 1  # once, not a flood
+    w.put(rec(30), timeout=0.1)  # room: returns at once
+    blocker.unlink()
+    assert w.flush(15) and w.last_error is None
+    assert w.close() == 0 and count(blocker / "audit.db") == 31
+
+
+def test_put_gives_up_after_its_timeout_while_the_disk_refuses(tmp_path: Path) -> None:
+    blocker = tmp_path / "var"
+    blocker.write_text("x")
+    w = AuditWriter(blocker / "audit.db", flush_interval=0.01, max_queue=2)
+    started = time.monotonic()
+    for i in range(3):
+        w.put(rec(i), timeout=0.2)
+    assert time.monotonic() - started < 2 and w.waiting == 3  # waited, dropped nothing
+    blocker.unlink()
+    assert w.close() == 0 and count(blocker / "audit.db") == 3

@@ -47,6 +47,10 @@ def body_over(req: http.Request, limit: int) -> bool:
     if "chunked" in req.headers.get("transfer-encoding", "").lower():
         return True
     length = req.headers.get("content-length")
+    if length is None and (req.is_http2 or req.is_http3):
+        # no framing header: the size is unknown until the stream ends (GET and the like
+        # end their stream with the headers, and carry none)
+        return req.method in ("POST", "PUT", "PATCH")
     try:
         return length is not None and int(length) > limit
     except ValueError:

@@ -56,6 +56,8 @@ class Metrics:
         self.loop_lag = Histogram("guarita_event_loop_lag_seconds",
                                   "Lateness of a 100 ms event-loop timer",
                                   buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 1.0), registry=r)
+        self.loop_lag_max = Gauge("guarita_event_loop_lag_max_seconds",
+                                  "Longest event-loop timer lateness seen since start", registry=r)
         self.reloads = Counter("guarita_reloads", "Reloads of policy, lists and state",
                                ["what", "result"], registry=r)
         self._children: dict[tuple[str, int, tuple[str, ...]], Any] = {}
@@ -105,10 +107,15 @@ class MetricsEndpoint:
 
     async def _watch_lag(self) -> None:
         """How late a 100 ms timer fires: a histogram for dashboards, never a log line."""
+        worst = 0.0
         while True:
             t = time.perf_counter()
             await asyncio.sleep(0.1)
-            self.metrics.loop_lag.observe(max(0.0, time.perf_counter() - t - 0.1))
+            lag = max(0.0, time.perf_counter() - t - 0.1)
+            self.metrics.loop_lag.observe(lag)
+            if lag > worst:
+                worst = lag
+                self.metrics.loop_lag_max.set(lag)
 
     def _close(self) -> None:
         if self._server is not None:

@@ -118,3 +118,39 @@ def test_metrics_count_decisions_with_bounded_labels(chain: Chain) -> None:
                         {"decision": "block", "level": "2", "category": "adult"}) == 1
     assert chain.metric("guarita_requests_total",
                         {"decision": "allow", "level": "2", "category": "none"}) == 1
+
+
+def test_a_record_that_cannot_be_made_leaves_a_record_of_last_resort(chain: Chain,
+                                                                    monkeypatch) -> None:  # noqa: ANN001
+    chain.login("servidor")
+
+    def boom(flow):  # noqa: ANN001, ANN202
+        raise ValueError("bug")
+
+    monkeypatch.setattr(chain.auditlog, "_record", boom)
+    run(send(chain, make_flow("http://www.gov.br/x")))
+    row = chain.rows()[-1]
+    assert row["rule"] == "request.undecided" and "www.gov.br" in row["host"]
+    assert chain.metric("guarita_errors_total", {"where": "audit_record"}) == 1
+
+
+def test_a_new_state_folder_moves_the_audit_log_and_nothing_is_lost(chain: Chain) -> None:
+    import yaml
+
+    chain.login("servidor")
+    run(send(chain, make_flow("http://www.gov.br/1")))
+    first = chain.auditlog.writer
+    tree = yaml.safe_load(chain.ws.config.read_text())
+    tree["paths"]["state"] = "var2"
+    other = chain.ws.root / "other.yaml"
+    other.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    chain.tctx.options.update(guarita_policy=str(other))
+    assert chain.auditlog.writer is not first and first.stopped
+    assert sqlite3.connect(chain.ws.var / "audit.db").execute(
+        "SELECT count(*) FROM audit").fetchone()[0] == 1
+
+
+def test_writer_errors_are_counted(chain: Chain) -> None:
+    chain.auditlog._on_error("writer restarted: boom")
+    assert chain.metric("guarita_audit_writer_restarts_total") == 1
+    assert chain.metric("guarita_errors_total", {"where": "audit"}) == 1

@@ -165,3 +165,22 @@ def test_requestheaders_skips_flows_already_answered(chain: Chain) -> None:
     f.response = f.request and __import__("mitmproxy").http.Response.make(204)
     run(chain.hook(HttpRequestHeadersHook(f)))
     assert VERDICT not in f.metadata
+
+
+def test_an_http2_post_of_unknown_size_to_a_blocked_host_is_cut(chain: Chain) -> None:
+    chain.login("servidor")
+    f = make_flow("https://www.pornhub.com/up", "POST")
+    f.request.http_version = "HTTP/2.0"
+    run(send(chain, f))
+    assert f.error is not None and f.response is None
+
+
+def test_the_mitmdump_script_builds_the_chain() -> None:
+    import runpy
+
+    from tests.conftest import ROOT
+
+    ns = runpy.run_path(str(ROOT / "addon" / "proxy" / "script.py"))
+    names = [type(a).__name__ for a in ns["addons"]]
+    assert names[0] == "Reload" and names.index("Identify") < names.index("Enforce")
+    assert names.index("Enforce") < names.index("AuditLog")

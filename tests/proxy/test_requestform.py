@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from tests.proxy.conftest import Chain, make_flow, send
 
 
@@ -45,3 +47,49 @@ def test_an_oversized_form_is_refused_unread(chain: Chain) -> None:
     chain.login("servidor")
     f = run(send(chain, make_flow(FORM, "POST", headers={"content-length": str(10 << 20)})))
     assert f.error is not None and chain.rows()[-1]["rule"] == "request.too_large"
+
+
+def test_a_web_conference_request_needs_the_event_and_is_filed_as_one(chain: Chain) -> None:
+    chain.login("membro")
+    body = b"host=zoom.us&reason=seminario&date=2026-12-15&start=10:00&end=11:00"
+    f = run(send(chain, make_flow(FORM, "POST", body=body)))
+    assert f.response.status_code == 200, f.response.text
+    pending = json.loads(chain.ws.run("release", "requests", "--format", "json", check=True).stdout)
+    assert pending[0]["kind"] == "event"
+
+
+def test_bad_days_fall_back_to_one_and_internal_errors_are_a_page(chain: Chain,
+                                                                   monkeypatch) -> None:  # noqa: ANN001
+    chain.login("servidor")
+    ok = run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=x&days=abc")))
+    assert ok.response.status_code == 200
+    import addon.proxy.requestform as rf
+
+    def boom(*a):  # noqa: ANN002, ANN202
+        raise OSError("disk full")
+
+    monkeypatch.setattr(rf, "create_request", boom)
+    bad = run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=x")))
+    assert bad.response.status_code == 500 and "Erro interno" in bad.response.text
+    assert not chain.upstream
+
+
+def test_guards_behind_enforce_hold_on_their_own(chain: Chain) -> None:
+    """The form re-checks what enforce already guarantees: identity and size."""
+    import dataclasses
+
+    from addon.errors import GuaritaError
+    from addon.policy.model import Identity
+    from addon.proxy.requestform import create_request
+    from addon.proxy.verdict import VERDICT
+
+    with pytest.raises(GuaritaError):
+        create_request(chain.reload.runtime, Identity(None), {"host": "x.com"})
+    chain.login("servidor")
+    f = run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=x")))
+    v = f.metadata[VERDICT]
+    for identity, body, code in ((Identity(None), b"x", 403), (v.identity, b"x" * 20000, 413)):
+        g = make_flow(FORM, "POST", body=body)
+        g.metadata[VERDICT] = dataclasses.replace(v, identity=identity)
+        run(chain.requestform.request(g))
+        assert g.response.status_code == code
