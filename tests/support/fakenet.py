@@ -40,6 +40,9 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
+FILL = b"x" * (256 << 10)
+
+
 class FakeNet:
     def __init__(self) -> None:
         self.seen: list[str] = []  # "GET http://host/path", "CONNECT host:443", "TLS sni"
@@ -105,11 +108,20 @@ class FakeNet:
             self.seen.append(f"{method} {target}")
             out = f"{prefix} {method} {target} host={headers.get('host', '')} len={got}\n"
             data = out.encode()
+            size = len(data)
             if "/size/" in target:  # a body of a known size, for byte accounting
-                data = data + b"x" * max(0, int(target.rsplit("/", 1)[1]) - len(data))
+                size = max(size, int(target.rsplit("/", 1)[1]))
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: "
-                         + str(len(data)).encode() + b"\r\n\r\n" + data)
+                         + str(size).encode() + b"\r\n\r\n" + data)
+            left = size - len(data)
+            while left > 0:  # large bodies in 256 KiB writes, never built in memory
+                n = min(left, len(FILL))
+                writer.write(FILL[:n])
+                left -= n
+                await writer.drain()
             await writer.drain()
+            if headers.get("connection", "").lower() == "close":
+                break
         writer.close()
 
     async def _handle_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
