@@ -22,6 +22,7 @@ from pathlib import Path
 
 from addon.errors import CategoryError, GuaritaError
 from addon.identity.directory import Directory, make_directory
+from addon.lists.compiler import load_or_compile
 from addon.policy import categories
 from addon.policy.categories import CategoryIndex
 from addon.policy.decide import decide
@@ -144,7 +145,7 @@ class RuntimeSource:
         self._directory_factory = directory_factory or make_directory
         policy = load_policy(self.policy_path, self.workdir)
         self._policy_mtime = self._mtime()
-        index = categories.load_or_compile(policy.paths.sources, policy.paths.index_file)
+        index = load_or_compile(policy.paths.sources, policy.paths.index_file)
         self._index_fp = index.fingerprint
         self._conn = db.connect(policy.paths.state_dir)
         self._data_version = self._version()
@@ -187,7 +188,7 @@ class RuntimeSource:
             try:
                 fp = categories.fingerprint(policy.paths.sources)
                 if fp != self._index_fp:
-                    index = categories.load_or_compile(policy.paths.sources,
+                    index = load_or_compile(policy.paths.sources,
                                                        policy.paths.index_file)
                     self._index_fp = fp
                     said.append(f"category index reloaded ({index.entries_count} entries)")

@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from addon.policy.categories import CategoryIndex, compile_index  # noqa: E402
+from addon.lists.compiler import compile_index  # noqa: E402
+from addon.policy.categories import CategoryIndex  # noqa: E402
 from addon.policy.decide import decide  # noqa: E402
 from addon.policy.load import load_policy  # noqa: E402
 from addon.policy.model import Identity  # noqa: E402

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from addon.policy.categories import CategoryIndex, compile_index, fingerprint, load_or_compile
+from addon.lists.compiler import compile_index, load_or_compile
+from addon.policy.categories import CategoryIndex, fingerprint
 from addon.policy.hosts import normalize_host
 
 
@@ -128,3 +129,26 @@ def test_import_real_ut1(ws) -> None:  # noqa: ANN001
     assert rc == 1 and "adult" in d["categories"]
     rc, d = ws.check("https://www.gov.br/", "--level", "1")
     assert rc == 0
+
+
+def test_parallel_compile_runs_from_a_threaded_process(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """The proxy recompiles from its reload thread: worker processes are spawned, not forked."""
+    import threading
+
+    import addon.lists.compiler as compiler
+
+    monkeypatch.setattr(compiler, "PARALLEL_FROM", 0)  # force the worker processes
+    src = tmp_path / "src"
+    for cat, hosts in (("a", ["one.example", "two.example"]), ("b", ["three.example"])):
+        (src / cat).mkdir(parents=True)
+        (src / cat / "domains").write_text("\n".join(hosts) + "\n")
+    held = threading.Lock()
+    held.acquire()  # a lock another thread holds, as a fork would copy it
+    out: list[int] = []
+    t = threading.Thread(target=lambda: out.append(compiler.compile_index([src], tmp_path / "i")))
+    t.start()
+    t.join(120)
+    held.release()
+    assert out == [3]
+    idx = CategoryIndex(tmp_path / "i")
+    assert idx.categories_of("www.two.example") == ("a",) and idx.categories_of("three.example") == ("b",)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from addon.policy.categories import load_or_compile
+from addon.lists.compiler import load_or_compile
 from addon.policy.decide import RULES, decide
 from addon.policy.load import load_policy
 from addon.policy.model import Identity, Policy, Release

@@ -14,7 +14,8 @@ import yaml
 
 from addon.errors import DirectoryUnavailable, UnknownUser
 from addon.identity.cache import CachedDirectory
-from addon.identity.ldap import LdapDirectory, LdapSettings
+from addon.identity.ldap import LdapDirectory
+from addon.policy.ldap_settings import LdapSettings
 from tests.conftest import free_port, start_proxy
 from tests.support import slapd as sl
 

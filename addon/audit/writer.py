@@ -125,6 +125,15 @@ class AuditWriter:
             self._conn = open_audit(self.path)
         return self._conn
 
+    def _disconnect(self) -> None:
+        """Drop the connection after a failure: the next attempt opens (and checks) a new one."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+            self._conn = None
+
     def _flush_once(self) -> bool:
         """Write up to one batch; False (records kept) if SQLite refused."""
         q = self._queue
@@ -147,12 +156,7 @@ class AuditWriter:
                 if self._on_error:
                     self._on_error(message)
             self.last_error = message
-            if self._conn is not None:
-                try:
-                    self._conn.close()
-                except sqlite3.Error:
-                    pass
-                self._conn = None
+            self._disconnect()
             return False
         for _ in range(n):
             q.popleft()
@@ -209,12 +213,7 @@ class AuditWriter:
                           self.path, type(exc).__name__, exc, len(self._queue))
                 if self._on_error:
                     self._on_error(f"writer restarted: {exc}")
-                if self._conn is not None:
-                    try:
-                        self._conn.close()
-                    except sqlite3.Error:
-                        pass
-                    self._conn = None
+                self._disconnect()
                 time.sleep(min(0.05 * self.restarts, 1.0))
 
     def _run(self) -> None:

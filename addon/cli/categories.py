@@ -22,6 +22,7 @@ from addon.cli.common import (
     progress,
 )
 from addon.errors import CategoryError
+from addon.lists import compiler
 from addon.policy import categories as cat
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Policy
@@ -73,7 +74,7 @@ def lookup(host: str, config: Path) -> None:
     """Which entry of which list classifies HOST (the most specific entry wins)."""
     policy = policy_of(config)
     canonical = normalize_host(host)
-    idx = cat.load_or_compile(policy.paths.sources, policy.paths.index_file)
+    idx = compiler.load_or_compile(policy.paths.sources, policy.paths.index_file)
     m = idx.lookup(canonical)
     if m is None:
         click.echo(f"{canonical}: unclassified")
@@ -111,7 +112,7 @@ def _record(policy: Policy, operator: str, action: str, subject: str, after: obj
 def _recompile(policy: Policy) -> int:
     if sys.stderr.isatty():
         click.echo("compiling the category index...", err=True)
-    return cat.compile_index(policy.paths.sources, policy.paths.index_file)
+    return compiler.compile_index(policy.paths.sources, policy.paths.index_file)
 
 
 @categories.command()

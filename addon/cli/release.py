@@ -19,7 +19,7 @@ from addon.cli.common import (
 )
 from addon.errors import ReleaseError
 from addon.identity.directory import make_directory
-from addon.policy import categories as cat
+from addon.lists import compiler
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Policy
 from addon.state import db, releases
@@ -74,7 +74,7 @@ def grant(to: str, domain: str | None, category: str | None, start: str | None, 
     begin = parse_time(start, policy.calendar.tz, "--start") if start else None
     malicious = False
     if domain:
-        idx = cat.load_or_compile(policy.paths.sources, policy.paths.index_file)
+        idx = compiler.load_or_compile(policy.paths.sources, policy.paths.index_file)
         malicious = any(c in policy.malicious for c in idx.categories_of(normalize_host(domain)))
     rid = releases.grant(
         db.connect(policy.paths.state_dir), policy, target, domain=domain, category=category,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import os
 import ssl
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ldap3 import NONE, SUBTREE, Connection, Server, Tls
@@ -23,50 +22,25 @@ from ldap3.utils.dn import parse_dn
 
 from addon.errors import DirectoryUnavailable, PolicyError, UnknownUser
 from addon.identity.directory import Entry
+from addon.policy.ldap_settings import PRESETS, LdapSettings
 
-PRESETS = {
-    "openldap": {"user_filter": "(&(objectClass=inetOrgPerson)(uid={login}))",
-                 "group_attribute": "memberOf", "nested": "memberof-walk"},
-    "active_directory": {"user_filter": "(&(objectCategory=person)(sAMAccountName={login}))",
-                         "group_attribute": "memberOf", "nested": "in-chain"},
-}
 IN_CHAIN = "1.2.840.113556.1.4.1941"  # AD LDAP_MATCHING_RULE_IN_CHAIN
 
 
-@dataclass(frozen=True)
-class LdapSettings:
-    servers: tuple[str, ...]
-    bind_dn: str
-    user_base: str
-    preset: str = "openldap"
-    user_filter: str = ""
-    group_attribute: str = "memberOf"
-    nested: str = "memberof-walk"
-    start_tls: bool = False
-    verify_tls: bool = True
-    ca_file: str | None = None
-    bind_password_env: str | None = "GUARITA_LDAP_PASSWORD"
-    bind_password_file: str | None = None
-    timeout: float = 3.0
-    cache_ttl: float = 300.0
-    negative_ttl: float = 30.0
-    stale_age: float = 3600.0
-    group_base: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-
-    def password(self) -> str:
-        if self.bind_password_file:
-            try:
-                return Path(self.bind_password_file).read_text().strip()
-            except OSError as exc:
-                raise PolicyError(f"directory.ldap.bind_password_file: cannot read: {exc.strerror}") from exc
-        if self.bind_password_env:
-            value = os.environ.get(self.bind_password_env)
-            if value is None:
-                raise PolicyError(f"directory.ldap: environment variable {self.bind_password_env} "
-                                  "(the service bind password) is not set")
-            return value
-        raise PolicyError("directory.ldap: give bind_password_env or bind_password_file")
+def bind_password(s: LdapSettings) -> str:
+    """The service account's password, from its file or environment variable (never the policy)."""
+    if s.bind_password_file:
+        try:
+            return Path(s.bind_password_file).read_text().strip()
+        except OSError as exc:
+            raise PolicyError(f"directory.ldap.bind_password_file: cannot read: {exc.strerror}") from exc
+    if s.bind_password_env:
+        value = os.environ.get(s.bind_password_env)
+        if value is None:
+            raise PolicyError(f"directory.ldap: environment variable {s.bind_password_env} "
+                              "(the service bind password) is not set")
+        return value
+    raise PolicyError("directory.ldap: give bind_password_env or bind_password_file")
 
 
 def _cn(dn: str) -> str:
@@ -79,7 +53,7 @@ def _cn(dn: str) -> str:
 class LdapDirectory:
     def __init__(self, settings: LdapSettings) -> None:
         self.s = settings
-        self._password = settings.password()
+        self._password = bind_password(settings)
         self._timeout = max(1, math.ceil(settings.timeout))  # ldap3 packs it into a C struct: int
         self._tls = None
         if settings.start_tls or any(u.startswith("ldaps://") for u in settings.servers):

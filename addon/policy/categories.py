@@ -12,7 +12,8 @@ costs nothing and several processes share the pages. The file holds:
 The blake2b hash is keyed with a random per-index key kept in the file header,
 so nobody without the file can craft a domain that collides with a listed one
 (a collision with an allow-listed name would be a way around the filter).
-The most specific listed suffix wins (Art. 9 §8 "controle granular").
+The most specific listed suffix wins (Art. 9 §8 "controle granular"). Compiling
+the file is `addon.lists.compiler`'s job; this module only reads it.
 """
 
 from __future__ import annotations
@@ -21,11 +22,8 @@ import bisect
 import hashlib
 import json
 import mmap
-import os
 import re
-import secrets
 import struct
-import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -125,89 +123,6 @@ def read_list(path: Path) -> Iterator[str]:
                 yield host
 
 
-def _hash_file(job: tuple[str, int, bytes]) -> tuple[bytes, bytes]:
-    """Keys and crc32s of one list file (runs in a worker process during compile)."""
-    from array import array
-
-    path, cat_id, key = job
-    hasher = _Hasher(key)
-    keys, crcs = array("Q"), array("I")
-    crc32 = zlib.crc32
-    for host in read_list(Path(path)):
-        b = host.encode("ascii")
-        keys.append(hasher(b) | cat_id)
-        crcs.append(crc32(b))
-    return keys.tobytes(), crcs.tobytes()
-
-
-PARALLEL_FROM = 8 << 20  # bytes of lists below which worker processes cost more than they save
-
-
-def total_size(jobs: list[tuple[str, int, bytes]]) -> int:
-    return sum(os.path.getsize(j[0]) for j in jobs)
-
-
-def compile_index(sources: Iterable[Path], target: Path) -> int:
-    """Compile every list under `sources` into the index file `target`; returns entries.
-
-    Written to a temporary file and renamed, so a running proxy never sees half
-    an index.
-    """
-    import numpy as np  # compile time only: sorting millions of keys in C
-
-    sources = list(sources)
-    cats = category_dirs(sources)
-    if len(cats) > MAX_CATEGORIES:
-        raise CategoryError(f"too many categories ({len(cats)}; at most {MAX_CATEGORIES})")
-    names = sorted(cats)
-    key = secrets.token_bytes(16)
-    jobs = [(str(f), cat_id, key) for cat_id, name in enumerate(names) for f in cats[name]]
-    jobs.sort(key=lambda j: -os.path.getsize(j[0]))  # biggest first: better balance
-    if len(jobs) > 1 and (os.cpu_count() or 1) > 1 and total_size(jobs) > PARALLEL_FROM:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # spawn, never fork: the proxy recompiles from its reload thread, and a fork of a
-        # threaded process can inherit a lock some other thread held, and hang for ever
-        with ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, len(jobs)),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            parts = list(pool.map(_hash_file, jobs))
-    else:
-        parts = [_hash_file(j) for j in jobs]
-    keys = np.frombuffer(b"".join(k for k, _ in parts), dtype=np.uint64)
-    crcs = np.frombuffer(b"".join(c for _, c in parts), dtype=np.uint32)
-    entries = np.unique(keys)
-    n = int(entries.size)
-    log2 = max(16, min(28, (max(n, 1) * 16 - 1).bit_length()))
-    bitmap = np.zeros(1 << (log2 - 3), dtype=np.uint8)
-    if crcs.size:
-        bits = crcs >> np.uint32(32 - log2)
-        np.bitwise_or.at(bitmap, bits >> 3, (1 << (bits & 7)).astype(np.uint8))
-    buckets = np.searchsorted(
-        entries >> np.uint64(64 - BUCKET_BITS),
-        np.arange((1 << BUCKET_BITS) + 1, dtype=np.uint64),
-    ).astype(np.uint64)
-    meta = json.dumps(
-        {"categories": names, "fingerprint": fingerprint(sources),
-         "sources": [str(s) for s in sources]}
-    ).encode()
-    header_len = -(-(_FIXED.size + len(meta)) // 4096) * 4096
-    header = _FIXED.pack(MAGIC, header_len, VERSION, n, log2, len(meta), key) + meta
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".index-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(header.ljust(header_len, b"\0"))
-            out.write(bitmap.tobytes())
-            out.write(buckets.tobytes())
-            out.write(entries.tobytes())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return n
-
-
 class CategoryIndex:
     """A loaded (memory-mapped) index. Immutable: a reload builds a new one."""
 
@@ -280,18 +195,3 @@ class CategoryIndex:
             self._mm.close()
         except BufferError:
             pass
-
-
-def load_or_compile(sources: list[Path], target: Path) -> CategoryIndex:
-    """Load the index at `target`, recompiling it first if any list changed."""
-    current = fingerprint(sources)
-    if target.exists():
-        try:
-            idx = CategoryIndex(target)
-            if idx.fingerprint == current:
-                return idx
-            idx.close()
-        except CategoryError:
-            pass
-    compile_index(sources, target)
-    return CategoryIndex(target)

@@ -275,7 +275,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
 
 
 def _ldap(r: _Reader, directory: dict[str, Any]) -> Any:
-    from addon.identity.ldap import PRESETS, LdapSettings
+    from addon.policy.ldap_settings import PRESETS, LdapSettings
 
     tree = r.get(directory, "ldap", dict, "directory")
     w = "directory.ldap"

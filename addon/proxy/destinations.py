@@ -89,5 +89,8 @@ class Destinations:
     def server_connect_error(self, data: server_hooks.ServerConnectionHookData) -> None:
         self.server_connected(data)
 
+    def server_disconnected(self, data: server_hooks.ServerConnectionHookData) -> None:
+        self._names.pop(data.server.id, None)
+
     def client_disconnected(self, client: Any) -> None:
         self.notes.take(client.id)

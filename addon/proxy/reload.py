@@ -11,6 +11,7 @@ the CLI is enforced within one reload interval.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from pathlib import Path
@@ -64,6 +65,9 @@ class Reload:
         self._adopted()
 
     def running(self) -> None:
+        # Start-up objects (policy, holidays, mitmproxy's own) live as long as the process:
+        # keep them out of the cyclic GC's full collections, which would stall the loop.
+        gc.freeze()
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="guarita-reload", daemon=True)
             self._thread.start()

@@ -22,6 +22,7 @@ from typing import Any
 
 from mitmproxy import connection, ctx, http, tcp, tls
 from mitmproxy.proxy import layer, server_hooks
+from mitmproxy.proxy.layers.tcp import TCPLayer
 
 from addon.audit.record import record
 from addon.errors import HostError
@@ -29,7 +30,7 @@ from addon.policy.destinations import forbidden_host
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Decision
 from addon.proxy.auditlog import AuditLog
-from addon.proxy.bytecount import ByteCounter
+from addon.proxy.bytecount import ByteCounter, CountingRelay
 from addon.proxy.enforce import FORBIDDEN
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
@@ -49,7 +50,7 @@ class Tunnel:
     host: str
     port: int
     refused: bool = False
-    counter: ByteCounter | None = None
+    counter: ByteCounter | CountingRelay | None = None
 
 
 class Tunnels:
@@ -120,10 +121,16 @@ class Tunnels:
     def next_layer(self, nextlayer: layer.NextLayer) -> None:
         """Count a decided tunnel's bytes (runs after mitmproxy's own NextLayer chose)."""
         tunnel = self.tunnels.get(nextlayer.context.client.id)
-        if tunnel is None or tunnel.counter is not None or nextlayer.layer is None:
+        chosen = nextlayer.layer
+        if tunnel is None or tunnel.counter is not None or chosen is None:
             return
-        tunnel.counter = ByteCounter(nextlayer.layer, nextlayer.context.client)
-        nextlayer.layer = tunnel.counter  # type: ignore[assignment]
+        if type(chosen) is TCPLayer and chosen.flow is None:  # pass-through: count as it relays
+            relay = CountingRelay(nextlayer.context)
+            tunnel.counter = relay
+            nextlayer.layer = relay
+        else:
+            tunnel.counter = ByteCounter(chosen, nextlayer.context.client)
+            nextlayer.layer = tunnel.counter  # type: ignore[assignment]
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         tunnel = self.tunnels.get(data.client.id)

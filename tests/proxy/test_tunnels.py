@@ -135,3 +135,32 @@ def test_malformed_sni_is_recorded_safely(chain: Chain) -> None:
     run(chain.hook(ClientDisconnectedHook(f.client_conn)))
     r = chain.rows()[0]
     assert r["rule"] == "request.malformed" and r["host"] == "bad\\xffname"
+
+
+def test_a_pass_through_tunnel_counts_in_mitmproxys_own_relay(chain: Chain) -> None:
+    from mitmproxy.connection import ConnectionState
+    from mitmproxy.proxy import commands
+    from mitmproxy.proxy.layers.tcp import TCPLayer
+
+    from addon.proxy.bytecount import CountingRelay
+
+    chain.login("servidor")
+    f = run(connect(chain, "www.gov.br"))
+    ctx = context.Context(f.client_conn, chain.tctx.options)
+    ctx.server = tflow.tserver_conn()
+    nl = layer.NextLayer(ctx)
+    nl.layer = TCPLayer(ctx, ignore=True)  # what mitmproxy chooses for ignored TLS
+    chain.tunnels.next_layer(nl)
+    relay = nl.layer
+    assert isinstance(relay, CountingRelay)
+    relay._handle_event = relay.relay_messages  # started: the server is connected
+    sent = list(relay.handle_event(events.DataReceived(f.client_conn, b"h" * 300)))
+    sent += list(relay.handle_event(events.DataReceived(ctx.server, b"d" * 7000)))
+    assert [type(c) for c in sent] == [commands.SendData, commands.SendData]
+    assert sent[0].connection is ctx.server and sent[1].connection is f.client_conn
+    f.client_conn.state = ctx.server.state = ConnectionState.CLOSED
+    closing = list(relay.handle_event(events.ConnectionClosed(ctx.server)))
+    assert closing == []  # both sides already closed: mitmproxy's own closing logic ran
+    run(chain.hook(ClientDisconnectedHook(f.client_conn)))
+    r = chain.rows()[0]
+    assert (r["bytes_in"], r["bytes_out"]) == (300, 7000)

@@ -1,0 +1,1 @@
+"""Category lists: compiling them into the index the policy core reads."""
