@@ -1,13 +1,23 @@
 """The mitmproxy layer: one add-on per module, thin over addon.runtime and addon.policy.
 
-`make_addons()` builds the chain in the order mitmproxy must call it: a
-request is identified, decided, streamed, and recorded; see
-docs/architecture.md for the path of a request through it.
+`make_addons()` builds the chain in the order mitmproxy must call it (a request is
+identified, decided, streamed, recorded; see docs/architecture.md) and hands it to
+mitmproxy as the children of one add-on. mitmproxy visits every *top-level* add-on
+for every event, each visit costing a context manager and a coroutine whether or
+not the add-on has that hook; as ten top-level add-ons that cost 13% of
+keep-alive throughput. Children are visited in one pass, in order.
 """
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
+
+
+class Guarita:
+    """The guarita chain as one mitmproxy add-on; `addons` are its children, in order."""
+
+    def __init__(self, addons: list[object]) -> None:
+        self.addons = addons
 
 
 def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
@@ -27,7 +37,7 @@ def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
     notes = ConnectionNotes()
     reload = Reload(metrics)
     audit = AuditLog(reload, metrics, notes)
-    return [
+    return [Guarita([
         reload,  # first: every later add-on reads its runtime
         MetricsEndpoint(metrics),
         Identify(reload, metrics),
@@ -38,4 +48,4 @@ def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
         Destinations(reload, metrics, notes),
         audit,
         Logon(reload),
-    ]
+    ])]

@@ -154,7 +154,8 @@ def chain(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
     asyncio.set_event_loop(loop)
     with taddons.context(*addons) as tctx:
         tctx.options.update(guarita_policy=str(ws.config))
-        c = Chain(tctx, {type(a).__name__.lower(): a for a in addons}, ws, registry)
+        children = addons[0].addons  # type: ignore[attr-defined]
+        c = Chain(tctx, {type(a).__name__.lower(): a for a in children}, ws, registry)
         c.dns.update({"www.gov.br": ["203.0.113.10"], "www.youtube.com": ["203.0.113.11"]})
 
         async def resolve(host: str, port: int) -> list[str]:  # tests never ask real DNS
@@ -165,7 +166,7 @@ def chain(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
         c.destinations.resolver = resolve
         c.at(BUSINESS)
         yield c
-        for a in addons:
+        for a in children:
             if hasattr(a, "done"):
                 a.done()
     loop.close()
