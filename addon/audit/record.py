@@ -12,6 +12,7 @@ can always be recovered and a clean value never looks like an escaped one.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -20,8 +21,18 @@ import secrets
 
 from addon.policy.model import Decision, Identity
 
-_PREFIX = secrets.token_hex(2)
+
+def _fresh_prefix() -> None:
+    """Per process: a fork (worker processes) gets its own prefix and counter."""
+    global _PREFIX, _COUNTER
+    _PREFIX = f"{secrets.token_hex(2)}{os.getpid() % 4096:03x}"
+    _COUNTER = itertools.count(1)
+
+
+_PREFIX = ""
 _COUNTER = itertools.count(1)
+_fresh_prefix()
+os.register_at_fork(after_in_child=_fresh_prefix)
 # C0 and C1 controls, DEL, and the backslash (so that escaped text stays unambiguous)
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
 MAX_FIELD = 4096  # characters kept of any one field; the rest is cut, and says so
@@ -29,7 +40,7 @@ MAX_FIELD = 4096  # characters kept of any one field; the rest is cut, and says 
 
 def new_ref() -> str:
     """A short reference, unique per proxy run, printed on the block page and stored."""
-    return f"{_PREFIX}{os.getpid() % 4096:03x}-{next(_COUNTER):x}"
+    return f"{_PREFIX}-{next(_COUNTER):x}"  # no system call per request
 
 
 def safe_text(value: str | bytes | None, limit: int = MAX_FIELD) -> str | None:
@@ -72,6 +83,11 @@ def _cut(text: str, limit: int) -> str:
     return f"{text[:limit]}...[{len(text) - limit} more]"
 
 
+@functools.lru_cache(maxsize=4096)
+def _categories_json(categories: tuple[str, ...]) -> str:
+    return json.dumps(list(categories))
+
+
 def record(ts: float, ref: str, identity: Identity | None, d: Decision, method: str,
            scheme: str, host: str, port: int | None, path: str | None, status: int | None,
            bytes_in: int | None, bytes_out: int | None, duration_ms: float | None,
@@ -81,6 +97,6 @@ def record(ts: float, ref: str, identity: Identity | None, d: Decision, method: 
         ts, ref, safe_text(ident.user), client_ip, ident.machine_level, ident.base_level,
         d.level, safe_text(method, 64), safe_text(scheme, 16), safe_text(host, 512), port,
         safe_text(path), status, d.action, d.rule,
-        json.dumps(list(d.categories)) if d.categories else "[]", d.release_id,
+        _categories_json(d.categories), d.release_id,
         bytes_in, bytes_out, duration_ms, ident.source,
     )

@@ -63,6 +63,8 @@ class Enforce:
         self.metrics = metrics
         self.clock = time.time
         self.tls_ports: frozenset[int] = frozenset({443})
+        self.portal_host = "guarita.invalid"
+        self.allow_localhost = False
 
     def load(self, loader: Any) -> None:
         loader.add_option(
@@ -93,9 +95,11 @@ class Enforce:
             self.tls_ports = ports
         if "guarita_portal_host" in updated:
             try:
-                normalize_host(ctx.options.guarita_portal_host)
+                self.portal_host = normalize_host(ctx.options.guarita_portal_host)
             except HostError as exc:
                 raise exceptions.OptionsError(f"guarita_portal_host: {exc}") from exc
+        if "guarita_allow_localhost" in updated:
+            self.allow_localhost = bool(ctx.options.guarita_allow_localhost)
 
     # ------------------------------------------------------------------ hooks
     def requestheaders(self, flow: http.HTTPFlow) -> None:
@@ -168,8 +172,8 @@ class Enforce:
         if found is None:
             self.metrics.errors.labels("no_identity").inc()
             return verdict(INTERNAL_ERROR, 503, host)
-        allow_local = bool(ctx.options.guarita_allow_localhost)
-        bad = [n for n in names if forbidden_host(n, rt.policy.forbidden_networks, allow_local)]
+        networks, allow_local = rt.policy.forbidden_networks, self.allow_localhost
+        bad = [n for n in names if forbidden_host(n, networks, allow_local)]
         if bad:
             return verdict(FORBIDDEN, 403, bad[0], found.identity)
         if found.refusal is not None:
@@ -177,7 +181,7 @@ class Enforce:
             return verdict(found.refusal, status, host, challenge=found.challenge)
         identity = found.identity
         if (not connect and identity is not None and identity.user
-                and host == normalize_host(ctx.options.guarita_portal_host)):
+                and host == self.portal_host):
             if body_over(req, MAX_FORM):
                 return verdict(refusal("request.too_large", "Pedido grande demais"), 413, host,
                                identity)

@@ -129,11 +129,11 @@ class Identify:
                               ip: str) -> Identified | None:
         """None when the password is right; else the refusal (with a challenge to retry)."""
         if self.auth.verified(login, password):
-            self.metrics.cache_hits.labels("auth").inc()
+            self.metrics.child(self.metrics.cache_hits, "auth").inc()
             return None  # verified before: accepted even while this pair is slowed down
         wait = self.auth.wait_seconds(login, ip)
         if wait > 0:
-            self.metrics.directory_lookups.labels("throttled").inc()
+            self.metrics.child(self.metrics.directory_lookups, "throttled").inc()
             return Identified(None, refusal(
                 "identity.throttled",
                 f"Muitas senhas erradas: tente de novo em {max(1, round(wait))} s"), True)
@@ -141,9 +141,9 @@ class Identify:
             ok = await asyncio.get_running_loop().run_in_executor(
                 self.pool, rt.directory.authenticate, login, password)
         except DirectoryUnavailable:
-            self.metrics.directory_lookups.labels("unavailable").inc()
+            self.metrics.child(self.metrics.directory_lookups, "unavailable").inc()
             return Identified(None, UNAVAILABLE)
-        self.metrics.directory_lookups.labels("bind_ok" if ok else "bind_fail").inc()
+        self.metrics.child(self.metrics.directory_lookups, "bind_ok" if ok else "bind_fail").inc()
         if not ok:
             self.auth.failure(login, ip)
             return Identified(None, refusal("identity.bad_credentials",

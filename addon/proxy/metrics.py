@@ -61,7 +61,16 @@ class Metrics:
         self.reloads = Counter("guarita_reloads", "Reloads of policy, lists and state",
                                ["what", "result"], registry=r)
         self._children: dict[tuple[str, int, tuple[str, ...]], Any] = {}
+        self._label_cache: dict[tuple[int, tuple[str, ...]], Any] = {}
         self._labels_of: object = None
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """A labelled child, cached: `labels()` costs more than the increment itself."""
+        key = (id(metric), labels)
+        c = self._label_cache.get(key)
+        if c is None:
+            c = self._label_cache[key] = metric.labels(*labels)
+        return c
 
     def count(self, d: Decision, known: dict[str, str]) -> None:
         """Count a decided request; label children are cached (labels() costs more than inc())."""

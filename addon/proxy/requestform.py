@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import parse_qs
 
 from mitmproxy import ctx, http
@@ -67,10 +69,14 @@ class RequestForm:
         self.metrics = metrics
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guarita-form")
 
-    async def request(self, flow: http.HTTPFlow) -> None:
+    def request(self, flow: http.HTTPFlow) -> Coroutine[Any, Any, None] | None:
+        """Nothing for ordinary requests; for the portal, a coroutine mitmproxy awaits."""
         v = flow.metadata.get(VERDICT)
         if flow.response or not isinstance(v, Verdict) or not v.portal:
-            return
+            return None
+        return self._answer(flow, v)
+
+    async def _answer(self, flow: http.HTTPFlow, v: Verdict) -> None:
         portal = ctx.options.guarita_portal_host
         req = flow.request
         if req.method != "POST" or req.path.split("?", 1)[0] != FORM_PATH:
