@@ -56,3 +56,54 @@ def test_state_db_is_versioned_too(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         conn.execute("INSERT INTO admin_log (at, operator, action, subject) VALUES (1,'a','b','c')")
         conn.execute("DELETE FROM admin_log")
+
+
+def test_a_failing_step_leaves_the_database_at_the_last_good_version(tmp_path: Path) -> None:
+    from addon.store.migrate import migrate
+
+    conn = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
+
+    def good(c: sqlite3.Connection) -> None:
+        c.execute("CREATE TABLE t (a)")
+
+    def bad(c: sqlite3.Connection) -> None:
+        c.execute("ALTER TABLE t ADD COLUMN b")
+        raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError):
+        migrate(conn, (good, bad), "x.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert [r[1] for r in conn.execute("PRAGMA table_info(t)")] == ["a"]  # b rolled back
+
+
+def test_a_step_another_process_applied_meanwhile_is_skipped(tmp_path: Path) -> None:
+    from addon.store.migrate import migrate
+
+    path = tmp_path / "x.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    calls: list[int] = []
+
+    def step(c: sqlite3.Connection) -> None:
+        calls.append(1)
+        c.execute("CREATE TABLE t (a)")
+
+    class Racing:
+        """Reads version 0 first, as if another process migrated right after."""
+
+        def __init__(self) -> None:
+            self.first = True
+
+        def __getattr__(self, name: str):  # noqa: ANN204
+            return getattr(conn, name)
+
+        def execute(self, sql: str, *args):  # noqa: ANN002, ANN202
+            if sql == "PRAGMA user_version" and self.first:
+                self.first = False
+                other = sqlite3.connect(path, isolation_level=None)
+                assert migrate(other, (step,), "x.db") == 1
+                other.close()
+                return conn.execute("SELECT 0")
+            return conn.execute(sql, *args)
+
+    assert migrate(Racing(), (step,), "x.db") == 1  # type: ignore[arg-type]
+    assert calls == [1]  # applied once, by the other process
