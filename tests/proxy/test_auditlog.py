@@ -8,7 +8,8 @@ import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mitmproxy.proxy.layers.http import HttpErrorHook
+from mitmproxy.proxy.layers.http import HttpConnectHook, HttpErrorHook
+from mitmproxy.proxy.server_hooks import ClientDisconnectedHook
 
 from addon.audit.writer import AuditWriter
 from tests.proxy.conftest import Chain, make_flow, send
@@ -154,3 +155,18 @@ def test_writer_errors_are_counted(chain: Chain) -> None:
     chain.auditlog._on_error("writer restarted: boom")
     assert chain.metric("guarita_audit_writer_restarts_total") == 1
     assert chain.metric("guarita_errors_total", {"where": "audit"}) == 1
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(target=st.binary(min_size=1, max_size=60), port=st.integers(0, 65535))
+def test_hole1_any_bytes_in_a_connect_target_are_recorded(chain: Chain, target: bytes,
+                                                         port: int) -> None:
+    before = len(chain.rows())
+    f = make_flow("http://www.gov.br/", "CONNECT")
+    f.request.data.host = target.decode("utf-8", "surrogateescape")  # as mitmproxy decodes it
+    f.request.data.port = port
+    f.request.path = ""
+    run(chain.hook(HttpConnectHook(f)))
+    run(chain.hook(ClientDisconnectedHook(f.client_conn)))  # an allowed tunnel records on close
+    assert len(chain.rows()) == before + 1
+    assert chain.auditlog.writer.restarts == 0 and chain.auditlog.writer.last_error is None
