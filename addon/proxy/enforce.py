@@ -124,23 +124,22 @@ class Enforce:
         elif v.portal:  # the request form answers these; whatever it did not answer stops here
             flow.response = blockpage.simple_page(404, "Página não encontrada",
                                                   "Esta página do filtro não existe.",
-                                                  ctx.options.guarita_portal_host)
+                                                  self.portal_host)
 
     # --------------------------------------------------------------- deciding
     def _enforce(self, flow: http.HTTPFlow, connect: bool, decide: bool = True) -> None:
         started = time.perf_counter()
         now = self.clock()
         ip = client_ip(flow.client_conn.peername[0])
-        try:
-            rt = self.reload.runtime
-            if not decide:
-                raise RuntimeError("no verdict")
-            v = self._decide(flow, rt, now, ip, connect)
-        except Exception as exc:  # noqa: BLE001 - fail closed
-            if decide:
+        v: Verdict | None = None
+        if decide:
+            try:
+                v = self._decide(flow, self.reload.runtime, now, ip, connect)
+            except Exception as exc:  # noqa: BLE001 - fail closed
                 self.metrics.errors.labels("enforce").inc()
                 log.error("guarita: refusing after an internal error: %s: %s",
                           type(exc).__name__, exc)
+        if v is None:
             v = Verdict(INTERNAL_ERROR, None, new_ref(), now, ip, flow.request.host or "-", 503)
         flow.metadata[VERDICT] = v
         self.metrics.decision_seconds.observe(time.perf_counter() - started)
@@ -150,8 +149,10 @@ class Enforce:
     def _decide(self, flow: http.HTTPFlow, rt: Runtime, now: float, ip: str,
                 connect: bool) -> Verdict:
         req = flow.request
+        found = flow.metadata.get(IDENTIFIED)
+        known = found.identity if found is not None else None  # on every record, refusals too
 
-        def verdict(d: Decision, status: int, host: str, identity: Any = None,
+        def verdict(d: Decision, status: int, host: str, identity: Any = known,
                     challenge: bool = False) -> Verdict:
             return Verdict(d, identity, new_ref(), now, ip, host, status, challenge)
 
@@ -168,14 +169,13 @@ class Enforce:
         if connect and req.port not in self.tls_ports:
             return verdict(refusal("tunnel.port", f"Túnel só para portas TLS ({req.port} "
                                    "recusada)"), 403, host)
-        found = flow.metadata.get(IDENTIFIED)
         if found is None:
             self.metrics.errors.labels("no_identity").inc()
             return verdict(INTERNAL_ERROR, 503, host)
         networks, allow_local = rt.policy.forbidden_networks, self.allow_localhost
         bad = [n for n in names if forbidden_host(n, networks, allow_local)]
         if bad:
-            return verdict(FORBIDDEN, 403, bad[0], found.identity)
+            return verdict(FORBIDDEN, 403, bad[0])
         if found.refusal is not None:
             status = 407 if found.challenge else UNAVAILABLE.get(found.refusal.rule, 403)
             return verdict(found.refusal, status, host, challenge=found.challenge)
@@ -183,10 +183,9 @@ class Enforce:
         if (not connect and identity is not None and identity.user
                 and host == self.portal_host):
             if body_over(req, MAX_FORM):
-                return verdict(refusal("request.too_large", "Pedido grande demais"), 413, host,
-                               identity)
+                return verdict(refusal("request.too_large", "Pedido grande demais"), 413, host)
             return verdict(Decision("allow", 0, (), "Página do próprio filtro", PORTAL_RULE),
-                           0, host, identity)
+                           0, host)
         decision = None
         for name in names:
             d = rt.decide(name, identity, now, ip)
@@ -196,9 +195,9 @@ class Enforce:
                     break
         assert decision is not None
         if decision.allowed:
-            return verdict(decision, 0, host, identity)
+            return verdict(decision, 0, host)
         challenge = found.challenge and decision.rule == "level0.no_user"
-        return verdict(decision, 407 if challenge else 403, host, identity, challenge)
+        return verdict(decision, 407 if challenge else 403, host, challenge=challenge)
 
     @staticmethod
     def _names(flow: http.HTTPFlow) -> list[str]:
@@ -228,7 +227,7 @@ class Enforce:
             return
         try:
             flow.response = blockpage.refusal_response(self.reload.runtime.policy, v, req,
-                                                       ctx.options.guarita_portal_host)
+                                                       self.portal_host)
         except Exception as exc:  # noqa: BLE001 - the refusal stands without its page
             self.metrics.errors.labels("blockpage").inc()
             log.error("guarita: block page failed: %s", exc)

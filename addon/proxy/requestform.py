@@ -77,7 +77,7 @@ class RequestForm:
         return self._answer(flow, v)
 
     async def _answer(self, flow: http.HTTPFlow, v: Verdict) -> None:
-        portal = ctx.options.guarita_portal_host
+        portal = normalize_host(ctx.options.guarita_portal_host)  # validated by enforce
         req = flow.request
         if req.method != "POST" or req.path.split("?", 1)[0] != FORM_PATH:
             flow.response = simple_page(404, "Página não encontrada",

@@ -185,3 +185,12 @@ def test_the_mitmdump_script_builds_the_chain() -> None:
     names = [type(a).__name__ for a in ns["addons"][0].addons]
     assert names[0] == "Reload" and names.index("Identify") < names.index("Enforce")
     assert names.index("Enforce") < names.index("AuditLog")
+
+
+def test_a_malformed_request_is_recorded_with_who_sent_it(chain: Chain) -> None:
+    chain.login("servidor")
+    f = make_flow("http://www.gov.br/")
+    f.request.headers.add("host", "www.xvideos.com")
+    run(send(chain, f))
+    row = chain.rows()[-1]
+    assert (row["rule"], row["user"]) == ("request.malformed", "servidor")
