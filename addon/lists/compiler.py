@@ -17,13 +17,13 @@ from pathlib import Path
 
 from addon.errors import CategoryError
 from addon.policy.categories import (
-    _FIXED,
     BUCKET_BITS,
+    HEADER,
     MAGIC,
     MAX_CATEGORIES,
     VERSION,
     CategoryIndex,
-    _Hasher,
+    KeyedHasher,
     category_dirs,
     fingerprint,
     read_list,
@@ -35,7 +35,7 @@ def _hash_file(job: tuple[str, int, bytes]) -> tuple[bytes, bytes]:
     from array import array
 
     path, cat_id, key = job
-    hasher = _Hasher(key)
+    hasher = KeyedHasher(key)
     keys, crcs = array("Q"), array("I")
     crc32 = zlib.crc32
     for host in read_list(Path(path)):
@@ -96,8 +96,8 @@ def compile_index(sources: Iterable[Path], target: Path) -> int:
         {"categories": names, "fingerprint": fingerprint(sources),
          "sources": [str(s) for s in sources]}
     ).encode()
-    header_len = -(-(_FIXED.size + len(meta)) // 4096) * 4096
-    header = _FIXED.pack(MAGIC, header_len, VERSION, n, log2, len(meta), key) + meta
+    header_len = -(-(HEADER.size + len(meta)) // 4096) * 4096
+    header = HEADER.pack(MAGIC, header_len, VERSION, n, log2, len(meta), key) + meta
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".index-")
     try:
