@@ -76,3 +76,34 @@ def test_release_limits_and_event_flow(ws) -> None:  # noqa: ANN001
     assert rc == 0 and d["release"] == int(eid)
     rc, d = ws.check("https://zoom.us/", "--user", "servidor", "--at", "2027-03-10T11:31")
     assert rc == 1  # 30-minute margin has passed
+
+
+def test_seed000_items1_2_grant_of_a_platform_domain_names_the_event_rule(ws) -> None:  # noqa: ANN001
+    cp = ws.run("release", "grant", "--to", "user:servidor", "--domain", "zoom.us", "--days", "7",
+                "--reason", "reunião")
+    assert cp.returncode == 2 and "guarita release event" in cp.stderr
+    assert len(cp.stderr.strip().splitlines()) == 1 and "Traceback" not in cp.stderr
+
+
+def test_art9_par11_approve_of_a_malicious_request_needs_the_analysis_ref(ws) -> None:  # noqa: ANN001
+    import json
+
+    from addon.policy.load import load_policy
+    from addon.state import db, releases
+
+    policy = load_policy(ws.config, ws.root)
+    rid = releases.request_access(db.connect(policy.paths.state_dir), policy, "servidor",
+                                  domain="wicar.org", category=None, days=1, reason="teste")
+    cp = ws.run("release", "approve", str(rid))
+    assert cp.returncode == 2 and "--analysis-ref" in cp.stderr
+    ws.run("release", "approve", str(rid), "--analysis-ref", "LAUDO-1", check=True)
+    active = json.loads(ws.run("release", "list", "--format", "json", check=True).stdout)
+    assert [r["id"] for r in active] == [rid]
+
+
+def test_art19_block_of_an_unknown_login_is_refused(ws) -> None:  # noqa: ANN001
+    cp = ws.run("block", "user", "servidr", "--reason", "incidente")
+    assert cp.returncode == 2 and "unknown user 'servidr'" in cp.stderr
+    assert "servidr" not in ws.run("block", "list").stdout  # nothing was recorded
+    ws.run("block", "user", "servidor", "--reason", "incidente", check=True)
+    assert "servidor" in ws.run("block", "list").stdout

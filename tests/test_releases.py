@@ -52,7 +52,7 @@ def test_seed000_item5_request_then_approve_or_deny_then_appeal_once(env) -> Non
     rid = event(env, "2027-03-10", today="2027-03-01")
     assert releases.listing(conn, statuses=("requested",))[0]["id"] == rid
     assert releases.active_for_engine(conn, 0)[0] == ()  # a request is not a release
-    releases.approve(conn, rid, "chefe.ti")
+    releases.approve(conn, policy, rid, "chefe.ti")
     rel = releases.active_for_engine(conn, 0)[0]
     assert rel[0].id == rid and rel[0].obj == "webconf_zoom"
     tz = policy.calendar.tz
@@ -103,7 +103,7 @@ def test_bad_input_changes_nothing(env) -> None:  # noqa: ANN001
         lambda: releases.request_event(conn, policy, ANA, "hangouts2", dt.date(2027, 3, 10),
                                        dt.time(10), dt.time(11), "x", "ti", dt.date(2027, 3, 1)),
         lambda: event(env, "2027-02-01", today="2027-03-01"),
-        lambda: releases.approve(conn, 4242, "ti"),
+        lambda: releases.approve(conn, policy, 4242, "ti"),
         lambda: releases.parse_target("host:x"),
         lambda: releases.grant(conn, policy, ANA, domain=None, category="webconf_zoom",
                                start=None, days=1, reason="x", operator="ti"),
@@ -122,3 +122,28 @@ def test_revoke_ends_it_now(env) -> None:  # noqa: ANN001
                          days=1, reason="x", operator="ti")
     releases.revoke(conn, rid, "fim do curso", "ti")
     assert releases.active_for_engine(conn, time.time() + 1)[0] == ()
+
+
+def test_seed000_items1_2_a_platform_domain_is_never_released_for_days(env) -> None:  # noqa: ANN001
+    policy, conn = env
+    with pytest.raises(ReleaseError, match="only for one event"):
+        releases.grant(conn, policy, ANA, domain="zoom.us", category=None, start=None, days=7,
+                       reason="reunião", operator="ti", domain_categories=("webconf_zoom",))
+    # nor by approving a request for it: the same rule holds for both ways in
+    rid = releases.request_access(conn, policy, "ana", domain="zoom.us", category=None, days=3,
+                                  reason="reunião")
+    with pytest.raises(ReleaseError, match="seed 000"):
+        releases.approve(conn, policy, rid, "ti", domain_categories=("webconf_zoom",))
+    assert releases.active_for_engine(conn, 0)[0] == ()
+
+
+def test_art9_par11_approving_a_malicious_site_needs_the_technical_analysis(env) -> None:  # noqa: ANN001
+    policy, conn = env
+    rid = releases.request_access(conn, policy, "ana", domain="wicar.org", category=None, days=1,
+                                  reason="pesquisa de segurança")
+    with pytest.raises(ReleaseError, match="Art. 9 §11"):
+        releases.approve(conn, policy, rid, "ti", domain_categories=("malware",))
+    releases.approve(conn, policy, rid, "ti", analysis_ref="LAUDO-7/2026",
+                     domain_categories=("malware",))
+    (rel,) = releases.active_for_engine(conn, 0)[0]
+    assert rel.analysis_ref == "LAUDO-7/2026"  # the release that opens it carries the analysis

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from addon.cli.common import config_option, emit, fmt_time, format_option, operator_option, policy_of
+from addon.errors import DirectoryUnavailable
+from addon.identity.directory import make_directory
 from addon.state import blocks, db
 
 
@@ -22,6 +24,14 @@ def unblock() -> None:
 
 def _do_block(kind: blocks.Kind, subject: str, reason: str, config: Path, operator: str) -> None:
     policy = policy_of(config)
+    if kind == "user":
+        # a typo during an incident must not leave the person unblocked while IT thinks
+        # otherwise: the login must exist (UnknownUser is one line and exit 2)
+        try:
+            make_directory(policy).lookup(subject)
+        except DirectoryUnavailable as exc:  # an incident does not wait for the directory
+            click.echo(f"guarita: warning: login {subject!r} not checked ({exc}); blocking it",
+                       err=True)
     bid = blocks.block(db.connect(policy.paths.state_dir), kind, subject, reason, operator)
     click.echo(f"blocked {kind} {subject} (block #{bid}); the proxy applies it within seconds")
 

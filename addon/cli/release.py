@@ -42,6 +42,14 @@ def _target(policy: Policy, text: str) -> Target:
     return t
 
 
+def _categories(policy: Policy, domain: str | None) -> tuple[str, ...]:
+    """How the lists classify a domain (what a release of it would open)."""
+    if not domain:
+        return ()
+    idx = compiler.load_or_compile(policy.paths.sources, policy.paths.index_file)
+    return idx.categories_of(normalize_host(domain))
+
+
 def _rid(text: str) -> int:
     try:
         return int(text.lstrip("#"))
@@ -72,14 +80,10 @@ def grant(to: str, domain: str | None, category: str | None, start: str | None, 
     policy = policy_of(config)
     target = _target(policy, to)
     begin = parse_time(start, policy.calendar.tz, "--start") if start else None
-    malicious = False
-    if domain:
-        idx = compiler.load_or_compile(policy.paths.sources, policy.paths.index_file)
-        malicious = any(c in policy.malicious for c in idx.categories_of(normalize_host(domain)))
     rid = releases.grant(
         db.connect(policy.paths.state_dir), policy, target, domain=domain, category=category,
         start=begin, days=days, reason=reason, operator=operator, committee_ref=committee_ref,
-        analysis_ref=analysis_ref, malicious_domain=malicious,
+        analysis_ref=analysis_ref, domain_categories=_categories(policy, domain),
     )
     click.echo(f"release #{rid} granted to {target}")
 
@@ -159,12 +163,14 @@ def level(to: str, until: str, committee_ref: str, reason: str, config: Path,
 
 
 def _decision(verb: str, release_id: str, config: Path, operator: str,
-              reason: str | None = None) -> None:
+              reason: str | None = None, analysis_ref: str | None = None) -> None:
     policy = policy_of(config)
     conn = db.connect(policy.paths.state_dir)
     rid = _rid(release_id)
     if verb == "approve":
-        releases.approve(conn, rid, operator)
+        row = conn.execute("SELECT kind, obj FROM releases WHERE id = ?", (rid,)).fetchone()
+        domain = row["obj"] if row is not None and row["kind"] == "domain" else None
+        releases.approve(conn, policy, rid, operator, analysis_ref, _categories(policy, domain))
     elif verb == "deny":
         releases.deny(conn, rid, reason or "", operator)
     else:
@@ -174,11 +180,12 @@ def _decision(verb: str, release_id: str, config: Path, operator: str,
 
 @release.command()
 @click.argument("release_id")
+@click.option("--analysis-ref", help="Technical analysis that cleared a malicious site (§11).")
 @config_option
 @operator_option
-def approve(release_id: str, config: Path, operator: str) -> None:
-    """Approve a pending request: it becomes an active release."""
-    _decision("approve", release_id, config, operator)
+def approve(release_id: str, analysis_ref: str | None, config: Path, operator: str) -> None:
+    """Approve a pending request: it becomes an active release, under the grant's rules."""
+    _decision("approve", release_id, config, operator, analysis_ref=analysis_ref)
 
 
 @release.command()

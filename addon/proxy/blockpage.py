@@ -40,10 +40,15 @@ def security_headers(portal_host: str) -> dict[str, str]:
     }
 
 
-def _form(host: str, ref: str, user: str | None, is_platform: bool, action: str) -> str:
+def _form(host: str, ref: str, user: str | None, is_platform: bool, action: str,
+          malicious: bool = False) -> str:
     if not user:
         return ""
     e = html.escape
+    analysis = (
+        "<p>Sites maliciosos só são liberados depois de uma análise técnica da TI "
+        "(Art. 9 §11). Explique por que precisa do acesso: o pedido segue para essa análise "
+        "e só é aprovado com ela.</p>" if malicious else "")
     event = (
         '<label>Data do evento <input type="date" name="date" required></label>'
         '<label>Início <input type="time" name="start" required></label>'
@@ -54,7 +59,7 @@ def _form(host: str, ref: str, user: str | None, is_platform: bool, action: str)
         '<input type="number" name="days" min="1" max="7" value="1"></label>'
     )
     return (
-        '<div class="card"><h2>Pedir liberação</h2>'
+        f'<div class="card"><h2>Pedir liberação</h2>{analysis}'
         f'<form method="post" action="{e(action)}">'
         f'<input type="hidden" name="host" value="{e(host)}">'
         f'<input type="hidden" name="ref" value="{e(ref)}">'
@@ -74,7 +79,8 @@ def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: s
         level=e(f"{d.level} ({policy.levels[d.level].name})"),
         when=e(dt.datetime.fromtimestamp(when, policy.calendar.tz).strftime("%d/%m/%Y %H:%M:%S")),
         ref=e(ref), help=e(policy.help_text),
-        form=_form(host, ref, user, is_platform, form_action) if form_action else "",
+        form=_form(host, ref, user, is_platform, form_action, d.rule == "malicious")
+        if form_action else "",
     )
 
 

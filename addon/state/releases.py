@@ -88,36 +88,51 @@ def check_days(policy: Policy, days: float, committee_ref: str | None, what: str
         )
 
 
+def check_object(policy: Policy, obj: str, categories: tuple[str, ...],
+                 analysis_ref: str | None) -> None:
+    """What no temporary release may open, whoever grants or approves it.
+
+    A web-conference platform other than the homologated one opens only for one event
+    (seed 000 items 1–2: no permanent release); a malicious site only with the technical
+    analysis that cleared it (Art. 9 §11).
+    """
+    platforms = [p.label for c in categories if (p := policy.platform_of_category(c))]
+    if platforms:
+        raise ReleaseError(
+            f"{obj} is a web-conference platform ({', '.join(platforms)}): it is released only "
+            "for one event's date and time, never for days (seed 000 items 1–2); use "
+            "guarita release event"
+        )
+    if any(c in policy.malicious for c in categories) and not analysis_ref:
+        raise ReleaseError(
+            f"{obj} is malicious: a release needs --analysis-ref REF, the technical analysis "
+            "that cleared it (Art. 9 §11)"
+        )
+
+
 def grant(conn: sqlite3.Connection, policy: Policy, target: Target, *, domain: str | None,
           category: str | None, start: float | None, days: float, reason: str,
           operator: str, committee_ref: str | None = None, analysis_ref: str | None = None,
-          malicious_domain: bool = False) -> int:
-    """A temporary release (Art. 9 §10); malicious objects need an analysis (§11)."""
+          domain_categories: tuple[str, ...] = ()) -> int:
+    """A temporary release (Art. 9 §10) of a domain (classified as `domain_categories`)
+    or a category; never a web-conference platform, malicious only with an analysis."""
     if (domain is None) == (category is None):
         raise ReleaseError("give exactly one of --domain or --category")
     if not reason.strip():
         raise ReleaseError("a release needs a --reason")
     check_days(policy, days, committee_ref, "a release", policy.release_max_days)
+    cats: tuple[str, ...]
     if category is not None:
         if category not in policy.category_labels:
             raise ReleaseError(f"unknown category {category!r}")
-        if policy.platform_of_category(category) is not None:
-            raise ReleaseError(
-                f"{category} is a web-conference platform: it is released only for one "
-                "event (guarita release event), never for days (seed 000 items 1–2)"
-            )
-        kind, obj, malicious = "category", category, category in policy.malicious
+        kind, obj, cats = "category", category, (category,)
     else:
         try:
             obj = normalize_host(domain or "")
         except GuaritaError as exc:
             raise ReleaseError(f"invalid --domain: {exc}") from exc
-        kind, malicious = "domain", malicious_domain
-    if malicious and not analysis_ref:
-        raise ReleaseError(
-            f"{obj} is malicious: a release needs --analysis-ref REF, the technical analysis "
-            "that cleared it (Art. 9 §11)"
-        )
+        kind, cats = "domain", domain_categories
+    check_object(policy, obj, cats, analysis_ref)
     now = time.time()
     start = now if start is None else start
     if start + days * DAY <= now:
@@ -218,18 +233,24 @@ def request_access(conn: sqlite3.Connection, policy: Policy, user: str, *, domai
         )
 
 
-def approve(conn: sqlite3.Connection, rid: int, operator: str) -> None:
-    """Seed 000 item 5 / Art. 9 §10: only an approval makes a request a release."""
+def approve(conn: sqlite3.Connection, policy: Policy, rid: int, operator: str,
+            analysis_ref: str | None = None, domain_categories: tuple[str, ...] = ()) -> None:
+    """Seed 000 item 5 / Art. 9 §10: only an approval makes a request a release, and it
+    is held to the same rules as a grant (`check_object`)."""
     with conn:
         row = _get(conn, rid)
         if row["status"] not in ("requested", "appealed"):
             raise ReleaseError(f"release #{rid} is {row['status']}, not a pending request")
         now = time.time()
         fields: dict[str, object] = {"status": "active", "approved_by": operator}
+        if analysis_ref:
+            fields["analysis_ref"] = analysis_ref
         if row["kind"] == "event":
             if row["end"] <= now:
                 raise ReleaseError(f"the event of request #{rid} is already over")
         else:
+            cats = domain_categories if row["kind"] == "domain" else (row["obj"],)
+            check_object(policy, row["obj"], cats, analysis_ref or row["analysis_ref"])
             duration = row["end"] - row["start"]
             start = max(now, row["start"])
             fields.update(start=start, end=start + duration)

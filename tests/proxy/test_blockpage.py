@@ -47,3 +47,12 @@ def test_no_release_form_where_no_release_can_help(chain: Chain) -> None:
     f = run(send(chain, make_flow("http://www.gov.br/", ip="10.9.9.9",
                                   headers={"accept": "text/html"})))
     assert f.response.status_code == 407 and "Pedir liberação" not in f.response.text
+
+
+def test_art9_par11_the_malware_page_says_a_technical_analysis_is_needed(chain: Chain) -> None:
+    chain.login("servidor")
+    f = run(send(chain, make_flow("http://wicar.org/", headers={"accept": "text/html"})))
+    assert f.metadata["guarita.verdict"].decision.rule == "malicious"
+    assert "análise técnica" in f.response.text and "Pedir liberação" in f.response.text
+    g = run(send(chain, make_flow("http://www.youtube.com/", headers={"accept": "text/html"})))
+    assert "análise técnica" not in g.response.text
