@@ -198,3 +198,35 @@ def test_every_rule_used_is_documented(env) -> None:  # noqa: ANN001
     policy, _ = env
     servant = user(policy, "servidores")
     assert ask(env, "example.org", servant).rule in RULES
+
+
+def test_art10_VII_unlisted_ip_literal_only_from_the_threshold_level(env) -> None:  # noqa: ANN001
+    policy, _ = env
+    servant, member = user(policy, "servidores"), user(policy, "membros")
+    d = ask(env, "203.0.113.9", servant)
+    assert (d.action, d.rule) == ("block", "ip_literal.unlisted")
+    assert ask(env, "2001:db8::9", servant).rule == "ip_literal.unlisted"
+    assert ask(env, "203.0.113.9", member).allowed  # level 3: the shipped threshold
+    # a release of the address opens it, as for any domain
+    rel = Release(7, "domain", "user", "ana", "203.0.113.9", 0, 2e9)
+    assert ask(env, "203.0.113.9", servant, releases=(rel,)).rule == "release"
+    assert ask(env, "www.gov.br", servant).allowed  # names are not affected
+
+
+def test_art10_VII_ip_literal_networks_and_threshold_are_configurable(tmp_path) -> None:  # noqa: ANN001
+    import yaml
+
+    from addon.errors import PolicyError
+
+    tree = yaml.safe_load((ROOT / "config" / "policy.yaml").read_text())
+    tree["ip_literals"] = {"min_level": 5, "allow": ["10.0.0.0/8"]}
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    policy = load_policy(path, tmp_path)
+    member = user(policy, "membros")
+    assert decide(policy, "10.1.2.3", None, member, TUESDAY_2PM).allowed
+    assert decide(policy, "203.0.113.9", None, member, TUESDAY_2PM).rule == "ip_literal.unlisted"
+    tree["ip_literals"] = {"min_level": 9}
+    path.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    with pytest.raises(PolicyError, match="ip_literals.min_level"):
+        load_policy(path, tmp_path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from addon.policy.categories import Match
+from addon.policy.hosts import is_ip
 from addon.policy.model import Decision, Identity, Policy, Release
 
 RULES = {
@@ -23,6 +24,7 @@ RULES = {
     "webconf.event_required": "seed 000 items 1–5: platform only during an approved event",
     "webconf.homologated": "seed 000: Microsoft Teams is the homologated platform",
     "level4": "Art. 9 §4 V: unrestricted, time-limited",
+    "ip_literal.unlisted": "Art. 10 VII: an unclassified site reached by its bare IP address",
     "category.blocked": "Art. 10: blocked category",
     "level1.allowlist": "Art. 9 §4 II: allow-listed category",
     "level1.not_allowlisted": "Art. 9 §4 II: level 1 reaches only allow-listed categories",
@@ -95,6 +97,14 @@ def decide(
         return out("allow", level, f"Liberado pela liberação #{release.id} ({what})",
                    "release", release.id)
 
+    if match is None and is_ip(host) and not policy.ip_literal_allowed(host, level):
+        # a blocked site is reachable by its address unless unlisted addresses are held back
+        return out(
+            "block", level,
+            f"Acesso direto por endereço IP a um site não classificado: permitido só a partir "
+            f"do nível {policy.ip_literal_min_level} (Ordem de Serviço 03/2018, art. 10, VII)",
+            "ip_literal.unlisted",
+        )
     spec = policy.levels[level]
     business = (policy.calendar.is_business_time(now)
                 if spec.outside_business_hours_only else False)

@@ -245,6 +245,16 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         except ValueError as exc:
             raise r.fail(f"destinations.forbidden[{i}]", str(exc)) from exc
     forbidden.extend(n for n in LOOPBACK if n not in forbidden)  # never optional
+    ipl = r.get(tree, "ip_literals", dict, "", {})
+    ip_min = r.get(ipl, "min_level", int, "ip_literals", 3)
+    if not 0 <= ip_min <= 5:
+        raise r.fail("ip_literals.min_level", "must be 0 to 5 (5: never by IP)")
+    ip_allow = []
+    for i, net in enumerate(r.get(ipl, "allow", list, "ip_literals", [])):
+        try:
+            ip_allow.append(ipaddress.ip_network(str(net), strict=False))
+        except ValueError as exc:
+            raise r.fail(f"ip_literals.allow[{i}]", str(exc)) from exc
     return Policy(
         source=path,
         levels=levels,
@@ -270,6 +280,8 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         organisation=str(tree.get("organisation", "")),
         help_text=str(tree.get("help", "")),
         forbidden_networks=tuple(forbidden),
+        ip_literal_min_level=ip_min,
+        ip_literal_allow=tuple(ip_allow),
         raw=tree,
     )
 

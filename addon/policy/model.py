@@ -112,6 +112,17 @@ class Policy:
     organisation: str = ""
     help_text: str = ""
     forbidden_networks: tuple[IPNetwork, ...] = ()
+    # Art. 10 VII: an address no list classifies is reached by IP only from this level up,
+    # or inside one of these networks (5: never)
+    ip_literal_min_level: int = 3
+    ip_literal_allow: tuple[IPNetwork, ...] = ()
+
+    def ip_literal_allowed(self, host: str, level: int) -> bool:
+        """For an unlisted IP-literal host (canonical): may this level reach it directly?"""
+        if level >= self.ip_literal_min_level:
+            return True
+        addr = ipaddress.ip_address(host)
+        return any(addr.version == n.version and addr in n for n in self.ip_literal_allow)
     raw: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
     # decide()'s memo: a reload builds a new Policy, so it never outlives its rules.
     decision_cache: dict[object, Decision] = field(default_factory=dict, compare=False, repr=False)

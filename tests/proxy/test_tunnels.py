@@ -164,3 +164,15 @@ def test_a_pass_through_tunnel_counts_in_mitmproxys_own_relay(chain: Chain) -> N
     run(chain.hook(ClientDisconnectedHook(f.client_conn)))
     r = chain.rows()[0]
     assert (r["bytes_in"], r["bytes_out"]) == (300, 7000)
+
+
+def test_art10_VII_a_connect_to_an_unlisted_ip_without_sni_is_refused(chain: Chain) -> None:
+    chain.login("servidor")
+    f = run(connect(chain, "203.0.113.50"))
+    assert f.response.status_code == 403
+    assert chain.rows()[-1]["rule"] == "ip_literal.unlisted"
+    chain.login("membro")  # level 3: the shipped threshold
+    g = run(connect(chain, "203.0.113.50"))
+    assert g.response is None
+    hello_data(chain, g, None)  # no SNI: the decision on the address stands
+    assert not chain.tunnels.tunnels[g.client_conn.id].refused
