@@ -107,3 +107,18 @@ def test_art19_block_of_an_unknown_login_is_refused(ws) -> None:  # noqa: ANN001
     assert "servidr" not in ws.run("block", "list").stdout  # nothing was recorded
     ws.run("block", "user", "servidor", "--reason", "incidente", check=True)
     assert "servidor" in ws.run("block", "list").stdout
+
+
+def test_art11_admin_history_shows_times_in_the_institutions_zone(ws) -> None:  # noqa: ANN001
+    import json
+    import re
+
+    ws.run("release", "grant", "--to", "user:servidor", "--domain", "youtube.com", "--days", "2",
+           "--reason", "curso", check=True)
+    (entry,) = json.loads(ws.run("audit", "admin", "--format", "json", "--action",
+                                 "release.grant", check=True).stdout)
+    iso = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-03:00$")
+    assert iso.match(entry["at"])
+    after = json.loads(entry["after"])
+    assert iso.match(after["start"]) and iso.match(after["end"]) and iso.match(after["created"])
+    assert after["obj"] == "youtube.com"  # everything else as recorded

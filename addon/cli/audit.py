@@ -130,7 +130,7 @@ def admin(config: Path, fmt: str, who: str | None, action: str | None, since: st
     conn = db.connect(policy.paths.state_dir)
     rows = history.entries(conn, parse_time(since, tz) if since else None,
                            parse_time(until, tz) if until else None, who, action, limit)
-    emit(({**dict(r), "at": fmt_time(r["at"], tz)} for r in rows),
+    emit((history.readable(r, tz) for r in rows),
          ["id", "at", "operator", "action", "subject", "before", "after"], fmt)
 
 

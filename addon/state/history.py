@@ -6,11 +6,13 @@ bug in the CLI can rewrite it.
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
 import sqlite3
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 def default_operator() -> str:
@@ -30,6 +32,35 @@ def record(conn: sqlite3.Connection, operator: str, action: str, subject: str,
          None if before is None else json.dumps(before, ensure_ascii=False, default=str),
          None if after is None else json.dumps(after, ensure_ascii=False, default=str)),
     )
+
+
+# fields of the recorded before/after that hold POSIX seconds
+TIME_FIELDS = frozenset({"at", "start", "end", "created", "updated", "until", "since",
+                         "lifted"})
+
+
+def local_time(ts: float, tz: ZoneInfo) -> str:
+    return dt.datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds")
+
+
+def readable(row: sqlite3.Row | dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    """An entry as auditors read it: every time in ISO 8601 in the institution's zone."""
+    out = dict(row)
+    out["at"] = local_time(out["at"], tz)
+    for side in ("before", "after"):
+        raw = out.get(side)
+        if not raw:
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k in TIME_FIELDS and isinstance(v, int | float) and not isinstance(v, bool):
+                    value[k] = local_time(v, tz)
+            out[side] = json.dumps(value, ensure_ascii=False)
+    return out
 
 
 def entries(conn: sqlite3.Connection, since: float | None = None, until: float | None = None,
