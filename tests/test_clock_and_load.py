@@ -117,3 +117,61 @@ def test_forbidden_destinations_are_loaded_and_loopback_is_never_optional(tmp_pa
     path.write_text(yaml.safe_dump(tree, allow_unicode=True))
     with pytest.raises(PolicyError, match=r"destinations\.forbidden\[0\]"):
         load_policy(path, tmp_path)
+
+
+def _calendar(tmp_path, **holidays):  # noqa: ANN001, ANN003, ANN202
+    import yaml
+
+    from addon.policy.load import load_policy
+    from tests.conftest import ROOT
+
+    tree = yaml.safe_load((ROOT / "config" / "policy.yaml").read_text())
+    tree["holidays"] = {"country": "BR", "subdivision": "RS", **holidays}
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    return load_policy(path, tmp_path).calendar
+
+
+def test_art9_par4_III_optional_holidays_count_only_when_the_policy_keeps_them(tmp_path) -> None:  # noqa: ANN001
+    import datetime as dt
+
+    carnival = dt.date(2027, 2, 9)  # a Tuesday, "ponto facultativo"
+    assert _calendar(tmp_path).is_business_day(carnival)  # the package alone: a working day
+    kept = _calendar(tmp_path, optional=["Carnaval"], extra_dates=["2027-03-02"])
+    assert not kept.is_business_day(carnival)
+    assert not kept.is_business_day(dt.date(2027, 3, 2))  # the institution's own date
+    assert kept.holiday_name(carnival) == "Carnaval (ponto facultativo)"
+    tz = kept.tz
+    assert not kept.is_business_time(dt.datetime(2027, 2, 9, 14, tzinfo=tz).timestamp())
+
+
+def test_seed000_item4_notice_skips_the_kept_optional_holidays(tmp_path) -> None:  # noqa: ANN001
+    import datetime as dt
+
+    plain = _calendar(tmp_path)
+    kept = _calendar(tmp_path, optional=["Carnaval", "Quarta-feira de Cinzas"])
+    asked = dt.date(2027, 2, 5)  # Friday before Carnaval
+    assert plain.earliest_event_date(asked, 5) == dt.date(2027, 2, 13)
+    assert kept.earliest_event_date(asked, 5) == dt.date(2027, 2, 18)  # Mon-Wed do not count
+
+
+def test_the_shipped_policy_keeps_the_usual_pontos_facultativos() -> None:
+    import datetime as dt
+
+    from addon.policy.load import load_policy
+    from tests.conftest import ROOT
+
+    cal = load_policy(ROOT / "config" / "policy.yaml").calendar
+    for day in (dt.date(2027, 2, 8), dt.date(2027, 5, 27), dt.date(2027, 12, 24)):
+        assert not cal.is_business_day(day), day
+
+
+def test_unknown_optional_holiday_or_bad_date_names_the_key(tmp_path) -> None:  # noqa: ANN001
+    import pytest
+
+    from addon.errors import PolicyError
+
+    with pytest.raises(PolicyError, match=r"holidays.optional.*Carnival.*known: .*Carnaval"):
+        _calendar(tmp_path, optional=["Carnival"])
+    with pytest.raises(PolicyError, match=r"holidays.extra_dates\[0\]"):
+        _calendar(tmp_path, extra_dates=["31/12/2027"])

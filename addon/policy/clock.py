@@ -1,8 +1,10 @@
 """Business days and main business hours (Art. 9 §4 III), in the policy's time zone.
 
 Weekends and Brazilian national and state holidays (the `holidays` package)
-are never business days. The per-minute answer is cached because every request
-asks it: the cost on the hot path is one dict lookup.
+are never business days; nor are the optional holidays ("ponto facultativo":
+Carnaval, Corpus Christi, ...) the institution keeps, named in the policy, nor
+its extra dates (recesses). The per-minute answer is cached because every
+request asks it: the cost on the hot path is one dict lookup.
 """
 
 from __future__ import annotations
@@ -12,6 +14,15 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
+
+
+def optional_holidays(country: str, subdivision: str | None, year: int) -> dict[dt.date, str]:
+    """The optional holidays ("pontos facultativos") the package knows, by date, in pt_BR."""
+    try:
+        return dict(holidays_lib.country_holidays(country, subdiv=subdivision, years=year,
+                                                  categories=("optional",), language="pt_BR"))
+    except (NotImplementedError, ValueError):  # a country with no optional category
+        return {}
 
 
 @dataclass(frozen=True)
@@ -24,8 +35,10 @@ class BusinessCalendar:
     weekdays: frozenset[int] = frozenset(range(5))
     country: str = "BR"
     subdivision: str | None = "RS"
+    optional: frozenset[str] = frozenset()  # optional holidays kept, by their pt_BR name
+    extra_dates: frozenset[dt.date] = frozenset()
     _minute_cache: dict[int, bool] = field(default_factory=dict, compare=False, repr=False)
-    _holiday_cache: dict[int, holidays_lib.HolidayBase] = field(
+    _holiday_cache: dict[int, dict[dt.date, str]] = field(
         default_factory=dict, compare=False, repr=False
     )
     # The last minute asked, as one tuple in a one-slot list (the dataclass is frozen): readers
@@ -34,12 +47,19 @@ class BusinessCalendar:
         default_factory=lambda: [(0.0, 0.0, False)], compare=False, repr=False
     )
 
-    def holidays_of(self, year: int) -> holidays_lib.HolidayBase:
+    def holidays_of(self, year: int) -> dict[dt.date, str]:
+        """Every non-business date of `year` with its name: public, kept optional, extra."""
         cal = self._holiday_cache.get(year)
         if cal is None:
-            cal = holidays_lib.country_holidays(
-                self.country, subdiv=self.subdivision, years=year
-            )
+            cal = dict(holidays_lib.country_holidays(
+                self.country, subdiv=self.subdivision, years=year, language="pt_BR"))
+            if self.optional:
+                for day, name in optional_holidays(self.country, self.subdivision, year).items():
+                    if name in self.optional:
+                        cal.setdefault(day, f"{name} (ponto facultativo)")
+            for day in self.extra_dates:
+                if day.year == year:
+                    cal.setdefault(day, "dia não útil da instituição")
             self._holiday_cache[year] = cal
         return cal
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from addon.errors import PolicyError
-from addon.policy.clock import BusinessCalendar
+from addon.policy.clock import BusinessCalendar, optional_holidays
 from addon.policy.destinations import DEFAULT_FORBIDDEN, LOOPBACK
 from addon.policy.model import (
     AuthLimits,
@@ -112,7 +112,21 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
     hol = r.get(tree, "holidays", dict, "", {"country": "BR", "subdivision": "RS"})
     country = r.get(hol, "country", str, "holidays", "BR")
     subdiv = r.get(hol, "subdivision", str, "holidays", None)
-    calendar = BusinessCalendar(tz, start, end, weekdays, country, subdiv)
+    optional = frozenset(str(n) for n in r.get(hol, "optional", list, "holidays", []))
+    known = {n for y in range(2024, 2031) for n in optional_holidays(country, subdiv, y).values()}
+    unknown = sorted(optional - known)
+    if unknown:
+        raise r.fail("holidays.optional", f"unknown optional holiday(s) {unknown}; known: "
+                     f"{', '.join(sorted(known)) or 'none for this country'}")
+    extra_dates: set[dt.date] = set()
+    for i, day in enumerate(r.get(hol, "extra_dates", list, "holidays", [])):
+        try:
+            extra_dates.add(day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)))
+        except ValueError as exc:
+            raise r.fail(f"holidays.extra_dates[{i}]", f"invalid date {day!r} (YYYY-MM-DD)") \
+                from exc
+    calendar = BusinessCalendar(tz, start, end, weekdays, country, subdiv, optional,
+                                frozenset(extra_dates))
     try:
         calendar.holidays_of(2026)
     except NotImplementedError as exc:
