@@ -26,6 +26,7 @@ from addon.lists.compiler import load_or_compile
 from addon.policy import categories
 from addon.policy.categories import CategoryIndex
 from addon.policy.decide import decide
+from addon.policy.hosts import host_suffixes
 from addon.policy.load import load_policy
 from addon.policy.model import Decision, Identity, Policy, Release
 from addon.state import blocks, db, releases, sessions
@@ -44,6 +45,7 @@ class Snapshot:
     releases: tuple[Release, ...] = ()
     level4: dict[str, tuple[float, float, int]] = field(default_factory=dict)
     loaded_at: float = 0.0
+    denials: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
 
 
 def read_snapshot(conn: sqlite3.Connection, now: float | None = None) -> Snapshot:
@@ -51,7 +53,8 @@ def read_snapshot(conn: sqlite3.Connection, now: float | None = None) -> Snapsho
     conn.execute("BEGIN")  # one read transaction: sessions, blocks, releases of one moment
     try:
         rels, level4 = releases.active_for_engine(conn, now)
-        return Snapshot(sessions.active(conn, now), blocks.active(conn), rels, level4, now)
+        return Snapshot(sessions.active(conn, now), blocks.active(conn), rels, level4, now,
+                        releases.recent_denials(conn, now))
     finally:
         conn.rollback()
 
@@ -124,6 +127,16 @@ class Runtime:
             blocked_machine=blocked_machine,
             source=source,
         )
+
+    def denial(self, user: str | None, host: str) -> tuple[int, str] | None:
+        """The user's latest denied request for this host or a parent domain, if any."""
+        if not user or not self.snapshot.denials:
+            return None
+        for name in host_suffixes(host):
+            found = self.snapshot.denials.get((user, name))
+            if found is not None:
+                return found
+        return None
 
     def decide(self, host: str, identity: Identity, now: float,
                client_ip: str | None = None) -> Decision:

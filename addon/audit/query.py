@@ -23,10 +23,14 @@ class Filters:
     since: float | None = None
     until: float | None = None
     rules: tuple[str, ...] = ()
+    ref: str | None = None  # the reference printed on a block page
 
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         args: list[Any] = []
+        if self.ref is not None:
+            clauses.append("ref = ?")
+            args.append(self.ref.strip())
         if self.user is not None:
             clauses.append("user = ?")
             args.append(self.user.lower())

@@ -42,6 +42,7 @@ def _filters(policy: Policy, **kw: Any) -> query.Filters:
     return query.Filters(
         user=kw.get("user"), ip=canonical_ip(kw["ip"]) if kw.get("ip") else None,
         host=kw.get("host"), category=kw.get("category"), decision=kw.get("decision"),
+        ref=kw.get("ref"),
         since=parse_time(kw["since"], tz, "--since") if kw.get("since") else None,
         until=parse_time(kw["until"], tz, "--until") if kw.get("until") else None,
     )
@@ -62,6 +63,7 @@ def audit() -> None:
 
 
 @audit.command("query")
+@click.option("--ref", help="The reference shown on a block page.")
 @click.option("--user")
 @click.option("--ip")
 @click.option("--host", help="Exact host; '*.example.com' for it and its subdomains.")

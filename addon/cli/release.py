@@ -209,7 +209,7 @@ def appeal(release_id: str, reason: str, config: Path, operator: str) -> None:
 
 
 COLUMNS = ["id", "kind", "target", "object", "start", "end", "status", "reason", "requested_by",
-           "approved_by", "committee_ref", "analysis_ref", "extended"]
+           "approved_by", "committee_ref", "analysis_ref", "extended", "ref"]
 
 
 def _rows(policy: Policy, rows: list) -> list[dict]:
@@ -240,11 +240,13 @@ def list_(active: bool, to: str | None, fmt: str, config: Path) -> None:
 
 
 @release.command()
+@click.option("--ref", help="The request filed from the block page with this reference, "
+                            "whatever its status.")
 @format_option
 @config_option
-def requests(fmt: str, config: Path) -> None:
-    """Pending requests and appeals, for IT and the committee."""
+def requests(ref: str | None, fmt: str, config: Path) -> None:
+    """Pending requests and appeals, for IT and the committee (or one by its reference)."""
     policy = policy_of(config)
     rows = releases.listing(db.connect(policy.paths.state_dir),
-                            statuses=("requested", "appealed"))
+                            statuses=None if ref else ("requested", "appealed"), ref=ref)
     emit(_rows(policy, rows), COLUMNS + ["event_date", "decision_note"], fmt)

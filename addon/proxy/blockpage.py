@@ -69,8 +69,21 @@ def _form(host: str, ref: str, user: str | None, is_platform: bool, action: str,
     )
 
 
+def _previous(denial: tuple[int, str] | None) -> str:
+    if denial is None:
+        return ""
+    rid, note = denial
+    e = html.escape
+    return ('<div class="card"><h2>Pedido anterior</h2>'
+            f"<p>Seu pedido nº {rid} de liberação deste site foi <strong>negado</strong>"
+            f"{': ' + e(note) if note else '.'}</p>"
+            "<p><small>Você pode recorrer da decisão uma vez (Art. 9 §12): procure a TI "
+            f"informando o pedido nº {rid}.</small></p></div>")
+
+
 def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: str,
-                when: float, form_action: str | None) -> str:
+                when: float, form_action: str | None,
+                denial: tuple[int, str] | None = None) -> str:
     e = html.escape
     cats = ", ".join(policy.label(c) for c in d.categories) or "não classificado"
     is_platform = any(policy.platform_of_category(c) for c in d.categories)
@@ -81,28 +94,33 @@ def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: s
         ref=e(ref), help=e(policy.help_text),
         form=_form(host, ref, user, is_platform, form_action, d.rule == "malicious")
         if form_action else "",
+        previous=_previous(denial),
     )
 
 
-def render_text(d: Decision, host: str, user: str | None, ref: str) -> str:
+def render_text(d: Decision, host: str, user: str | None, ref: str,
+                denial: tuple[int, str] | None = None) -> str:
     cats = ", ".join(d.categories) or "-"
+    previous = f"pedido anterior: no {denial[0]} negado: {denial[1]}\n" if denial else ""
     return (f"guarita: acesso bloqueado a {host}\nmotivo: {d.reason}\ncategorias: {cats}\n"
-            f"usuario: {user or '-'} nivel: {d.level} regra: {d.rule}\nreferencia: {ref}\n")
+            f"usuario: {user or '-'} nivel: {d.level} regra: {d.rule}\nreferencia: {ref}\n"
+            f"{previous}")
 
 
 def refusal_response(policy: Policy, v: Verdict, request: http.Request,
-                     portal_host: str) -> http.Response:
-    """The page (or text) that answers a refused request, with its status and headers."""
+                     portal_host: str, denial: tuple[int, str] | None = None) -> http.Response:
+    """The page (or text) that answers a refused request, with its status and headers;
+    `denial` is the user's earlier denied request for this site, shown with its reason."""
     user = v.identity.user if v.identity else None
     host = safe_text(v.host, 253) or "-"
     headers = security_headers(portal_host)
     wants_html = "text/html" in request.headers.get("accept", "")
     if wants_html and request.method != "CONNECT":
         form = portal_url(portal_host) if v.decision.rule not in _NO_FORM else None
-        body = render_html(policy, v.decision, host, user, v.ref, v.started, form)
+        body = render_html(policy, v.decision, host, user, v.ref, v.started, form, denial)
         headers["content-type"] = "text/html; charset=utf-8"
     else:
-        body = render_text(v.decision, host, user, v.ref)
+        body = render_text(v.decision, host, user, v.ref, denial)
         headers["content-type"] = "text/plain; charset=utf-8"
     if v.status == 407:
         headers["proxy-authenticate"] = 'Basic realm="guarita", charset="UTF-8"'

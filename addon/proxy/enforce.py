@@ -226,8 +226,10 @@ class Enforce:
             flow.kill()  # recorded by the audit log from the Verdict, like any refusal
             return
         try:
-            flow.response = blockpage.refusal_response(self.reload.runtime.policy, v, req,
-                                                       self.portal_host)
+            rt = self.reload.runtime
+            user = v.identity.user if v.identity else None
+            flow.response = blockpage.refusal_response(rt.policy, v, req, self.portal_host,
+                                                       rt.denial(user, v.host))
         except Exception as exc:  # noqa: BLE001 - the refusal stands without its page
             self.metrics.errors.labels("blockpage").inc()
             log.error("guarita: block page failed: %s", exc)

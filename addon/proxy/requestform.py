@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -31,6 +32,7 @@ from addon.runtime import Runtime
 from addon.state import db, releases
 
 log = logging.getLogger("guarita")
+REF = re.compile(r"[0-9a-f]{4,16}-[0-9a-f]{1,16}")
 
 
 def create_request(rt: Runtime, identity: Identity, form: dict[str, str]) -> int:
@@ -40,6 +42,10 @@ def create_request(rt: Runtime, identity: Identity, form: dict[str, str]) -> int
     policy = rt.policy
     host = normalize_host(form.get("host", ""))
     reason = form.get("reason", "").strip()[:2000]
+    # the block page's reference, so the request can be followed from it; ours look like
+    # `3f2a1c4-1b`: anything else the client sends is dropped, not stored
+    sent = form.get("ref", "").strip()
+    ref = sent if REF.fullmatch(sent) else None
     conn = db.connect(policy.paths.state_dir)
     try:
         platforms = [policy.platform_of_category(c) for c in rt.index.categories_of(host)]
@@ -52,13 +58,14 @@ def create_request(rt: Runtime, identity: Identity, form: dict[str, str]) -> int
             except ValueError as exc:
                 raise GuaritaError("informe a data, o início e o fim do evento") from exc
             return releases.request_event(conn, policy, releases.Target("user", identity.user),
-                                          platform.name, day, t0, t1, reason, identity.user)
+                                          platform.name, day, t0, t1, reason, identity.user,
+                                          ref=ref)
         try:
             days = float(form.get("days", "1"))
         except ValueError:
             days = 1.0
         return releases.request_access(conn, policy, identity.user, domain=host, category=None,
-                                       days=days, reason=reason)
+                                       days=days, reason=reason, ref=ref)
     finally:
         conn.close()
 

@@ -87,8 +87,14 @@ def _v1_schema(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _v2_request_ref(conn: sqlite3.Connection) -> None:
+    """A request filed from a block page keeps that page's reference (Art. 9 §13)."""
+    conn.execute("ALTER TABLE releases ADD COLUMN ref TEXT")
+    conn.execute("CREATE INDEX releases_ref ON releases (ref) WHERE ref IS NOT NULL")
+
+
 # Append a step to change the schema; never edit one that has shipped.
-STEPS = (_v1_schema,)
+STEPS = (_v1_schema, _v2_request_ref)
 
 
 def state_path(state_dir: Path) -> Path:

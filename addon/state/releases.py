@@ -189,7 +189,7 @@ def event_window(policy: Policy, date: dt.date, start: dt.time, end: dt.time) ->
 
 def request_event(conn: sqlite3.Connection, policy: Policy, target: Target, platform: str,
                   date: dt.date, start: dt.time, end: dt.time, reason: str, operator: str,
-                  today: dt.date | None = None) -> int:
+                  today: dt.date | None = None, ref: str | None = None) -> int:
     """Seed 000: a request, at least N business days strictly before the event; not a release."""
     p = policy.platforms.get(platform.lower())
     if p is None:
@@ -213,12 +213,12 @@ def request_event(conn: sqlite3.Connection, policy: Policy, target: Target, plat
         return _insert(
             conn, operator, "release.event.request", kind="event", target_kind=target.kind,
             target=target.value, obj=p.category, start=s, end=e, status="requested",
-            reason=reason, requested_by=operator, event_date=date.isoformat(),
+            reason=reason, requested_by=operator, event_date=date.isoformat(), ref=ref,
         )
 
 
 def request_access(conn: sqlite3.Connection, policy: Policy, user: str, *, domain: str | None,
-                   category: str | None, days: float, reason: str) -> int:
+                   category: str | None, days: float, reason: str, ref: str | None = None) -> int:
     """A pending request made by the blocked user on the block page."""
     if not reason.strip():
         raise ReleaseError("a request needs a justification")
@@ -229,7 +229,7 @@ def request_access(conn: sqlite3.Connection, policy: Policy, user: str, *, domai
         return _insert(
             conn, user, "release.request", kind=kind, target_kind="user", target=user.lower(),
             obj=obj, start=now, end=now + days * DAY, status="requested", reason=reason,
-            requested_by=user.lower(),
+            requested_by=user.lower(), ref=ref,
         )
 
 
@@ -299,7 +299,8 @@ def grant_level4(conn: sqlite3.Connection, user: str, until: float, committee_re
 
 
 def listing(conn: sqlite3.Connection, active_only: bool = False, target: Target | None = None,
-            statuses: tuple[str, ...] | None = None, now: float | None = None) -> list[sqlite3.Row]:
+            statuses: tuple[str, ...] | None = None, now: float | None = None,
+            ref: str | None = None) -> list[sqlite3.Row]:
     now = time.time() if now is None else now
     where: list[str] = []
     args: list[object] = []
@@ -312,10 +313,27 @@ def listing(conn: sqlite3.Connection, active_only: bool = False, target: Target 
     if target is not None:
         where.append("target_kind = ? AND target = ?")
         args.extend([target.kind, target.value])
+    if ref is not None:
+        where.append("ref = ?")
+        args.append(ref.strip())
     sql = "SELECT * FROM releases"
     if where:
         sql += " WHERE " + " AND ".join(where)
     return conn.execute(sql + " ORDER BY id", args).fetchall()
+
+
+DENIAL_MEMORY = 90 * DAY  # how long a denied request is shown again on its block page
+
+
+def recent_denials(conn: sqlite3.Connection, now: float | None = None
+                   ) -> dict[tuple[str, str], tuple[int, str]]:
+    """(user, domain) -> (request ID, reason) of the latest denied domain request, 90 days."""
+    now = time.time() if now is None else now
+    rows = conn.execute(
+        "SELECT id, target, obj, decision_note FROM releases WHERE status = 'denied' "
+        "AND kind = 'domain' AND target_kind = 'user' AND updated > ? ORDER BY id",
+        (now - DENIAL_MEMORY,)).fetchall()
+    return {(r["target"], r["obj"]): (r["id"], r["decision_note"] or "") for r in rows}
 
 
 def active_for_engine(conn: sqlite3.Connection, now: float | None = None

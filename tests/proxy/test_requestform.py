@@ -93,3 +93,39 @@ def test_guards_behind_enforce_hold_on_their_own(chain: Chain) -> None:
         g.metadata[VERDICT] = dataclasses.replace(v, identity=identity)
         run(chain.requestform.request(g))
         assert g.response.status_code == code
+
+
+def test_art9_par13_a_request_can_be_followed_by_its_block_page_reference(chain: Chain) -> None:
+    import re
+
+    from addon.state import db, releases
+
+    chain.login("servidor")
+    page = run(send(chain, make_flow("http://www.youtube.com/", headers={"accept": "text/html"})))
+    ref = re.search(r'name="ref" value="([^"]+)"', page.response.text).group(1)
+    body = f"host=www.youtube.com&reason=curso&days=2&ref={ref}".encode()
+    filed = run(send(chain, make_flow(FORM, "POST", body=body)))
+    assert filed.response.status_code == 200
+    found = json.loads(chain.ws.run("release", "requests", "--ref", ref, "--format", "json",
+                                    check=True).stdout)
+    assert [r["ref"] for r in found] == [ref] and found[0]["object"] == "www.youtube.com"
+    audit = json.loads(chain.ws.run("audit", "query", "--ref", ref, "--format", "json",
+                                    check=True).stdout)
+    assert [(r["host"], r["decision"]) for r in audit] == [("www.youtube.com", "block")]
+    # denied: the next block page says so, with the reason, escaped
+    conn = db.connect(chain.ws.var)
+    releases.deny(conn, found[0]["id"], "Sem <b>necessidade</b> de serviço", "comite")
+    chain.reload.tick()
+    again = run(send(chain, make_flow("http://www.youtube.com/x", headers={"accept": "text/html"})))
+    text = again.response.text
+    assert f"pedido nº {found[0]['id']}" in text and "negado" in text
+    assert "Sem &lt;b&gt;necessidade&lt;/b&gt; de serviço" in text and "<b>" not in text
+    other = run(send(chain, make_flow("http://www.pornhub.com/", headers={"accept": "text/html"})))
+    assert "Pedido anterior" not in other.response.text  # only for the site it was about
+
+
+def test_a_reference_that_is_not_ours_is_not_stored(chain: Chain) -> None:
+    chain.login("servidor")
+    run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=x&ref=%3Cscript%3E")))
+    found = json.loads(chain.ws.run("release", "requests", "--format", "json", check=True).stdout)
+    assert found[0]["ref"] is None
