@@ -122,3 +122,13 @@ def test_art11_admin_history_shows_times_in_the_institutions_zone(ws) -> None:  
     after = json.loads(entry["after"])
     assert iso.match(after["start"]) and iso.match(after["end"]) and iso.match(after["created"])
     assert after["obj"] == "youtube.com"  # everything else as recorded
+
+
+def test_usage_errors_are_one_line_naming_the_problem_and_the_help(ws) -> None:  # noqa: ANN001
+    for args, words in ((["block", "user", "servidor"], "Missing option '--reason'"),
+                        (["check"], "Missing argument 'URL'"),
+                        (["nope"], "No such command 'nope'"),
+                        (["check", "http://x", "--level", "abc"], "'abc' is not a valid integer")):
+        cp = ws.run(*args)
+        assert cp.returncode == 2 and words in cp.stderr, (args, cp.stderr)
+        assert len(cp.stderr.strip().splitlines()) == 1 and "--help" in cp.stderr

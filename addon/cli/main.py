@@ -39,8 +39,13 @@ def main() -> None:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        # one line that names the problem and where the help is, not click's usage block
+        where = exc.ctx.command_path if exc.ctx is not None else "guarita"
+        click.echo(f"guarita: error: {exc.format_message()} (see '{where} --help')", err=True)
+        sys.exit(2)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"guarita: error: {exc.format_message()}", err=True)
         sys.exit(2)
     except click.Abort:
         sys.exit(130)
