@@ -22,7 +22,7 @@ from pathlib import Path
 
 from addon.errors import CategoryError, GuaritaError
 from addon.identity.directory import Directory, make_directory
-from addon.lists.compiler import load_or_compile
+from addon.lists.compiler import policy_index
 from addon.policy import categories
 from addon.policy.categories import CategoryIndex
 from addon.policy.decide import decide
@@ -158,7 +158,7 @@ class RuntimeSource:
         self._directory_factory = directory_factory or make_directory
         policy = load_policy(self.policy_path, self.workdir)
         self._policy_mtime = self._mtime()
-        index = load_or_compile(policy.paths.sources, policy.paths.index_file)
+        index = policy_index(policy.paths)
         self._index_fp = index.fingerprint
         self._conn = db.connect(policy.paths.state_dir)
         self._data_version = self._version()
@@ -199,10 +199,9 @@ class RuntimeSource:
                     self.broken = str(exc)
                     said.append(f"policy not reloaded, keeping the last good one: {exc}")
             try:
-                fp = categories.fingerprint(policy.paths.sources)
+                fp = categories.fingerprint(policy.paths.watched)
                 if fp != self._index_fp:
-                    index = load_or_compile(policy.paths.sources,
-                                                       policy.paths.index_file)
+                    index = policy_index(policy.paths)
                     self._index_fp = fp
                     said.append(f"category index reloaded ({index.entries_count} entries)")
             except (CategoryError, OSError) as exc:

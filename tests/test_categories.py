@@ -152,3 +152,44 @@ def test_parallel_compile_runs_from_a_threaded_process(tmp_path, monkeypatch) ->
     assert out == [3]
     idx = CategoryIndex(tmp_path / "i")
     assert idx.categories_of("www.two.example") == ("a",) and idx.categories_of("three.example") == ("b",)
+
+
+def test_art9_par8_the_institutions_lists_outrank_imported_ones_for_the_same_entry(tmp_path) -> None:  # noqa: ANN001
+    from addon.lists.compiler import compile_index
+
+    own, third = tmp_path / "own", tmp_path / "ut1"
+    for root, cat, hosts in ((own, "work", ["outlook.office365.com"]),
+                             (third, "webmail", ["outlook.office365.com", "mail.example.org"]),
+                             (third, "games", ["play.example.org"]),
+                             (own, "news", ["example.org"])):
+        (root / cat).mkdir(parents=True, exist_ok=True)
+        with open(root / cat / "domains", "a") as fh:
+            fh.write("\n".join(hosts) + "\n")
+    compile_index([own, third], tmp_path / "idx", imported=[third])
+    idx = CategoryIndex(tmp_path / "idx")
+    m = idx.lookup("outlook.office365.com")
+    assert (m.categories, m.overridden, m.imported) == (("work",), ("webmail",), False)
+    # the most specific entry still comes first, whoever listed it
+    assert idx.lookup("play.example.org").categories == ("games",)
+    assert idx.lookup("www.example.org").categories == ("news",)
+    assert [x.entry for x in idx.matches("play.example.org")] == ["play.example.org",
+                                                                   "example.org"]
+
+
+def test_art9_par8_exceptions_remove_imported_entries_and_survive_a_reimport(ws) -> None:  # noqa: ANN001
+    ut1 = ws.root / "ut1" / "blacklists"
+    (ut1 / "webmail").mkdir(parents=True)
+    (ut1 / "webmail" / "domains").write_text("outlook.office365.com\nfalso-positivo.example\n")
+    ws.run("categories", "import", str(ws.root / "ut1"), check=True)
+    # the curated `work` entry decides; UT1's webmail for the same entry is shown, outranked
+    lookup = ws.run("categories", "lookup", "https://outlook.office365.com/mail", check=True)
+    assert "work" in lookup.stdout and "outranked by the institution's list" in lookup.stdout
+    rc, d = ws.check("https://outlook.office365.com/", "--user", "servidor",
+                     "--at", "2026-11-24T14:00")
+    assert rc == 0 and d["categories"] == ["work"]  # not a level-2 webmail block
+    assert ws.check("http://falso-positivo.example/", "--level", "2",
+                    "--at", "2026-11-24T14:00")[1]["categories"] == ["webmail"]
+    ws.run("categories", "remove", "webmail", "falso-positivo.example", check=True)
+    ws.run("categories", "import", str(ws.root / "ut1"), check=True)  # the list comes back ...
+    _, d = ws.check("http://falso-positivo.example/", "--level", "2")
+    assert d["categories"] == []  # ... and the exception holds

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from addon.lists.compiler import load_or_compile
+from addon.lists.compiler import policy_index
 from addon.policy.decide import RULES, decide
 from addon.policy.load import load_policy
 from addon.policy.model import Identity, Policy, Release
@@ -25,7 +25,7 @@ FARROUPILHA_2PM = dt.datetime(2024, 9, 20, 14, 0, tzinfo=TZ).timestamp()  # RS-o
 def env(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     work = tmp_path_factory.mktemp("work")
     policy = load_policy(ROOT / "config" / "policy.yaml", workdir=work)
-    index = load_or_compile(policy.paths.sources, policy.paths.index_file)
+    index = policy_index(policy.paths)
     return policy, index
 
 

@@ -24,7 +24,7 @@ from addon.cli.common import (
 from addon.errors import CategoryError
 from addon.lists import compiler
 from addon.policy import categories as cat
-from addon.policy.hosts import normalize_host
+from addon.policy.hosts import host_of_url, normalize_host
 from addon.policy.model import Policy
 from addon.state import db, history
 
@@ -68,22 +68,29 @@ def list_(config: Path, fmt: str) -> None:
 
 
 @categories.command()
-@click.argument("host")
+@click.argument("host", metavar="HOST_OR_URL")
 @config_option
 def lookup(host: str, config: Path) -> None:
-    """Which entry of which list classifies HOST (the most specific entry wins)."""
+    """Every list that classifies HOST, and which one decides.
+
+    The most specific listed entry decides; for that entry the institution's lists
+    (curated, IT's edits) outrank imported ones.
+    """
     policy = policy_of(config)
-    canonical = normalize_host(host)
-    idx = compiler.load_or_compile(policy.paths.sources, policy.paths.index_file)
-    m = idx.lookup(canonical)
-    if m is None:
+    canonical = host_of_url(host)[1] if "/" in host else normalize_host(host)  # URL or host
+    matches = compiler.policy_index(policy.paths).matches(canonical)
+    if not matches:
         click.echo(f"{canonical}: unclassified")
         raise SystemExit(1)
     dirs = cat.category_dirs(policy.paths.sources)
-    for name in m.categories:
-        files = [str(f) for f in dirs.get(name, []) if m.entry in set(cat.read_list(f))]
-        click.echo(f"{canonical}: {name} ({policy.label(name)}) via entry {m.entry!r} "
-                   f"in {', '.join(files) or '?'}")
+    for i, m in enumerate(matches):
+        for name in (*m.categories, *m.overridden):
+            files = [str(f) for f in dirs.get(name, []) if m.entry in set(cat.read_list(f))]
+            verdict = ("decides" if i == 0 and name in m.categories else
+                       "outranked by the institution's list" if name in m.overridden else
+                       "a less specific entry")
+            click.echo(f"{canonical}: {name} ({policy.label(name)}) via entry {m.entry!r} "
+                       f"in {', '.join(files) or '?'}: {verdict}")
 
 
 def _rewrite(path: Path, keep: set[str] | None, add: list[str]) -> None:
@@ -112,7 +119,7 @@ def _record(policy: Policy, operator: str, action: str, subject: str, after: obj
 def _recompile(policy: Policy) -> int:
     if sys.stderr.isatty():
         click.echo("compiling the category index...", err=True)
-    return compiler.compile_index(policy.paths.sources, policy.paths.index_file)
+    return compiler.compile_policy(policy.paths)
 
 
 @categories.command()
@@ -141,17 +148,28 @@ def add(category: str, hosts: tuple[str, ...], config: Path, operator: str) -> N
 @config_option
 @operator_option
 def remove(category: str, hosts: tuple[str, ...], config: Path, operator: str) -> None:
-    """Remove HOSTS from every list of CATEGORY (curated and imported)."""
+    """Remove HOSTS from every list of CATEGORY.
+
+    From the institution's lists they are deleted; from imported lists they are excepted
+    (kept under the state folder's `exceptions/`), so a re-import never brings them back.
+    """
     policy = policy_of(config)
     _known(policy, category)
     names = {normalize_host(h) for h in hosts}
     removed: set[str] = set()
+    imported = policy.paths.imported_dir.resolve()
     for f in cat.category_dirs(policy.paths.sources).get(category, []):
         listed = set(cat.read_list(f))
         hit = listed & names
-        if hit:
+        if not hit:
+            continue
+        if f.parent.parent.resolve() == imported:
+            exceptions = policy.paths.exceptions_dir / category / "domains"
+            known = set(cat.read_list(exceptions)) if exceptions.exists() else set()
+            _rewrite(exceptions, None, sorted(hit - known))
+        else:
             _rewrite(f, listed - hit, [])
-            removed |= hit
+        removed |= hit
     missing = names - removed
     if removed:
         _record(policy, operator, "categories.remove", category, sorted(removed))

@@ -46,7 +46,7 @@ def _categories(policy: Policy, domain: str | None) -> tuple[str, ...]:
     """How the lists classify a domain (what a release of it would open)."""
     if not domain:
         return ()
-    idx = compiler.load_or_compile(policy.paths.sources, policy.paths.index_file)
+    idx = compiler.policy_index(policy.paths)
     return idx.categories_of(normalize_host(domain))
 
 

@@ -19,6 +19,7 @@ from addon.errors import CategoryError
 from addon.policy.categories import (
     BUCKET_BITS,
     HEADER,
+    IMPORTED,
     MAGIC,
     MAX_CATEGORIES,
     VERSION,
@@ -28,19 +29,25 @@ from addon.policy.categories import (
     fingerprint,
     read_list,
 )
+from addon.policy.model import Paths
+
+Job = tuple[str, int, bytes, str]  # list file, tier bit | category id, key, exceptions file
 
 
-def _hash_file(job: tuple[str, int, bytes]) -> tuple[bytes, bytes]:
+def _hash_file(job: Job) -> tuple[bytes, bytes]:
     """Keys and crc32s of one list file (runs in a worker process during compile)."""
     from array import array
 
-    path, cat_id, key = job
+    path, low, key, skip_file = job
+    skip = set(read_list(Path(skip_file))) if skip_file else set()
     hasher = KeyedHasher(key)
     keys, crcs = array("Q"), array("I")
     crc32 = zlib.crc32
     for host in read_list(Path(path)):
+        if host in skip:
+            continue
         b = host.encode("ascii")
-        keys.append(hasher(b) | cat_id)
+        keys.append(hasher(b) | low)
         crcs.append(crc32(b))
     return keys.tobytes(), crcs.tobytes()
 
@@ -48,25 +55,40 @@ def _hash_file(job: tuple[str, int, bytes]) -> tuple[bytes, bytes]:
 PARALLEL_FROM = 8 << 20  # bytes of lists below which worker processes cost more than they save
 
 
-def total_size(jobs: list[tuple[str, int, bytes]]) -> int:
+def total_size(jobs: list[Job]) -> int:
     return sum(os.path.getsize(j[0]) for j in jobs)
 
 
-def compile_index(sources: Iterable[Path], target: Path) -> int:
+def watched(sources: Iterable[Path], exceptions: Path | None) -> list[Path]:
+    """Everything whose change means a new index: the lists and the exceptions."""
+    return [*sources, *([exceptions] if exceptions is not None else [])]
+
+
+def compile_index(sources: Iterable[Path], target: Path, imported: Iterable[Path] = (),
+                  exceptions: Path | None = None) -> int:
     """Compile every list under `sources` into the index file `target`; returns entries.
 
-    Written to a temporary file and renamed, so a running proxy never sees half
-    an index.
+    Lists under a folder of `imported` are third-party (tier 1): the institution's own
+    lists outrank them for the same entry, and `exceptions/<category>/domains` removes
+    entries from them (kept apart, so a re-import never brings an entry back). Written
+    to a temporary file and renamed, so a running proxy never sees half an index.
     """
     import numpy as np  # compile time only: sorting millions of keys in C
 
     sources = list(sources)
+    third_party = {p.resolve() for p in imported}
     cats = category_dirs(sources)
     if len(cats) > MAX_CATEGORIES:
         raise CategoryError(f"too many categories ({len(cats)}; at most {MAX_CATEGORIES})")
+    skips = category_dirs([exceptions]) if exceptions is not None else {}
     names = sorted(cats)
     key = secrets.token_bytes(16)
-    jobs = [(str(f), cat_id, key) for cat_id, name in enumerate(names) for f in cats[name]]
+    jobs: list[Job] = []
+    for cat_id, name in enumerate(names):
+        for f in cats[name]:
+            tier = IMPORTED if f.parent.parent.resolve() in third_party else 0
+            skip = str(skips[name][0]) if tier and name in skips else ""
+            jobs.append((str(f), tier | cat_id, key, skip))
     jobs.sort(key=lambda j: -os.path.getsize(j[0]))  # biggest first: better balance
     if len(jobs) > 1 and (os.cpu_count() or 1) > 1 and total_size(jobs) > PARALLEL_FROM:
         import multiprocessing
@@ -93,7 +115,7 @@ def compile_index(sources: Iterable[Path], target: Path) -> int:
         np.arange((1 << BUCKET_BITS) + 1, dtype=np.uint64),
     ).astype(np.uint64)
     meta = json.dumps(
-        {"categories": names, "fingerprint": fingerprint(sources),
+        {"categories": names, "fingerprint": fingerprint(watched(sources, exceptions)),
          "sources": [str(s) for s in sources]}
     ).encode()
     header_len = -(-(HEADER.size + len(meta)) // 4096) * 4096
@@ -113,9 +135,10 @@ def compile_index(sources: Iterable[Path], target: Path) -> int:
     return n
 
 
-def load_or_compile(sources: list[Path], target: Path) -> CategoryIndex:
+def load_or_compile(sources: list[Path], target: Path, imported: Iterable[Path] = (),
+                    exceptions: Path | None = None) -> CategoryIndex:
     """Load the index at `target`, recompiling it first if any list changed."""
-    current = fingerprint(sources)
+    current = fingerprint(watched(sources, exceptions))
     if target.exists():
         try:
             idx = CategoryIndex(target)
@@ -124,5 +147,16 @@ def load_or_compile(sources: list[Path], target: Path) -> CategoryIndex:
             idx.close()
         except CategoryError:
             pass
-    compile_index(sources, target)
+    compile_index(sources, target, imported, exceptions)
     return CategoryIndex(target)
+
+
+def policy_index(paths: Paths) -> CategoryIndex:
+    """The index of a policy's lists (curated, imported, exceptions), compiled if stale."""
+    return load_or_compile(paths.sources, paths.index_file, [paths.imported_dir],
+                           paths.exceptions_dir)
+
+
+def compile_policy(paths: Paths) -> int:
+    return compile_index(paths.sources, paths.index_file, [paths.imported_dir],
+                         paths.exceptions_dir)

@@ -6,13 +6,17 @@ costs nothing and several processes share the pages. The file holds:
 
 - a bitmap indexed by crc32 of each listed name: a cheap negative filter, so an
   unlisted suffix (`com`, `com.br`) costs one crc32 and no cryptographic hash;
-- 64-bit entries `(blake2b56(name) << 8) | category_id`, sorted, with a table
-  of bucket offsets by their top 16 bits so a lookup bisects ~100 entries.
+- 64-bit entries `(blake2b55(name) << 9) | (tier << 8) | category_id`, sorted,
+  with a table of bucket offsets by their top 16 bits so a lookup bisects ~100
+  entries. The tier says whose list it came from: 0 the institution's (curated
+  lists and IT's edits), 1 an imported third-party list.
 
 The blake2b hash is keyed with a random per-index key kept in the file header,
 so nobody without the file can craft a domain that collides with a listed one
 (a collision with an allow-listed name would be a way around the filter).
-The most specific listed suffix wins (Art. 9 §8 "controle granular"). Compiling
+The most specific listed suffix wins (Art. 9 §8 "controle granular"); for that
+entry, the institution's lists win over imported ones, so a UT1 list can add
+what the institution did not classify but never reclassify what it did. Compiling
 the file is `addon.lists.compiler`'s job; this module only reads it.
 """
 
@@ -35,19 +39,27 @@ from addon.policy.hosts import host_suffixes, normalize_host
 
 MAGIC = b"GUARIDX1"
 HEADER = struct.Struct("<8sIIQII16s")  # magic, header_len, version, n, bitmap_log2, json_len, key
-VERSION = 1
+VERSION = 2  # 2: a tier bit per entry
 BUCKET_BITS = 16
 MAX_CATEGORIES = 255
+IMPORTED = 0x100  # the tier bit: an entry from an imported third-party list
+ENTRY_LOW = 0x1FF  # tier bit and category id, below the hash
 _SIMPLE = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$")
 _CATEGORY_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 @dataclass(frozen=True)
 class Match:
-    """The list entry that classified a host: the entry as listed and its categories."""
+    """The list entry that classified a host: the entry as listed and its categories.
+
+    `overridden` are the categories imported lists gave the same entry, which the
+    institution's own lists outrank (shown by `categories lookup`, never decided on).
+    """
 
     entry: str
     categories: tuple[str, ...]
+    imported: bool = False  # True when only imported lists list this entry
+    overridden: tuple[str, ...] = ()
 
 
 class KeyedHasher:
@@ -59,7 +71,7 @@ class KeyedHasher:
     def __call__(self, name: bytes) -> int:
         h = self._base.copy()
         h.update(name)
-        return int.from_bytes(h.digest(), "little") & ~0xFF
+        return int.from_bytes(h.digest(), "little") & ~ENTRY_LOW
 
 
 def category_dirs(sources: Iterable[Path]) -> dict[str, list[Path]]:
@@ -158,29 +170,40 @@ class CategoryIndex:
             raise CategoryError(f"{path}: truncated category index")
         self.lookup = lru_cache(maxsize=cache_size)(self._lookup)
 
-    def _lookup_suffix(self, name: str) -> tuple[str, ...]:
+    def _lookup_suffix(self, name: str) -> Match | None:
         b = name.encode("ascii")
         bit = zlib.crc32(b) >> self._shift
         if not self._bitmap[bit >> 3] & (1 << (bit & 7)):
-            return ()
+            return None
         top = self._hash(b)
         bucket = top >> (64 - BUCKET_BITS)
         entries = self._entries
         lo, hi = self._buckets[bucket], self._buckets[bucket + 1]
         i = bisect.bisect_left(entries, top, lo, hi)
-        found = []
-        while i < hi and entries[i] & ~0xFF == top:
-            found.append(self.categories[entries[i] & 0xFF])
+        own: list[str] = []
+        imported: list[str] = []
+        while i < hi and entries[i] & ~ENTRY_LOW == top:
+            e = entries[i]
+            (imported if e & IMPORTED else own).append(self.categories[e & 0xFF])
             i += 1
-        return tuple(found)
+        if own:
+            return Match(name, tuple(own), False,
+                         tuple(c for c in imported if c not in own))
+        if imported:
+            return Match(name, tuple(dict.fromkeys(imported)), True)
+        return None
 
     def _lookup(self, host: str) -> Match | None:
         """The most specific listed suffix of a canonical host, or None if unlisted."""
         for suffix in host_suffixes(host):
-            cats = self._lookup_suffix(suffix)
-            if cats:
-                return Match(suffix, cats)
+            m = self._lookup_suffix(suffix)
+            if m is not None:
+                return m
         return None
+
+    def matches(self, host: str) -> list[Match]:
+        """Every listed suffix of `host`, most specific first (the first one decides)."""
+        return [m for s in host_suffixes(host) if (m := self._lookup_suffix(s)) is not None]
 
     def categories_of(self, host: str) -> tuple[str, ...]:
         m = self.lookup(host)

@@ -72,9 +72,20 @@ class Paths:
         return self.state_dir / "audit.db"
 
     @property
+    def exceptions_dir(self) -> Path:
+        """Entries IT removed from imported lists (`<category>/domains`): kept apart from
+        them, so a re-import never brings one back."""
+        return self.state_dir / "exceptions"
+
+    @property
     def sources(self) -> list[Path]:
-        """Curated lists first, imported ones after: both classify, neither overrides."""
+        """Curated lists first, imported ones after; for the same entry, curated ones win."""
         return [*self.category_dirs, self.imported_dir]
+
+    @property
+    def watched(self) -> list[Path]:
+        """Everything whose change means a new category index."""
+        return [*self.sources, self.exceptions_dir]
 
 
 @dataclass(frozen=True)
