@@ -107,3 +107,29 @@ def test_a_step_another_process_applied_meanwhile_is_skipped(tmp_path: Path) -> 
 
     assert migrate(Racing(), (step,), "x.db") == 1  # type: ignore[arg-type]
     assert calls == [1]  # applied once, by the other process
+
+
+def test_art9_par9_datasette_questions_run_on_a_real_log_in_local_time(tmp_path: Path) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import yaml
+
+    from addon.audit.schema import local_view
+    from tests.conftest import ROOT
+
+    w = AuditWriter(tmp_path / "audit.db", flush_interval=0.01)
+    ts = dt.datetime(2026, 11, 24, 14, 30, tzinfo=ZoneInfo("America/Sao_Paulo")).timestamp()
+    w.submit(rec(1, user="ana", host="www.pornhub.com", decision="block",
+                 rule="category.blocked", cats=("adult",), ts=ts))
+    assert w.close() == 0
+    conn = open_audit(tmp_path / "audit.db")
+    local_view(conn, ZoneInfo("America/Sao_Paulo"), now=ts)
+    assert conn.execute("SELECT local_time FROM audit_local").fetchone()[0] == \
+        "2026-11-24 14:30:00"
+    meta = yaml.safe_load((ROOT / "config" / "datasette.yml").read_text())
+    params = {"usuario": "ANA", "desde": "2026-11-24", "ate": "2026-11-25",
+              "site": "pornhub.com", "referencia": "ref1"}
+    for name, q in meta["databases"]["audit"]["queries"].items():
+        rows = conn.execute(q["sql"], params).fetchall()
+        assert len(rows) == 1, name  # every canned question finds the one record

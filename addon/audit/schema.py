@@ -7,8 +7,11 @@ To add a column, append a step that adds it, and add it to COLUMNS and to `recor
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
+import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
@@ -48,6 +51,25 @@ def _v2_identity_source(conn: sqlite3.Connection) -> None:
 
 
 STEPS = (_v1_table, _v2_identity_source)
+
+
+def local_view(conn: sqlite3.Connection, tz: ZoneInfo, now: float | None = None) -> None:
+    """(Re)create `audit_local`: every record with its time in the institution's zone,
+    for auditors reading the file directly (`datasette var/audit.db`).
+
+    SQLite knows no time zones, so the view uses the zone's present UTC offset (Brazil has
+    had no daylight saving time since 2019); the CLI and the console convert each record.
+    """
+    now = time.time() if now is None else now
+    offset = dt.datetime.fromtimestamp(now, tz).utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    cols = ", ".join(c for c in COLUMNS if c != "ts")
+    with conn:
+        conn.execute("DROP VIEW IF EXISTS audit_local")
+        conn.execute(
+            "CREATE VIEW audit_local AS SELECT id, "  # noqa: S608 - fixed names, an int
+            f"datetime(ts, 'unixepoch', '{minutes:+d} minutes') AS local_time, {cols} "
+            "FROM audit")
 
 
 def open_audit(path: Path) -> sqlite3.Connection:

@@ -16,13 +16,16 @@ most one record per connection held this way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 import time
 from typing import Any
 
 from mitmproxy import ctx, http
 
 from addon.audit.record import record
+from addon.audit.schema import local_view, open_audit
 from addon.audit.writer import AuditWriter
 from addon.policy.model import Decision
 from addon.proxy.identify import client_ip
@@ -58,6 +61,11 @@ class AuditLog:
         if self.writer is not None:
             self._close()
         self.writer = AuditWriter(path, on_batch=self._on_batch, on_error=self._on_error)
+        try:
+            with contextlib.closing(open_audit(path)) as conn:
+                local_view(conn, self.reload.runtime.policy.calendar.tz)
+        except (sqlite3.Error, OSError) as exc:  # the writer reports and retries on its own
+            log.warning("guarita: audit log %s: local-time view not made (%s)", path, exc)
 
     def _on_batch(self, n: int, seconds: float) -> None:
         self.metrics.audit_written.inc(n)
