@@ -29,7 +29,7 @@ from addon.policy.decide import decide
 from addon.policy.hosts import host_suffixes
 from addon.policy.load import load_policy
 from addon.policy.model import Decision, Identity, Policy, Release
-from addon.state import blocks, db, releases, sessions
+from addon.state import blocks, db, releases, requests, sessions
 
 log = logging.getLogger("guarita")
 IDENTITY_MEMO_SECONDS = 5.0  # the directory's own cache still rules beyond this
@@ -54,7 +54,7 @@ def read_snapshot(conn: sqlite3.Connection, now: float | None = None) -> Snapsho
     try:
         rels, level4 = releases.active_for_engine(conn, now)
         return Snapshot(sessions.active(conn, now), blocks.active(conn), rels, level4, now,
-                        releases.recent_denials(conn, now))
+                        requests.recent_denials(conn, now))
     finally:
         conn.rollback()
 

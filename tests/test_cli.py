@@ -89,10 +89,10 @@ def test_art9_par11_approve_of_a_malicious_request_needs_the_analysis_ref(ws) ->
     import json
 
     from addon.policy.load import load_policy
-    from addon.state import db, releases
+    from addon.state import db, requests
 
     policy = load_policy(ws.config, ws.root)
-    rid = releases.request_access(db.connect(policy.paths.state_dir), policy, "servidor",
+    rid = requests.request_access(db.connect(policy.paths.state_dir), policy, "servidor",
                                   domain="wicar.org", category=None, days=1, reason="teste")
     cp = ws.run("release", "approve", str(rid))
     assert cp.returncode == 2 and "--analysis-ref" in cp.stderr

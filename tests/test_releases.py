@@ -10,7 +10,7 @@ import pytest
 
 from addon.errors import ReleaseError
 from addon.policy.load import load_policy
-from addon.state import db, history, releases
+from addon.state import db, history, releases, requests
 from addon.state.releases import Target
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +29,7 @@ def n_releases(conn) -> int:  # noqa: ANN001
 
 def event(env, date: str, today: str, start: str = "10:00", end: str = "11:00") -> int:  # noqa: ANN001
     policy, conn = env
-    return releases.request_event(conn, policy, ANA, "zoom", dt.date.fromisoformat(date),
+    return requests.request_event(conn, policy, ANA, "zoom", dt.date.fromisoformat(date),
                                   dt.time.fromisoformat(start), dt.time.fromisoformat(end),
                                   "seminário", "ti", today=dt.date.fromisoformat(today))
 
@@ -52,18 +52,18 @@ def test_seed000_item5_request_then_approve_or_deny_then_appeal_once(env) -> Non
     rid = event(env, "2027-03-10", today="2027-03-01")
     assert releases.listing(conn, statuses=("requested",))[0]["id"] == rid
     assert releases.active_for_engine(conn, 0)[0] == ()  # a request is not a release
-    releases.approve(conn, policy, rid, "chefe.ti")
+    requests.approve(conn, policy, rid, "chefe.ti")
     rel = releases.active_for_engine(conn, 0)[0]
     assert rel[0].id == rid and rel[0].obj == "webconf_zoom"
     tz = policy.calendar.tz
     assert rel[0].start == dt.datetime(2027, 3, 10, 9, 30, tzinfo=tz).timestamp()
     assert rel[0].end == dt.datetime(2027, 3, 10, 11, 30, tzinfo=tz).timestamp()
     other = event(env, "2027-03-11", today="2027-03-01")
-    releases.deny(conn, other, "risco", "chefe.ti")
-    releases.appeal(conn, other, "evento institucional", "servidor")
-    releases.deny(conn, other, "mantido", "subpgj")
+    requests.deny(conn, other, "risco", "chefe.ti")
+    requests.appeal(conn, other, "evento institucional", "servidor")
+    requests.deny(conn, other, "mantido", "subpgj")
     with pytest.raises(ReleaseError, match="already appealed once"):
-        releases.appeal(conn, other, "de novo", "servidor")
+        requests.appeal(conn, other, "de novo", "servidor")
     actions = [r["action"] for r in history.entries(conn)]
     for a in ("release.event.request", "release.approve", "release.deny", "release.appeal"):
         assert a in actions
@@ -100,10 +100,10 @@ def test_bad_input_changes_nothing(env) -> None:  # noqa: ANN001
     policy, conn = env
     bad = [
         lambda: event(env, "2027-03-10", today="2027-03-01", start="11:00", end="10:00"),
-        lambda: releases.request_event(conn, policy, ANA, "hangouts2", dt.date(2027, 3, 10),
+        lambda: requests.request_event(conn, policy, ANA, "hangouts2", dt.date(2027, 3, 10),
                                        dt.time(10), dt.time(11), "x", "ti", dt.date(2027, 3, 1)),
         lambda: event(env, "2027-02-01", today="2027-03-01"),
-        lambda: releases.approve(conn, policy, 4242, "ti"),
+        lambda: requests.approve(conn, policy, 4242, "ti"),
         lambda: releases.parse_target("host:x"),
         lambda: releases.grant(conn, policy, ANA, domain=None, category="webconf_zoom",
                                start=None, days=1, reason="x", operator="ti"),
@@ -130,20 +130,20 @@ def test_seed000_items1_2_a_platform_domain_is_never_released_for_days(env) -> N
         releases.grant(conn, policy, ANA, domain="zoom.us", category=None, start=None, days=7,
                        reason="reunião", operator="ti", domain_categories=("webconf_zoom",))
     # nor by approving a request for it: the same rule holds for both ways in
-    rid = releases.request_access(conn, policy, "ana", domain="zoom.us", category=None, days=3,
+    rid = requests.request_access(conn, policy, "ana", domain="zoom.us", category=None, days=3,
                                   reason="reunião")
     with pytest.raises(ReleaseError, match="seed 000"):
-        releases.approve(conn, policy, rid, "ti", domain_categories=("webconf_zoom",))
+        requests.approve(conn, policy, rid, "ti", domain_categories=("webconf_zoom",))
     assert releases.active_for_engine(conn, 0)[0] == ()
 
 
 def test_art9_par11_approving_a_malicious_site_needs_the_technical_analysis(env) -> None:  # noqa: ANN001
     policy, conn = env
-    rid = releases.request_access(conn, policy, "ana", domain="wicar.org", category=None, days=1,
+    rid = requests.request_access(conn, policy, "ana", domain="wicar.org", category=None, days=1,
                                   reason="pesquisa de segurança")
     with pytest.raises(ReleaseError, match="Art. 9 §11"):
-        releases.approve(conn, policy, rid, "ti", domain_categories=("malware",))
-    releases.approve(conn, policy, rid, "ti", analysis_ref="LAUDO-7/2026",
+        requests.approve(conn, policy, rid, "ti", domain_categories=("malware",))
+    requests.approve(conn, policy, rid, "ti", analysis_ref="LAUDO-7/2026",
                      domain_categories=("malware",))
     (rel,) = releases.active_for_engine(conn, 0)[0]
     assert rel.analysis_ref == "LAUDO-7/2026"  # the release that opens it carries the analysis

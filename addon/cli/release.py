@@ -23,6 +23,7 @@ from addon.lists import compiler
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Policy
 from addon.state import db, releases
+from addon.state import requests as pending
 from addon.state.releases import Target
 
 TO_HELP = "Who gets it: user:LOGIN, group:NAME or machine:IP."
@@ -136,7 +137,7 @@ def event(to: str, platform: str, date_: str, start: str, end: str, reason: str,
         t0, t1 = dt.time.fromisoformat(start), dt.time.fromisoformat(end)
     except ValueError as exc:
         raise ReleaseError(f"invalid event date or time: {exc}") from exc
-    rid = releases.request_event(db.connect(policy.paths.state_dir), policy, _target(policy, to),
+    rid = pending.request_event(db.connect(policy.paths.state_dir), policy, _target(policy, to),
                                  platform, day, t0, t1, reason, operator)
     click.echo(f"event request #{rid} recorded; it takes effect only once approved "
                f"(guarita release approve {rid})")
@@ -170,11 +171,11 @@ def _decision(verb: str, release_id: str, config: Path, operator: str,
     if verb == "approve":
         row = conn.execute("SELECT kind, obj FROM releases WHERE id = ?", (rid,)).fetchone()
         domain = row["obj"] if row is not None and row["kind"] == "domain" else None
-        releases.approve(conn, policy, rid, operator, analysis_ref, _categories(policy, domain))
+        pending.approve(conn, policy, rid, operator, analysis_ref, _categories(policy, domain))
     elif verb == "deny":
-        releases.deny(conn, rid, reason or "", operator)
+        pending.deny(conn, rid, reason or "", operator)
     else:
-        releases.appeal(conn, rid, reason or "", operator)
+        pending.appeal(conn, rid, reason or "", operator)
     click.echo(f"release #{rid}: {verb}d" if verb != "deny" else f"release #{rid}: denied")
 
 

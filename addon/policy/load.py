@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -17,6 +16,7 @@ import yaml
 from addon.errors import PolicyError
 from addon.policy.clock import BusinessCalendar, optional_holidays
 from addon.policy.destinations import DEFAULT_FORBIDDEN, LOOPBACK
+from addon.policy.ldap_settings import parse_ldap
 from addon.policy.model import (
     AuthLimits,
     Level,
@@ -27,47 +27,10 @@ from addon.policy.model import (
     SpecialGroup,
     StaticUser,
 )
+from addon.policy.reader import Reader
 
 DEFAULT_POLICY = Path("config/policy.yaml")
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
-
-
-class _Reader:
-    """Typed access to the YAML tree that reports `file: key: problem`."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, key: str, problem: str) -> PolicyError:
-        return PolicyError(f"{self.path}: {key}: {problem}")
-
-    def get(self, tree: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str,
-            default: Any = ...) -> Any:
-        full = f"{where}.{key}" if where else key
-        if key not in tree or tree[key] is None:
-            if default is ...:
-                raise self.fail(full, "missing")
-            return default
-        value = tree[key]
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-            name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-            raise self.fail(full, f"must be {name}, got {type(value).__name__}")
-        return value
-
-    def time(self, tree: dict[str, Any], key: str, where: str) -> dt.time:
-        raw = self.get(tree, key, str, where)
-        try:
-            return dt.time.fromisoformat(raw)
-        except ValueError as exc:
-            raise self.fail(f"{where}.{key}", f"invalid time {raw!r} (use HH:MM)") from exc
-
-    def categories(self, value: Any, key: str, known: dict[str, str]) -> frozenset[str]:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, "must be a list of category names")
-        for c in value:
-            if c not in known:
-                raise self.fail(key, f"unknown category {c!r} (declare it under 'categories')")
-        return frozenset(value)
 
 
 def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) -> Policy:
@@ -90,7 +53,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         raise PolicyError(f"{path}: invalid YAML{where}: {problem}") from exc
     if not isinstance(tree, dict):
         raise PolicyError(f"{path}: the policy must be a YAML mapping")
-    r = _Reader(path)
+    r = Reader(path)
 
     labels_raw = r.get(tree, "categories", dict, "")
     labels = {str(k): str(v) for k, v in labels_raw.items()}
@@ -199,7 +162,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
     kind = r.get(directory, "kind", str, "directory", "static")
     if kind not in ("static", "ldap"):
         raise r.fail("directory.kind", f"must be static or ldap, got {kind!r}")
-    ldap_settings = _ldap(r, directory) if kind == "ldap" else None
+    ldap_settings = parse_ldap(r, directory) if kind == "ldap" else None
     auth_tree = r.get(directory, "authentication", dict, "directory", {})
     w = "directory.authentication"
     auth = AuthLimits(
@@ -297,41 +260,4 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         ip_literal_min_level=ip_min,
         ip_literal_allow=tuple(ip_allow),
         raw=tree,
-    )
-
-
-def _ldap(r: _Reader, directory: dict[str, Any]) -> Any:
-    from addon.policy.ldap_settings import PRESETS, LdapSettings
-
-    tree = r.get(directory, "ldap", dict, "directory")
-    w = "directory.ldap"
-    preset = r.get(tree, "preset", str, w, "openldap")
-    if preset not in PRESETS:
-        raise r.fail(f"{w}.preset", f"must be one of {', '.join(PRESETS)}")
-    servers = r.get(tree, "servers", list, w)
-    if not servers or not all(isinstance(u, str) and u.startswith(("ldap://", "ldaps://"))
-                              for u in servers):
-        raise r.fail(f"{w}.servers", "must list ldap:// or ldaps:// URLs")
-    if "bind_password" in tree:
-        raise r.fail(f"{w}.bind_password", "never put the password in the policy file: use "
-                     "bind_password_env or bind_password_file")
-    user_filter = r.get(tree, "user_filter", str, w, PRESETS[preset]["user_filter"])
-    if "{login}" not in user_filter:
-        raise r.fail(f"{w}.user_filter", "must contain {login}")
-    return LdapSettings(
-        servers=tuple(servers), bind_dn=r.get(tree, "bind_dn", str, w),
-        user_base=r.get(tree, "user_base", str, w), preset=preset, user_filter=user_filter,
-        group_attribute=r.get(tree, "group_attribute", str, w,
-                              PRESETS[preset]["group_attribute"]),
-        nested=r.get(tree, "nested", str, w, PRESETS[preset]["nested"]),
-        start_tls=r.get(tree, "start_tls", bool, w, False),
-        verify_tls=r.get(tree, "verify_tls", bool, w, True),
-        ca_file=r.get(tree, "ca_file", str, w, None),
-        bind_password_env=r.get(tree, "bind_password_env", str, w, "GUARITA_LDAP_PASSWORD"),
-        bind_password_file=r.get(tree, "bind_password_file", str, w, None),
-        timeout=float(r.get(tree, "timeout", (int, float), w, 3.0)),
-        cache_ttl=float(r.get(tree, "cache_ttl", (int, float), w, 300)),
-        negative_ttl=float(r.get(tree, "negative_ttl", (int, float), w, 30)),
-        stale_age=float(r.get(tree, "stale_age", (int, float), w, 3600)),
-        group_base=r.get(tree, "group_base", str, w, None),
     )

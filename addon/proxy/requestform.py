@@ -29,7 +29,7 @@ from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
 from addon.proxy.verdict import VERDICT, Verdict
 from addon.runtime import Runtime
-from addon.state import db, releases
+from addon.state import db, releases, requests
 
 log = logging.getLogger("guarita")
 REF = re.compile(r"[0-9a-f]{4,16}-[0-9a-f]{1,16}")
@@ -57,14 +57,14 @@ def create_request(rt: Runtime, identity: Identity, form: dict[str, str]) -> int
                 t1 = dt.time.fromisoformat(form.get("end", ""))
             except ValueError as exc:
                 raise GuaritaError("informe a data, o início e o fim do evento") from exc
-            return releases.request_event(conn, policy, releases.Target("user", identity.user),
+            return requests.request_event(conn, policy, releases.Target("user", identity.user),
                                           platform.name, day, t0, t1, reason, identity.user,
                                           ref=ref)
         try:
             days = float(form.get("days", "1"))
         except ValueError:
             days = 1.0
-        return releases.request_access(conn, policy, identity.user, domain=host, category=None,
+        return requests.request_access(conn, policy, identity.user, domain=host, category=None,
                                        days=days, reason=reason, ref=ref)
     finally:
         conn.close()

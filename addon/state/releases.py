@@ -1,14 +1,15 @@
-"""Releases (Art. 9 §7, §10–12; seed 000): temporary, event and level-4, with their limits.
+"""Releases (Art. 9 §10–11; seed 000): temporary and level-4 grants, with their limits.
 
 A release widens access for a target (user, group, machine) to an object (a
 domain, a category, a web-conference platform's category, or level 4) between
-a start and an end. Every step (request, grant, approval, denial, appeal,
-extension, revocation) is one transaction with its admin-history entry.
+a start and an end. IT's grants, extensions and revocations live here, with the
+rules every release obeys (`check_object`); requests that become releases only
+when approved are `addon.state.requests`. Every step is one transaction with its
+admin-history entry.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -47,14 +48,14 @@ def parse_target(text: str) -> Target:
     return Target(kind, value)  # type: ignore[arg-type]
 
 
-def _get(conn: sqlite3.Connection, rid: int) -> sqlite3.Row:
+def fetch(conn: sqlite3.Connection, rid: int) -> sqlite3.Row:
     row = conn.execute("SELECT * FROM releases WHERE id = ?", (rid,)).fetchone()
     if row is None:
         raise ReleaseError(f"no release #{rid}")
     return row
 
 
-def _insert(conn: sqlite3.Connection, operator: str, action: str, **fields: object) -> int:
+def insert(conn: sqlite3.Connection, operator: str, action: str, **fields: object) -> int:
     now = time.time()
     fields.setdefault("created", now)
     fields.setdefault("updated", now)
@@ -67,7 +68,7 @@ def _insert(conn: sqlite3.Connection, operator: str, action: str, **fields: obje
     return rid
 
 
-def _update(conn: sqlite3.Connection, operator: str, action: str, row: sqlite3.Row,
+def update(conn: sqlite3.Connection, operator: str, action: str, row: sqlite3.Row,
             **fields: object) -> None:
     fields["updated"] = time.time()
     sets = ", ".join(f"{k} = ?" for k in fields)
@@ -138,7 +139,7 @@ def grant(conn: sqlite3.Connection, policy: Policy, target: Target, *, domain: s
     if start + days * DAY <= now:
         raise ReleaseError("the release would end in the past")
     with conn:
-        return _insert(
+        return insert(
             conn, operator, "release.grant", kind=kind, target_kind=target.kind,
             target=target.value, obj=obj, start=start, end=start + days * DAY, status="active",
             reason=reason, requested_by=operator, approved_by=operator,
@@ -150,7 +151,7 @@ def extend(conn: sqlite3.Connection, policy: Policy, rid: int, days: float, oper
            committee_ref: str | None = None) -> float:
     """Extend once by at most a week (Art. 9 §10); beyond, the committee decides."""
     with conn:
-        row = _get(conn, rid)
+        row = fetch(conn, rid)
         if row["status"] != "active" or row["kind"] not in ("domain", "category"):
             raise ReleaseError(f"release #{rid} is not an active temporary release")
         if row["end"] <= time.time():
@@ -162,124 +163,18 @@ def extend(conn: sqlite3.Connection, policy: Policy, rid: int, days: float, oper
             )
         check_days(policy, days, committee_ref, "an extension", policy.release_max_extension_days)
         end = row["end"] + days * DAY
-        _update(conn, operator, "release.extend", row, end=end, extended=row["extended"] + 1,
+        update(conn, operator, "release.extend", row, end=end, extended=row["extended"] + 1,
                 committee_ref=committee_ref or row["committee_ref"])
         return float(end)
 
 
 def revoke(conn: sqlite3.Connection, rid: int, reason: str, operator: str) -> None:
     with conn:
-        row = _get(conn, rid)
+        row = fetch(conn, rid)
         if row["status"] not in ("active", "requested", "appealed"):
             raise ReleaseError(f"release #{rid} is {row['status']}: nothing to revoke")
-        _update(conn, operator, "release.revoke", row, status="revoked",
+        update(conn, operator, "release.revoke", row, status="revoked",
                 end=min(row["end"], time.time()), decision_note=reason)
-
-
-def event_window(policy: Policy, date: dt.date, start: dt.time, end: dt.time) -> tuple[float, float]:
-    """The event's active window in POSIX seconds, with the configured margin."""
-    if end <= start:
-        raise ReleaseError("the event's --end must be after its --start")
-    tz = policy.calendar.tz
-    margin = policy.event_margin_minutes * 60
-    s = dt.datetime.combine(date, start, tz).timestamp() - margin
-    e = dt.datetime.combine(date, end, tz).timestamp() + margin
-    return s, e
-
-
-def request_event(conn: sqlite3.Connection, policy: Policy, target: Target, platform: str,
-                  date: dt.date, start: dt.time, end: dt.time, reason: str, operator: str,
-                  today: dt.date | None = None, ref: str | None = None) -> int:
-    """Seed 000: a request, at least N business days strictly before the event; not a release."""
-    p = policy.platforms.get(platform.lower())
-    if p is None:
-        known = ", ".join(sorted(policy.platforms))
-        raise ReleaseError(f"unknown platform {platform!r} (known: {known}; Teams needs none)")
-    if not reason.strip():
-        raise ReleaseError("an event request needs a --reason")
-    today = today or dt.datetime.now(policy.calendar.tz).date()
-    if date <= today:
-        raise ReleaseError(f"the event date {date} is not in the future")
-    need = policy.event_notice_business_days
-    have = policy.calendar.business_days_between(today, date)
-    if have < need:
-        earliest = policy.calendar.earliest_event_date(today, need)
-        raise ReleaseError(
-            f"an event on {date} requested on {today} has {have} business day(s) before it; "
-            f"{need} are required (seed 000 item 4): the earliest acceptable date is {earliest}"
-        )
-    s, e = event_window(policy, date, start, end)
-    with conn:
-        return _insert(
-            conn, operator, "release.event.request", kind="event", target_kind=target.kind,
-            target=target.value, obj=p.category, start=s, end=e, status="requested",
-            reason=reason, requested_by=operator, event_date=date.isoformat(), ref=ref,
-        )
-
-
-def request_access(conn: sqlite3.Connection, policy: Policy, user: str, *, domain: str | None,
-                   category: str | None, days: float, reason: str, ref: str | None = None) -> int:
-    """A pending request made by the blocked user on the block page."""
-    if not reason.strip():
-        raise ReleaseError("a request needs a justification")
-    days = min(max(days, 1), policy.release_max_days)
-    obj, kind = (normalize_host(domain), "domain") if domain else (category or "", "category")
-    now = time.time()
-    with conn:
-        return _insert(
-            conn, user, "release.request", kind=kind, target_kind="user", target=user.lower(),
-            obj=obj, start=now, end=now + days * DAY, status="requested", reason=reason,
-            requested_by=user.lower(), ref=ref,
-        )
-
-
-def approve(conn: sqlite3.Connection, policy: Policy, rid: int, operator: str,
-            analysis_ref: str | None = None, domain_categories: tuple[str, ...] = ()) -> None:
-    """Seed 000 item 5 / Art. 9 §10: only an approval makes a request a release, and it
-    is held to the same rules as a grant (`check_object`)."""
-    with conn:
-        row = _get(conn, rid)
-        if row["status"] not in ("requested", "appealed"):
-            raise ReleaseError(f"release #{rid} is {row['status']}, not a pending request")
-        now = time.time()
-        fields: dict[str, object] = {"status": "active", "approved_by": operator}
-        if analysis_ref:
-            fields["analysis_ref"] = analysis_ref
-        if row["kind"] == "event":
-            if row["end"] <= now:
-                raise ReleaseError(f"the event of request #{rid} is already over")
-        else:
-            cats = domain_categories if row["kind"] == "domain" else (row["obj"],)
-            check_object(policy, row["obj"], cats, analysis_ref or row["analysis_ref"])
-            duration = row["end"] - row["start"]
-            start = max(now, row["start"])
-            fields.update(start=start, end=start + duration)
-        _update(conn, operator, "release.approve", row, **fields)
-
-
-def deny(conn: sqlite3.Connection, rid: int, reason: str, operator: str) -> None:
-    with conn:
-        row = _get(conn, rid)
-        if row["status"] not in ("requested", "appealed"):
-            raise ReleaseError(f"release #{rid} is {row['status']}, not a pending request")
-        if not reason.strip():
-            raise ReleaseError("a denial needs a --reason")
-        _update(conn, operator, "release.deny", row, status="denied", decision_note=reason)
-
-
-def appeal(conn: sqlite3.Connection, rid: int, reason: str, operator: str) -> None:
-    """Art. 9 §12: a denied request can be appealed once, to the Subprocuradoria."""
-    with conn:
-        row = _get(conn, rid)
-        if row["status"] != "denied":
-            raise ReleaseError(f"release #{rid} is {row['status']}: only a denial can be appealed")
-        appealed = conn.execute(
-            "SELECT 1 FROM admin_log WHERE action = 'release.appeal' AND subject = ?",
-            (f"release #{rid}",),
-        ).fetchone()
-        if appealed:
-            raise ReleaseError(f"release #{rid} was already appealed once (Art. 9 §12)")
-        _update(conn, operator, "release.appeal", row, status="appealed", decision_note=reason)
 
 
 def grant_level4(conn: sqlite3.Connection, user: str, until: float, committee_ref: str,
@@ -291,7 +186,7 @@ def grant_level4(conn: sqlite3.Connection, user: str, until: float, committee_re
     if until <= now:
         raise ReleaseError("level 4 must end in the future")
     with conn:
-        return _insert(
+        return insert(
             conn, operator, "release.level4", kind="level", target_kind="user",
             target=user.lower(), obj="4", start=now, end=until, status="active", reason=reason,
             requested_by=operator, approved_by=operator, committee_ref=committee_ref,
@@ -320,20 +215,6 @@ def listing(conn: sqlite3.Connection, active_only: bool = False, target: Target 
     if where:
         sql += " WHERE " + " AND ".join(where)
     return conn.execute(sql + " ORDER BY id", args).fetchall()
-
-
-DENIAL_MEMORY = 90 * DAY  # how long a denied request is shown again on its block page
-
-
-def recent_denials(conn: sqlite3.Connection, now: float | None = None
-                   ) -> dict[tuple[str, str], tuple[int, str]]:
-    """(user, domain) -> (request ID, reason) of the latest denied domain request, 90 days."""
-    now = time.time() if now is None else now
-    rows = conn.execute(
-        "SELECT id, target, obj, decision_note FROM releases WHERE status = 'denied' "
-        "AND kind = 'domain' AND target_kind = 'user' AND updated > ? ORDER BY id",
-        (now - DENIAL_MEMORY,)).fetchall()
-    return {(r["target"], r["obj"]): (r["id"], r["decision_note"] or "") for r in rows}
 
 
 def active_for_engine(conn: sqlite3.Connection, now: float | None = None

@@ -1,0 +1,138 @@
+"""Release requests (Art. 9 §12–13; seed 000 items 3–5): filed, then approved or denied.
+
+A request is not a release: it is stored as `requested` and takes effect only
+when IT or the committee approves it, under the same rules as a grant
+(`releases.check_object`). A denial can be appealed once; a denied request is
+shown again, with its reason, when the user meets the same block.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import time
+
+from addon.errors import ReleaseError
+from addon.policy.hosts import normalize_host
+from addon.policy.model import Policy
+from addon.state.releases import DAY, Target, check_object, fetch, insert, update
+
+
+def event_window(policy: Policy, date: dt.date, start: dt.time, end: dt.time) -> tuple[float, float]:
+    """The event's active window in POSIX seconds, with the configured margin."""
+    if end <= start:
+        raise ReleaseError("the event's --end must be after its --start")
+    tz = policy.calendar.tz
+    margin = policy.event_margin_minutes * 60
+    s = dt.datetime.combine(date, start, tz).timestamp() - margin
+    e = dt.datetime.combine(date, end, tz).timestamp() + margin
+    return s, e
+
+
+def request_event(conn: sqlite3.Connection, policy: Policy, target: Target, platform: str,
+                  date: dt.date, start: dt.time, end: dt.time, reason: str, operator: str,
+                  today: dt.date | None = None, ref: str | None = None) -> int:
+    """Seed 000: a request, at least N business days strictly before the event; not a release."""
+    p = policy.platforms.get(platform.lower())
+    if p is None:
+        known = ", ".join(sorted(policy.platforms))
+        raise ReleaseError(f"unknown platform {platform!r} (known: {known}; Teams needs none)")
+    if not reason.strip():
+        raise ReleaseError("an event request needs a --reason")
+    today = today or dt.datetime.now(policy.calendar.tz).date()
+    if date <= today:
+        raise ReleaseError(f"the event date {date} is not in the future")
+    need = policy.event_notice_business_days
+    have = policy.calendar.business_days_between(today, date)
+    if have < need:
+        earliest = policy.calendar.earliest_event_date(today, need)
+        raise ReleaseError(
+            f"an event on {date} requested on {today} has {have} business day(s) before it; "
+            f"{need} are required (seed 000 item 4): the earliest acceptable date is {earliest}"
+        )
+    s, e = event_window(policy, date, start, end)
+    with conn:
+        return insert(
+            conn, operator, "release.event.request", kind="event", target_kind=target.kind,
+            target=target.value, obj=p.category, start=s, end=e, status="requested",
+            reason=reason, requested_by=operator, event_date=date.isoformat(), ref=ref,
+        )
+
+
+def request_access(conn: sqlite3.Connection, policy: Policy, user: str, *, domain: str | None,
+                   category: str | None, days: float, reason: str, ref: str | None = None) -> int:
+    """A pending request made by the blocked user on the block page."""
+    if not reason.strip():
+        raise ReleaseError("a request needs a justification")
+    days = min(max(days, 1), policy.release_max_days)
+    obj, kind = (normalize_host(domain), "domain") if domain else (category or "", "category")
+    now = time.time()
+    with conn:
+        return insert(
+            conn, user, "release.request", kind=kind, target_kind="user", target=user.lower(),
+            obj=obj, start=now, end=now + days * DAY, status="requested", reason=reason,
+            requested_by=user.lower(), ref=ref,
+        )
+
+
+def approve(conn: sqlite3.Connection, policy: Policy, rid: int, operator: str,
+            analysis_ref: str | None = None, domain_categories: tuple[str, ...] = ()) -> None:
+    """Seed 000 item 5 / Art. 9 §10: only an approval makes a request a release, and it
+    is held to the same rules as a grant (`check_object`)."""
+    with conn:
+        row = fetch(conn, rid)
+        if row["status"] not in ("requested", "appealed"):
+            raise ReleaseError(f"release #{rid} is {row['status']}, not a pending request")
+        now = time.time()
+        fields: dict[str, object] = {"status": "active", "approved_by": operator}
+        if analysis_ref:
+            fields["analysis_ref"] = analysis_ref
+        if row["kind"] == "event":
+            if row["end"] <= now:
+                raise ReleaseError(f"the event of request #{rid} is already over")
+        else:
+            cats = domain_categories if row["kind"] == "domain" else (row["obj"],)
+            check_object(policy, row["obj"], cats, analysis_ref or row["analysis_ref"])
+            duration = row["end"] - row["start"]
+            start = max(now, row["start"])
+            fields.update(start=start, end=start + duration)
+        update(conn, operator, "release.approve", row, **fields)
+
+
+def deny(conn: sqlite3.Connection, rid: int, reason: str, operator: str) -> None:
+    with conn:
+        row = fetch(conn, rid)
+        if row["status"] not in ("requested", "appealed"):
+            raise ReleaseError(f"release #{rid} is {row['status']}, not a pending request")
+        if not reason.strip():
+            raise ReleaseError("a denial needs a --reason")
+        update(conn, operator, "release.deny", row, status="denied", decision_note=reason)
+
+
+def appeal(conn: sqlite3.Connection, rid: int, reason: str, operator: str) -> None:
+    """Art. 9 §12: a denied request can be appealed once, to the Subprocuradoria."""
+    with conn:
+        row = fetch(conn, rid)
+        if row["status"] != "denied":
+            raise ReleaseError(f"release #{rid} is {row['status']}: only a denial can be appealed")
+        appealed = conn.execute(
+            "SELECT 1 FROM admin_log WHERE action = 'release.appeal' AND subject = ?",
+            (f"release #{rid}",),
+        ).fetchone()
+        if appealed:
+            raise ReleaseError(f"release #{rid} was already appealed once (Art. 9 §12)")
+        update(conn, operator, "release.appeal", row, status="appealed", decision_note=reason)
+
+
+DENIAL_MEMORY = 90 * DAY  # how long a denied request is shown again on its block page
+
+
+def recent_denials(conn: sqlite3.Connection, now: float | None = None
+                   ) -> dict[tuple[str, str], tuple[int, str]]:
+    """(user, domain) -> (request ID, reason) of the latest denied domain request, 90 days."""
+    now = time.time() if now is None else now
+    rows = conn.execute(
+        "SELECT id, target, obj, decision_note FROM releases WHERE status = 'denied' "
+        "AND kind = 'domain' AND target_kind = 'user' AND updated > ? ORDER BY id",
+        (now - DENIAL_MEMORY,)).fetchall()
+    return {(r["target"], r["obj"]): (r["id"], r["decision_note"] or "") for r in rows}
