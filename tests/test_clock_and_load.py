@@ -175,3 +175,28 @@ def test_unknown_optional_holiday_or_bad_date_names_the_key(tmp_path) -> None:  
         _calendar(tmp_path, optional=["Carnival"])
     with pytest.raises(PolicyError, match=r"holidays.extra_dates\[0\]"):
         _calendar(tmp_path, extra_dates=["31/12/2027"])
+
+
+def test_logon_sources_are_validated_and_never_hold_a_token(tmp_path) -> None:  # noqa: ANN001
+    import pytest
+    import yaml
+
+    from addon.errors import PolicyError
+    from addon.policy.load import load_policy
+    from tests.conftest import ROOT
+
+    base = yaml.safe_load((ROOT / "config" / "policy.yaml").read_text())
+    path = tmp_path / "p.yaml"
+    good = {"sources": {"dc": {"scope": "collector", "token_file": "/etc/t"},
+                        "ws": {"scope": "workstation", "token_env": "T"}}, "conflicts": "newest"}
+    path.write_text(yaml.safe_dump({**base, "logon": good}, allow_unicode=True))
+    p = load_policy(path, tmp_path)
+    assert [(s.name, s.scope) for s in p.logon_sources] == [("dc", "collector"),
+                                                            ("ws", "workstation")]
+    assert p.logon_conflicts == "newest"
+    for bad, key in (({"dc": {"scope": "admin", "token_env": "T"}}, "scope"),
+                     ({"dc": {"scope": "collector", "token": "x" * 20}}, "token"),
+                     ({"dc": {"scope": "collector"}}, "token_env or token_file")):
+        path.write_text(yaml.safe_dump({**base, "logon": {"sources": bad}}, allow_unicode=True))
+        with pytest.raises(PolicyError, match=key):
+            load_policy(path, tmp_path)

@@ -63,7 +63,7 @@ def test_logon_script_announces_and_the_proxy_follows(ws: Workspace,
         assert status_through(proxy, "http://www.gov.br/") == "200"
         assert status_through(proxy, "http://www.youtube.com/") == "403"  # level 2 has no video
         [row] = json.loads(ws.run("session", "list", "--format", "json", check=True).stdout)
-        assert row["source"] == "endpoint" and row["state"] == "active"
+        assert row["source"] == "endpoint:legacy" and row["state"] == "active"
         assert row["until"] != "-"  # announced sessions expire
         history = ws.run("audit", "admin", "--format", "json", check=True).stdout
         assert "logon-endpoint" in history
@@ -83,3 +83,123 @@ def test_endpoint_refuses_to_start_without_a_token(ws: Workspace,
                         cwd=ws.root, capture_output=True, text=True, timeout=60)
     assert cp.returncode == 2
     assert "GUARITA_SESSION_TOKEN" in cp.stderr and "Traceback" not in cp.stderr + cp.stdout
+
+
+# --- sources with scopes (issue 17), on the endpoint itself over loopback -------------
+
+COLLECTOR = "collector-token-0123456789"
+WORKSTATION = "workstation-token-0123456789"
+
+
+@pytest.fixture
+def endpoint(ws: Workspace, tmp_path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
+    from addon.identity.directory import StaticDirectory
+    from addon.identity.logon import LogonEndpoint, current_sources
+    from addon.policy.load import load_policy
+    from addon.policy.model import LogonSource
+
+    policy = load_policy(ws.config, ws.root)
+    token_file = tmp_path / "collector.token"
+    token_file.write_text(COLLECTOR + "\n")
+    monkeypatch.setenv("WS_TOKEN", WORKSTATION)
+    configured = (LogonSource("dc", "collector", token_file=str(token_file)),
+                  LogonSource("scripts", "workstation", token_env="WS_TOKEN"))
+    ep = LogonEndpoint("127.0.0.1", 0, lambda: current_sources(configured, None, None),
+                       policy.paths.state_dir, lambda: StaticDirectory(policy),
+                       slow_base=0.05, timeout=1.0).start()
+    ep.token_file = token_file  # type: ignore[attr-defined]
+    yield ep
+    ep.stop()
+
+
+def sessions_of(ws: Workspace) -> dict[str, str]:
+    rows = json.loads(ws.run("session", "list", "--format", "json", check=True).stdout)
+    return {r["ip"]: r["user"] for r in rows}
+
+
+def test_a_workstation_token_cannot_announce_another_address(ws: Workspace, endpoint) -> None:  # noqa: ANN001
+    status, text = post(endpoint.port, "/login", {"user": "membro", "ip": "10.9.9.9"},
+                        token=WORKSTATION)
+    assert status == 403 and "own address" in text
+    assert sessions_of(ws) == {} and endpoint.refused == 1
+    history = ws.run("audit", "admin", "--action", "session.refused", "--format", "json",
+                     check=True).stdout
+    assert "10.9.9.9" in history and "workstation scope" in history
+    assert post(endpoint.port, "/login", {"user": "fantasma"}, token=WORKSTATION)[0] == 404
+    assert post(endpoint.port, "/login", {"user": "servidor"}, token=WORKSTATION) == (
+        200, "servidor logged in at 127.0.0.1")  # its own address: fine
+
+
+def test_a_collector_token_may_announce_any_address(ws: Workspace, endpoint) -> None:  # noqa: ANN001
+    assert post(endpoint.port, "/login", {"user": "membro", "ip": "10.1.1.1"},
+                token=COLLECTOR) == (200, "membro logged in at 10.1.1.1")
+    assert sessions_of(ws) == {"10.1.1.1": "membro"}
+
+
+def test_art18_IX_a_conflicting_announcement_is_recorded_and_the_collector_stands(
+        ws: Workspace, endpoint) -> None:  # noqa: ANN001
+    assert post(endpoint.port, "/login", {"user": "servidor", "ip": "127.0.0.1"},
+                token=COLLECTOR)[0] == 200
+    status, text = post(endpoint.port, "/login", {"user": "membro"}, token=WORKSTATION)
+    assert status == 409 and "servidor's session" in text
+    assert sessions_of(ws) == {"127.0.0.1": "servidor"}  # the claim of level 3 did not pass
+    (entry,) = json.loads(ws.run("audit", "admin", "--action", "session.conflict", "--format",
+                                 "json", check=True).stdout)
+    assert json.loads(entry["after"])["user"] == "membro"
+    assert json.loads(entry["before"])["user"] == "servidor"
+
+
+def test_a_token_change_in_its_file_is_picked_up_without_restart(endpoint) -> None:  # noqa: ANN001
+    endpoint.token_file.write_text("rotated-collector-token-000\n")
+    assert post(endpoint.port, "/login", {"user": "membro"}, token=COLLECTOR)[0] == 401
+    assert post(endpoint.port, "/login", {"user": "membro"},
+                token="rotated-collector-token-000")[0] == 200
+
+
+def test_wrong_tokens_are_counted_and_answered_ever_slower(endpoint) -> None:  # noqa: ANN001
+    times = []
+    for _ in range(3):
+        t = time.monotonic()
+        assert post(endpoint.port, "/login", {"user": "membro"}, token="guess-" * 4)[0] == 401
+        times.append(time.monotonic() - t)
+    assert endpoint.bad_tokens == 3
+    assert times[2] > times[0] and times[2] >= 0.2  # 0.05, 0.1, 0.2 s
+
+
+def test_a_slow_client_is_cut_off(ws: Workspace, endpoint) -> None:  # noqa: ANN001
+    import socket
+
+    slow = socket.create_connection(("127.0.0.1", endpoint.port))
+    slow.sendall(b"POST /login HTTP/1.1\r\n")  # and then nothing
+    slow.settimeout(5)
+    t = time.monotonic()
+    assert slow.recv(100) == b""  # closed by the endpoint's timeout (1 s here)
+    assert time.monotonic() - t < 4
+    slow.close()
+    assert post(endpoint.port, "/login", {"user": "membro"}, token=COLLECTOR)[0] == 200
+
+
+def test_concurrent_calls_are_bounded(ws: Workspace) -> None:
+    """Past `max_calls` connections at once, a new one is closed at once, never queued."""
+    import socket
+
+    from addon.identity.directory import StaticDirectory
+    from addon.identity.logon import LogonEndpoint
+    from addon.policy.load import load_policy
+
+    policy = load_policy(ws.config, ws.root)
+    ep = LogonEndpoint("127.0.0.1", 0, lambda: [], policy.paths.state_dir,
+                       lambda: StaticDirectory(policy), max_calls=1, timeout=3.0).start()
+    try:
+        holder = socket.create_connection(("127.0.0.1", ep.port))
+        holder.sendall(b"POST /login HTTP/1.1\r\n")  # holds the only slot
+        time.sleep(0.2)
+        extra = socket.create_connection(("127.0.0.1", ep.port))
+        extra.settimeout(2)
+        extra.sendall(b"GET /health HTTP/1.1\r\n\r\n")
+        assert extra.recv(100) == b""  # closed unanswered while the slot is taken
+        holder.close()
+        extra.close()
+        wait_health(ep.port)  # the slot frees once the held call is answered
+    finally:
+        ep.stop()

@@ -20,6 +20,7 @@ from addon.policy.ldap_settings import parse_ldap
 from addon.policy.model import (
     AuthLimits,
     Level,
+    LogonSource,
     MachineLevel,
     Paths,
     Platform,
@@ -213,6 +214,26 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         state_dir=workdir / r.get(paths_raw, "state", str, "paths", "var"),
     )
 
+    logon = r.get(tree, "logon", dict, "", {})
+    sources: list[LogonSource] = []
+    for name, spec in r.get(logon, "sources", dict, "logon", {}).items():
+        where = f"logon.sources.{name}"
+        if not isinstance(spec, dict):
+            raise r.fail(where, "must be a mapping with scope and token_env or token_file")
+        scope = r.get(spec, "scope", str, where)
+        if scope not in ("collector", "workstation"):
+            raise r.fail(f"{where}.scope", f"must be collector or workstation, got {scope!r}")
+        if "token" in spec:
+            raise r.fail(f"{where}.token", "never put a token in the policy file: use "
+                         "token_env or token_file")
+        env, file = r.get(spec, "token_env", str, where, None), r.get(spec, "token_file", str,
+                                                                      where, None)
+        if (env is None) == (file is None):
+            raise r.fail(where, "give exactly one of token_env or token_file")
+        sources.append(LogonSource(str(name), scope, env, file))
+    conflicts = r.get(logon, "conflicts", str, "logon", "collector")
+    if conflicts not in ("collector", "newest"):
+        raise r.fail("logon.conflicts", f"must be collector or newest, got {conflicts!r}")
     releases = r.get(tree, "releases", dict, "", {})
     dest = r.get(tree, "destinations", dict, "", {})
     forbidden = []
@@ -257,6 +278,8 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         organisation=str(tree.get("organisation", "")),
         help_text=str(tree.get("help", "")),
         forbidden_networks=tuple(forbidden),
+        logon_sources=tuple(sources),
+        logon_conflicts=conflicts,
         ip_literal_min_level=ip_min,
         ip_literal_allow=tuple(ip_allow),
         raw=tree,

@@ -51,6 +51,21 @@ class StaticUser:
 
 
 @dataclass(frozen=True)
+class LogonSource:
+    """Who may announce login sessions, and for which addresses.
+
+    `collector` (the domain controller's logon-event forwarder) may announce any login at
+    any address; `workstation` (a logon script) only at the address its call comes from.
+    The token lives in an environment variable or a file, never in the policy.
+    """
+
+    name: str
+    scope: Literal["collector", "workstation"]
+    token_env: str | None = None
+    token_file: str | None = None
+
+
+@dataclass(frozen=True)
 class MachineLevel:
     network: IPNetwork
     level: int
@@ -125,6 +140,10 @@ class Policy:
     forbidden_networks: tuple[IPNetwork, ...] = ()
     # Art. 10 VII: an address no list classifies is reached by IP only from this level up,
     # or inside one of these networks (5: never)
+    logon_sources: tuple[LogonSource, ...] = ()
+    # who wins when two sources announce different logins for one address: "collector"
+    # (a collector's live session stands against a workstation's claim) or "newest"
+    logon_conflicts: str = "collector"
     ip_literal_min_level: int = 3
     ip_literal_allow: tuple[IPNetwork, ...] = ()
 

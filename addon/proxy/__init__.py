@@ -47,5 +47,5 @@ def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
         Tunnels(reload, metrics, audit, notes),  # before destinations: takes its notes first
         Destinations(reload, metrics, notes),
         audit,
-        Logon(reload),
+        Logon(reload, metrics),
     ])]

@@ -14,7 +14,8 @@ from mitmproxy import ctx, exceptions
 
 from addon.errors import GuaritaError
 from addon.identity.directory import Directory
-from addon.identity.logon import LogonEndpoint, read_token
+from addon.identity.logon import LogonEndpoint, Source, current_sources, read_token
+from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
 
 OPTIONS = {"guarita_session_port", "guarita_session_host", "guarita_session_hours",
@@ -22,8 +23,9 @@ OPTIONS = {"guarita_session_port", "guarita_session_host", "guarita_session_hour
 
 
 class Logon:
-    def __init__(self, reload: Reload) -> None:
+    def __init__(self, reload: Reload, metrics: Metrics) -> None:
         self.reload = reload
+        self.metrics = metrics
         self.endpoint: LogonEndpoint | None = None
 
     def load(self, loader: Any) -> None:
@@ -47,15 +49,23 @@ class Logon:
         if not port:
             return
         try:
-            token = read_token(os.environ.get("GUARITA_SESSION_TOKEN"),
-                               ctx.options.guarita_session_token_file or None)
+            if not self._sources():  # refuse to start rather than accept anyone's claim
+                read_token(None, None)
             self.endpoint = LogonEndpoint(
-                ctx.options.guarita_session_host, port, token,
+                ctx.options.guarita_session_host, port, self._sources,
                 self.reload.runtime.policy.paths.state_dir, self._directory,
                 ttl=ctx.options.guarita_session_hours * 3600,
+                conflicts=lambda: self.reload.runtime.policy.logon_conflicts,
+                on_event=lambda kind: self.metrics.child(self.metrics.logon_events, kind).inc(),
             ).start()
         except (GuaritaError, OSError) as exc:
             raise exceptions.OptionsError(f"session endpoint port {port}: {exc}") from exc
+
+    def _sources(self) -> list[Source]:
+        """The policy's sources and the legacy token, with their tokens as they are now."""
+        return current_sources(self.reload.runtime.policy.logon_sources,
+                               os.environ.get("GUARITA_SESSION_TOKEN"),
+                               ctx.options.guarita_session_token_file or None)
 
     def _directory(self) -> Directory:
         return self.reload.runtime.directory

@@ -58,6 +58,10 @@ class Metrics:
                                   buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 1.0), registry=r)
         self.loop_lag_max = Gauge("guarita_event_loop_lag_max_seconds",
                                   "Longest event-loop timer lateness seen since start", registry=r)
+        self.logon_events = Counter(
+            "guarita_logon_events",
+            "Logon endpoint: wrong tokens, out-of-scope announcements, session conflicts",
+            ["event"], registry=r)
         self.reloads = Counter("guarita_reloads", "Reloads of policy, lists and state",
                                ["what", "result"], registry=r)
         self._children: dict[tuple[str, int, tuple[str, ...]], Any] = {}

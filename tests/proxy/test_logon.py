@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 
 import pytest
@@ -24,5 +25,10 @@ def test_endpoint_starts_with_a_token_and_refuses_without(chain: Chain,
     assert urllib.request.urlopen(req, timeout=5).status == 200
     chain.reload.tick()
     assert chain.reload.runtime.snapshot.sessions["127.0.0.1"] == "servidor"
+    bad = urllib.request.Request(f"http://127.0.0.1:{port}/login", data=b"user=servidor",
+                                 headers={"Authorization": "Bearer wrong-token-000000"})
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(bad, timeout=5)
+    assert chain.metric("guarita_logon_events_total", {"event": "bad_token"}) == 1
     chain.tctx.options.update(guarita_session_port=0)
     assert chain.logon.endpoint is None
