@@ -203,3 +203,12 @@ def test_concurrent_calls_are_bounded(ws: Workspace) -> None:
         wait_health(ep.port)  # the slot frees once the held call is answered
     finally:
         ep.stop()
+
+
+def test_an_unusable_token_is_left_out_and_said_in_the_log_only(tmp_path, caplog) -> None:  # noqa: ANN001
+    from addon.identity.logon import current_sources
+    from addon.policy.model import LogonSource
+
+    gone = LogonSource("dc", "collector", token_file=str(tmp_path / "missing.token"))
+    assert current_sources((gone,), "short", None) == []  # both unusable: nobody accepted
+    assert "missing.token" in caplog.text and "at least 16" in caplog.text

@@ -79,7 +79,11 @@ def current_sources(configured: tuple[LogonSource, ...], legacy_env: str | None,
         except GuaritaError as exc:
             log.error("guarita: logon source %s unusable: %s", s.name, exc)
     if legacy_env or legacy_file:
-        out.append(Source(LEGACY, "workstation", read_token(legacy_env, legacy_file).encode()))
+        try:
+            out.append(Source(LEGACY, "workstation",
+                              read_token(legacy_env, legacy_file).encode()))
+        except GuaritaError as exc:  # said in the log, never to the caller
+            log.error("guarita: logon source %s unusable: %s", LEGACY, exc)
     return out
 
 

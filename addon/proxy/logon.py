@@ -49,6 +49,10 @@ class Logon:
         if not port:
             return
         try:
+            legacy_env = os.environ.get("GUARITA_SESSION_TOKEN")
+            legacy_file = ctx.options.guarita_session_token_file or None
+            if legacy_env or legacy_file:  # at start, a broken token is an error, not a log line
+                read_token(legacy_env, legacy_file)
             if not self._sources():  # refuse to start rather than accept anyone's claim
                 read_token(None, None)
             self.endpoint = LogonEndpoint(

@@ -32,3 +32,10 @@ def test_endpoint_starts_with_a_token_and_refuses_without(chain: Chain,
     assert chain.metric("guarita_logon_events_total", {"event": "bad_token"}) == 1
     chain.tctx.options.update(guarita_session_port=0)
     assert chain.logon.endpoint is None
+
+
+def test_a_short_legacy_token_is_refused_at_start_with_the_reason(chain: Chain,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUARITA_SESSION_TOKEN", "short")
+    with pytest.raises(exceptions.OptionsError, match="at least 16"):
+        chain.tctx.options.update(guarita_session_port=free_port())
