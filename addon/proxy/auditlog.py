@@ -20,6 +20,7 @@ import contextlib
 import logging
 import sqlite3
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from mitmproxy import ctx, http
@@ -44,6 +45,7 @@ class AuditLog:
         self.metrics = metrics
         self.notes = notes
         self.writer: AuditWriter | None = None
+        self.keep_query = False
 
     def load(self, loader: Any) -> None:
         loader.add_option(
@@ -53,6 +55,8 @@ class AuditLog:
         )
 
     def configure(self, updated: set[str]) -> None:
+        if "guarita_audit_query" in updated:
+            self.keep_query = bool(ctx.options.guarita_audit_query)
         if "guarita_policy" not in updated or self.reload.source is None:
             return
         path = self.reload.runtime.policy.paths.audit_file
@@ -79,22 +83,29 @@ class AuditLog:
             self.metrics.audit_restarts.inc()
 
     # ------------------------------------------------------------------ hooks
-    async def http_connect(self, flow: http.HTTPFlow) -> None:
+    # Hooks return None, or a coroutine that mitmproxy awaits only while the queue is full:
+    # no coroutine per request on the hot path.
+    def http_connect(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
         if flow.response is not None and flow.response.status_code >= 300:
-            await self._finish(flow)  # a refused CONNECT has no response hook of its own
+            return self._finish(flow)  # a refused CONNECT has no response hook of its own
+        return None
 
-    async def response(self, flow: http.HTTPFlow) -> None:
-        await self._finish(flow)
+    def response(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
+        return self._finish(flow)
 
-    async def error(self, flow: http.HTTPFlow) -> None:
-        await self._finish(flow)
+    def error(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
+        return self._finish(flow)
 
-    async def submit(self, rec: tuple[object, ...]) -> None:
-        """Queue a record; while the queue is full, this caller (only) waits for room."""
+    def submit(self, rec: tuple[object, ...]) -> Awaitable[None] | None:
+        """Queue a record; while the queue is full, a coroutine for this caller to await."""
         writer = self.writer
         if writer is None or writer.submit(rec):
-            return
+            return None
         self.metrics.audit_backpressure.inc()
+        return self._room(writer)
+
+    @staticmethod
+    async def _room(writer: AuditWriter) -> None:
         while not writer.has_room() and not writer.stopped:
             await asyncio.sleep(0.01)
 
@@ -102,9 +113,9 @@ class AuditLog:
         self.metrics.count(d, self.reload.runtime.policy.category_labels)
 
     # --------------------------------------------------------------- records
-    async def _finish(self, flow: http.HTTPFlow) -> None:
+    def _finish(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
         if flow.metadata.get(RECORDED):
-            return
+            return None
         flow.metadata[RECORDED] = True
         try:
             rec, d = self._record(flow)
@@ -115,7 +126,7 @@ class AuditLog:
             rec = record(time.time(), "-", None, d, "?", "?", repr(flow.request.host), None,
                          None, None, None, None, None, None)
         self.count(d)
-        await self.submit(rec)
+        return self.submit(rec)
 
     def _record(self, flow: http.HTTPFlow) -> tuple[tuple[object, ...], Decision]:
         req, resp = flow.request, flow.response
@@ -137,7 +148,7 @@ class AuditLog:
             bytes_in = len(req.raw_content or b"")
             bytes_out = len(resp.raw_content or b"") if resp is not None else 0
         path = None if req.method == "CONNECT" else req.path
-        if path is not None and not ctx.options.guarita_audit_query:
+        if path is not None and not self.keep_query:
             path = path.split("?", 1)[0]
         duration = (time.time() - v.started) * 1000
         return record(v.started, v.ref, v.identity, d, req.method, req.scheme, v.host, req.port,

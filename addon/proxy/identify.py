@@ -47,6 +47,7 @@ class Identify:
         self.metrics = metrics
         self.auth = AuthCache()
         self.clock = time.time
+        self.challenge = True  # guarita_auth_challenge, read once in configure
         self._policy: Policy | None = None
         # Directory calls (ldap3 is pure Python) run here; a few threads are plenty.
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="guarita-dir")
@@ -122,8 +123,12 @@ class Identify:
             return Identified(None, UNAVAILABLE)
         return Identified(identity, None, self._challenge(identity))
 
+    def configure(self, updated: set[str]) -> None:
+        if "guarita_auth_challenge" in updated:
+            self.challenge = bool(ctx.options.guarita_auth_challenge)
+
     def _challenge(self, identity: Identity) -> bool:
-        return identity.source == "none" and bool(ctx.options.guarita_auth_challenge)
+        return identity.source == "none" and self.challenge
 
     async def _check_password(self, rt: Runtime, login: str, password: str,
                               ip: str) -> Identified | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,17 +146,17 @@ class Tunnels:
                                          tunnel.decision.level))
         flow.kill()
 
-    async def client_disconnected(self, client: connection.Client) -> None:
+    def client_disconnected(self, client: connection.Client) -> Awaitable[None] | None:
         self.undecided.discard(client.id)
         tunnel = self.tunnels.pop(client.id, None)
         late = self.notes.take(client.id)
         if tunnel is None:
-            return
+            return None
         if late is not None and not tunnel.refused:
             self._refuse(tunnel, late)
         v, d, c = tunnel.verdict, tunnel.decision, tunnel.counter
         self.audit.count(d)
-        await self.audit.submit(record(
+        return self.audit.submit(record(
             v.started, v.ref, v.identity, d, "CONNECT", "https", tunnel.host, tunnel.port, None,
             403 if tunnel.refused else 200, c.up if c else 0, c.down if c else 0,
             (time.time() - v.started) * 1000, v.client_ip))
