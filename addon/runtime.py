@@ -22,6 +22,7 @@ from pathlib import Path
 
 from addon.errors import CategoryError, GuaritaError
 from addon.identity.directory import Directory, make_directory
+from addon.identity.negotiate import Acceptor
 from addon.lists.compiler import policy_index
 from addon.policy import categories
 from addon.policy.categories import CategoryIndex
@@ -65,6 +66,7 @@ class Runtime:
     directory: Directory
     index: CategoryIndex
     snapshot: Snapshot
+    negotiate: Acceptor | None = field(default=None, compare=False)  # Kerberos, when configured
     # identity() per (login, address, groups): valid for this runtime only
     _memo: dict[tuple[object, ...], tuple[Identity, float, float]] = field(
         default_factory=dict, compare=False, repr=False)
@@ -73,18 +75,19 @@ class Runtime:
         return dataclasses.replace(self, snapshot=snapshot, _memo={})
 
     def identity(self, user: str | None, client_ip: str | None, now: float,
-                 groups: frozenset[str] | None = None) -> Identity:
+                 groups: frozenset[str] | None = None, proof: str = "directory") -> Identity:
         """Resolve a login (or the machine's session) to levels, groups and blocks.
 
-        Raises UnknownUser or DirectoryUnavailable for the caller to decide how
-        to fail (the proxy blocks, `check` exits 2).
+        `proof` says how a given login was proven (`basic`, `kerberos`): the audit log
+        keeps it as the identity's source. Raises UnknownUser or DirectoryUnavailable
+        for the caller to decide how to fail (the proxy blocks, `check` exits 2).
         """
         memo = self._memo
-        key = (user, client_ip, groups)
+        key = (user, client_ip, groups, proof)
         hit = memo.get(key)
         if hit is not None and hit[1] <= now < hit[2]:
             return hit[0]
-        ident = self._resolve(user, client_ip, now, groups)
+        ident = self._resolve(user, client_ip, now, groups, proof)
         until = now + IDENTITY_MEMO_SECONDS
         l4 = self.snapshot.level4.get(ident.user) if ident.user else None
         if l4 is not None and now < l4[0]:
@@ -95,7 +98,7 @@ class Runtime:
         return ident
 
     def _resolve(self, user: str | None, client_ip: str | None, now: float,
-                 groups: frozenset[str] | None) -> Identity:
+                 groups: frozenset[str] | None, proof: str) -> Identity:
         snap, policy = self.snapshot, self.policy
         source = "given"
         if user is None and groups is None and client_ip is not None:
@@ -109,7 +112,7 @@ class Runtime:
             assert user is not None
             user = user.strip().lower()
             groups = self.directory.lookup(user).groups
-            source = source if source == "session" else "directory"
+            source = source if source == "session" else proof
         # Directory group names compare case-insensitively (AD says GRP-Servidores, the
         # policy grp-servidores): the policy's names are case-folded when it is loaded.
         groups = frozenset(g.casefold() for g in groups)
@@ -152,10 +155,13 @@ class RuntimeSource:
     """
 
     def __init__(self, policy_path: Path | str, workdir: Path | None = None,
-                 directory_factory: Callable[[Policy], Directory] | None = None) -> None:
+                 directory_factory: Callable[[Policy], Directory] | None = None,
+                 acceptor_factory: Callable[[Policy], Acceptor | None] | None = None) -> None:
         self.policy_path = Path(policy_path)
         self.workdir = workdir or Path.cwd()
         self._directory_factory = directory_factory or make_directory
+        # Only the proxy checks Kerberos tickets; the CLI never needs the keytab.
+        self._acceptor_factory = acceptor_factory or (lambda policy: None)
         policy = load_policy(self.policy_path, self.workdir)
         self._policy_mtime = self._mtime()
         index = policy_index(policy.paths)
@@ -166,7 +172,7 @@ class RuntimeSource:
         self.broken: str | None = None  # why the files on disk are not in force, if they are not
         self.loaded_at = time.time()
         self.current = Runtime(policy, self._directory_factory(policy), index,
-                               read_snapshot(self._conn))
+                               read_snapshot(self._conn), self._acceptor_factory(policy))
 
     def _mtime(self) -> int:
         try:
@@ -185,13 +191,15 @@ class RuntimeSource:
         """
         with self._lock:
             rt, said = self.current, []
-            policy, directory, index = rt.policy, rt.directory, rt.index
+            policy, directory, index, acceptor = rt.policy, rt.directory, rt.index, rt.negotiate
             mtime = self._mtime()
             if mtime != self._policy_mtime:
                 self._policy_mtime = mtime
                 try:
-                    policy = load_policy(self.policy_path, self.workdir)
-                    directory = self._directory_factory(policy)
+                    new = load_policy(self.policy_path, self.workdir)
+                    # all three or none: a keytab it cannot use keeps the old policy too
+                    directory, acceptor = self._directory_factory(new), self._acceptor_factory(new)
+                    policy = new
                     said.append("policy reloaded" + (" (fixed: adopted again)"
                                                      if self.broken else ""))
                     self.broken = None
@@ -213,7 +221,7 @@ class RuntimeSource:
             if not (changed or state_changed):
                 return said
             snapshot = read_snapshot(self._conn) if state_changed else rt.snapshot
-            self.current = Runtime(policy, directory, index, snapshot)
+            self.current = Runtime(policy, directory, index, snapshot, acceptor)
             self.loaded_at = time.time()
             return said
 

@@ -3,12 +3,18 @@
 # type-check and run the tests with per-module coverage (subprocesses included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "$(id -u)" = 0 ] && ! command -v slapd >/dev/null 2>&1; then
-  # OpenLDAP for the directory tests; harmless when already installed.
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils curl >/dev/null) \
-    || { echo "error: could not install slapd/ldap-utils from Debian; the LDAP tests need them" >&2; exit 1; }
-elif ! command -v slapd >/dev/null 2>&1; then
-  echo "warning: slapd not installed and not root; the LDAP tests will be skipped" >&2
+# Real servers for the tests, from Debian: OpenLDAP (directory), MIT Kerberos (KDC, kinit,
+# and the headers the gssapi package builds against), curl.
+packages=(slapd ldap-utils curl krb5-kdc krb5-admin-server krb5-user libkrb5-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+    || { echo "error: could not install ${missing[*]} from Debian; the tests need them" >&2; exit 1; }
+elif [ "${#missing[@]}" -gt 0 ]; then
+  echo "warning: not root, cannot install ${missing[*]}; the tests that need them are skipped" >&2
 fi
 [ -x .venv/bin/python ] || python3.11 -m venv .venv 2>/dev/null || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
+from tests.support import kdc as kerberos
 from tests.support.fakenet import FakeNet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +101,8 @@ def wait_until(predicate: Callable[[], object], timeout: float = 15.0, what: str
     raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
 
 
-def start_proxy(ws: Workspace, *extra: str, upstream: bool = True) -> Proxy:
+def start_proxy(ws: Workspace, *extra: str, upstream: bool = True,
+                env: dict[str, str] | None = None) -> Proxy:
     """A real `guarita run`; by default chained to a local fake internet (no DNS, no network)."""
     net = FakeNet().start()
     port = free_port()
@@ -107,7 +110,7 @@ def start_proxy(ws: Workspace, *extra: str, upstream: bool = True) -> Proxy:
     proc = subprocess.Popen(
         [*guarita_cmd(), "run", "--listen-port", str(port), "--metrics-port", "0",
          *mode, "--config", str(ws.config), *extra],
-        cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -130,3 +133,22 @@ def proxy(ws: Workspace) -> Iterator[Proxy]:
     yield p
     p.stop()
     p.net.stop()
+
+
+@pytest.fixture(scope="session")
+def kdc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[kerberos.Kdc]:
+    """A real MIT Kerberos KDC for the whole run (Debian krb5-kdc; gssapi from PyPI)."""
+    if not kerberos.available():
+        pytest.skip("needs Debian krb5-kdc, krb5-admin-server and krb5-user")
+    pytest.importorskip("gssapi")
+    k = kerberos.start(tmp_path_factory.mktemp("kdc"))
+    yield k
+    k.stop()
+
+
+def use_kerberos(ws: Workspace, k: kerberos.Kdc, **extra: object) -> None:
+    """Turn on Negotiate in the workspace's policy, with the KDC's proxy keytab."""
+    tree = yaml.safe_load(ws.config.read_text())
+    tree["directory"]["authentication"]["negotiate"] = {
+        "keytab": str(k.keytab), "principal": kerberos.SERVICE, **extra}
+    ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))

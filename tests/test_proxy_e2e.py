@@ -11,10 +11,12 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import time
 
 import pytest
 
-from tests.conftest import Proxy, free_port, start_proxy, wait_until
+from tests.conftest import Proxy, free_port, start_proxy, use_kerberos, wait_until
+from tests.support import kdc as kerberos
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")]
 
@@ -223,3 +225,48 @@ def test_hole2_a_name_that_resolves_to_this_machine_is_refused(ws) -> None:  # n
         "SELECT decision, rule FROM audit WHERE host = ?", (name,)))
     # refused once the session was seen (level0.no_user before it), never allowed
     assert ("block", "destination.forbidden") in seen and all(d == "block" for d, _ in seen)
+
+
+def test_kerberos_single_sign_on_through_a_real_proxy(ws, kdc) -> None:  # noqa: ANN001
+    """curl --negotiate with a ticket from a real KDC: identified with no password; without a
+    ticket the 407 still offers Basic; forged, replayed and expired tokens get a 407."""
+    expiring = kdc.kinit("membro", lifetime="3s")
+    stale = kdc.token(expiring)  # made while its ticket is valid, sent after it expired
+    stale_after = kdc.ticket_end(expiring) + kerberos.SKEW + 1
+    use_kerberos(ws, kdc)
+    proxy = start_proxy(ws, env=kdc.env)
+    url = f"http://{kerberos.PROXY_HOST}:{proxy.port}"  # the name the SPN is made for
+
+    def get(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["curl", "-s", "-x", url, "-w", "\n%{http_code}", "-D", "-", *args,
+                               "http://www.gov.br/"], capture_output=True, text=True,
+                              timeout=60, env=env or kdc.env)
+
+    try:
+        ticket = kdc.kinit("servidor")
+        ok = get("--proxy-negotiate", "-U", ":", env=ticket)
+        assert status(ok) == "200" and "upstream GET http://www.gov.br/" in ok.stdout
+        no_ticket = {**kdc.env, "KRB5CCNAME": f"FILE:{ws.root}/no-ticket"}
+        challenged = get("--proxy-negotiate", "-U", ":", env=no_ticket)
+        assert status(challenged) == "407"
+        offers = [ln.split(":", 1)[1].strip() for ln in challenged.stdout.splitlines()
+                  if ln.lower().startswith("proxy-authenticate:")]
+        assert offers == ["Negotiate", 'Basic realm="guarita", charset="UTF-8"']
+        assert status(get("--proxy-basic", "-U", "servidor:servidor", env=no_ticket)) == "200"
+        forged = get("--proxy-header", "Proxy-Authorization: Negotiate YIIBAAYGKwYBBQUCoIG=")
+        assert status(forged) == "407" and "identity.bad_ticket" in forged.stdout
+        token = kdc.token(kdc.kinit("servidor"))
+        assert status(get("--proxy-header", f"Proxy-Authorization: Negotiate {token}")) == "200"
+        replayed = get("--proxy-header", f"Proxy-Authorization: Negotiate {token}")
+        assert status(replayed) == "407"
+        wait_until(lambda: time.time() > stale_after, timeout=30, what="the ticket to expire")
+        expired = get("--proxy-header", f"Proxy-Authorization: Negotiate {stale}")
+        assert status(expired) == "407" and "identity.bad_ticket" in expired.stdout
+        wait_until(lambda: len(audit_rows(proxy)) >= 7, what="the audit records")
+        sources = [(r[0], r[1]) for r in sqlite3.connect(proxy.ws.var / "audit.db").execute(
+            "SELECT user, source FROM audit ORDER BY id")]
+        assert sources[0] == ("servidor", "kerberos") and ("servidor", "basic") in sources
+    finally:
+        out = proxy.stop()
+        proxy.net.stop()
+    assert "Kerberos token from 127.0.0.1 refused: Request is a replay" in out

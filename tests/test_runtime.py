@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 
 from addon.identity.directory import StaticDirectory
+from addon.identity.negotiate import make_acceptor
 from addon.policy.model import Policy
 from addon.runtime import IDENTITY_MEMO_SECONDS, RuntimeSource
 from addon.state import blocks, releases
+from tests.conftest import use_kerberos
 
 
 class CountingDirectory(StaticDirectory):
@@ -55,3 +57,19 @@ def test_group_names_from_the_directory_are_case_folded(ws) -> None:  # noqa: AN
     rt = RuntimeSource(ws.config, ws.root).current
     ident = rt.identity(None, None, time.time(), groups=frozenset({"SERVIDORES", "Grp-Video"}))
     assert ident.base_level == 2 and "grp-video" in ident.groups and ident.special_groups
+
+
+def test_a_keytab_the_proxy_cannot_use_keeps_the_whole_last_good_runtime(ws, kdc) -> None:  # noqa: ANN001
+    use_kerberos(ws, kdc)
+    source = RuntimeSource(ws.config, ws.root, acceptor_factory=make_acceptor)
+    good = source.current
+    assert good.negotiate is not None
+    text = ws.config.read_text()
+    ws.config.write_text(text.replace(str(kdc.keytab), str(ws.root / "gone.keytab"))
+                         .replace("default_level: 1", "default_level: 2"))
+    said = source.refresh()
+    assert any("keeping the last good one" in s and "gone.keytab" in s for s in said), said
+    assert source.current is good and source.current.policy.default_level == 1
+    ws.config.write_text(text)
+    assert any("fixed: adopted again" in s for s in source.refresh())
+    assert source.current.negotiate is not None and source.broken is None

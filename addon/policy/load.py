@@ -22,6 +22,7 @@ from addon.policy.model import (
     Level,
     LogonSource,
     MachineLevel,
+    NegotiateSettings,
     Paths,
     Platform,
     Policy,
@@ -170,6 +171,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         cache_seconds=float(r.get(auth_tree, "cache_seconds", (int, float), w, 300)),
         max_failures=r.get(auth_tree, "max_failures", int, w, 5),
         lockout_seconds=float(r.get(auth_tree, "lockout_seconds", (int, float), w, 300)),
+        negotiate=_negotiate(r, auth_tree, path),
     )
     if auth.cache_seconds < 0 or auth.max_failures < 1 or auth.lockout_seconds < 0:
         raise r.fail(w, "cache_seconds and lockout_seconds must be >= 0, max_failures >= 1")
@@ -284,3 +286,24 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         ip_literal_allow=tuple(ip_allow),
         raw=tree,
     )
+
+
+def _negotiate(r: Reader, auth_tree: dict, policy_path: Path) -> NegotiateSettings | None:
+    """`directory.authentication.negotiate`: the keytab resolves against the policy's folder."""
+    w = "directory.authentication.negotiate"
+    spec = r.get(auth_tree, "negotiate", dict, "directory.authentication", None)
+    if spec is None:
+        return None
+    keytab = r.get(spec, "keytab", str, w)
+    principal = r.get(spec, "principal", str, w, None)
+    realms_raw = r.get(spec, "realms", list, w, None)
+    if realms_raw is None:
+        _, at, realm = (principal or "").rpartition("@")
+        if not at or not realm:
+            raise r.fail(f"{w}.realms", "required unless principal names its realm "
+                                        "(HTTP/proxy.fqdn@REALM)")
+        realms_raw = [realm]
+    realms = frozenset(str(x).strip().upper() for x in realms_raw if str(x).strip())
+    if not realms:
+        raise r.fail(f"{w}.realms", "must list at least one realm")
+    return NegotiateSettings((policy_path.resolve().parent / keytab).resolve(), realms, principal)

@@ -104,12 +104,27 @@ class Paths:
 
 
 @dataclass(frozen=True)
+class NegotiateSettings:
+    """Kerberos (SPNEGO) proxy authentication: the proxy's keytab and whose tickets count.
+
+    Only principals of `realms` map to logins (`ana@EXEMPLO.GOV.BR` -> `ana`): a trusted
+    foreign realm's `ana` is somebody else. `principal` pins the key the proxy accepts
+    with (`HTTP/proxy.fqdn@REALM`); without it any key in the keytab is accepted.
+    """
+
+    keytab: Path
+    realms: frozenset[str]
+    principal: str | None = None
+
+
+@dataclass(frozen=True)
 class AuthLimits:
     """Proxy authentication: how long a verified password is trusted, and the brute-force brake."""
 
     cache_seconds: float = 300.0
     max_failures: int = 5
     lockout_seconds: float = 300.0
+    negotiate: NegotiateSettings | None = None
 
 
 @dataclass(frozen=True)

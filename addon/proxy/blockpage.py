@@ -122,14 +122,20 @@ def refusal_response(policy: Policy, v: Verdict, request: http.Request,
     else:
         body = render_text(v.decision, host, user, v.ref, denial)
         headers["content-type"] = "text/plain; charset=utf-8"
+    response = http.Response.make(v.status, body.encode("utf-8"), headers)
     if v.status == 407:
-        headers["proxy-authenticate"] = 'Basic realm="guarita", charset="UTF-8"'
-    return http.Response.make(v.status, body.encode("utf-8"), headers)
+        # Kerberos first: a domain-joined browser signs in without a prompt; Basic after it,
+        # for machines outside the domain and users without a ticket.
+        if policy.auth.negotiate is not None:
+            response.headers.add("proxy-authenticate", "Negotiate")
+        response.headers.add("proxy-authenticate", 'Basic realm="guarita", charset="UTF-8"')
+    return response
 
 
 # refusals no release can lift: a form there would only mislead
 _NO_FORM = frozenset({"request.malformed", "request.too_long", "destination.forbidden",
                       "tunnel.port", "internal.error", "identity.bad_credentials",
+                      "identity.bad_ticket",
                       "identity.throttled", "identity.unknown_user",
                       "identity.directory_unavailable", "level0.no_user"})
 

@@ -1,4 +1,5 @@
-"""Who is asking: proxy authentication, else the machine's login session, else nobody.
+"""Who is asking: proxy authentication (Kerberos, then Basic), else the machine's login
+session, else nobody.
 
 Runs first on every request and CONNECT and leaves an `Identified` in the flow's
 metadata; `enforce` refuses when it is missing, so a failure here can only
@@ -23,6 +24,7 @@ from mitmproxy import connection, ctx, http
 
 from addon.errors import DirectoryUnavailable, UnknownUser
 from addon.identity.credentials import AuthCache, parse_basic
+from addon.identity.negotiate import Acceptor, TicketRefused, decode_token
 from addon.policy.model import Identity, Policy
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
@@ -51,7 +53,9 @@ class Identify:
         self._policy: Policy | None = None
         # Directory calls (ldap3 is pure Python) run here; a few threads are plenty.
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="guarita-dir")
-        self.proven: MutableMapping[connection.Client, str] = weakref.WeakKeyDictionary()
+        # (login, proof) proven on a client connection: a CONNECT's Basic, any Negotiate
+        self.proven: MutableMapping[connection.Client, tuple[str, str]] = (
+            weakref.WeakKeyDictionary())
 
     def load(self, loader: Any) -> None:
         loader.add_option(
@@ -100,22 +104,33 @@ class Identify:
         if header is not None:
             del flow.request.headers["proxy-authorization"]  # never forwarded upstream
         login: str | None = None
+        proof = "directory"
+        scheme, _, value = (header or "").strip().partition(" ")
         creds = parse_basic(header)
-        if creds is not None:
+        if scheme.lower() == "negotiate" and rt.negotiate is not None:
+            found = await self._check_ticket(rt.negotiate, value, ip)
+            if isinstance(found, Identified):
+                self.proven.pop(flow.client_conn, None)
+                return found
+            # Browsers treat Negotiate as connection-based (as NTLM): one ticket per
+            # connection, the requests after it on that connection carry no header.
+            login, proof = found, "kerberos"
+            self.proven[flow.client_conn] = (login, proof)
+        elif creds is not None:
             refused = await self._check_password(rt, creds[0], creds[1], ip)
             if refused is not None:
                 return refused
-            login = creds[0]
+            login, proof = creds[0], "basic"
             if flow.request.method == "CONNECT":
-                self.proven[flow.client_conn] = login
+                self.proven[flow.client_conn] = (login, proof)
         elif flow.client_conn in self.proven:
-            login = self.proven[flow.client_conn]  # inside a tunnel proven on its CONNECT
+            login, proof = self.proven[flow.client_conn]  # proven earlier on this connection
         try:
             if self._needs_directory_io(rt, login, ip):
                 identity = await asyncio.get_running_loop().run_in_executor(
-                    self.pool, rt.identity, login, ip, now)
+                    self.pool, rt.identity, login, ip, now, None, proof)
             else:
-                identity = rt.identity(login, ip, now)
+                identity = rt.identity(login, ip, now, None, proof)
         except UnknownUser:
             return Identified(None, refusal("identity.unknown_user",
                                             "Usuário desconhecido no diretório"))
@@ -155,6 +170,22 @@ class Identify:
                                             "Usuário ou senha incorretos"), True)
         self.auth.success(login, password, ip)
         return None
+
+    async def _check_ticket(self, acceptor: Acceptor, value: str, ip: str) -> str | Identified:
+        """The login a Kerberos token proves, or the refusal (with a challenge to retry)."""
+        try:
+            token = decode_token(value)
+            login = await asyncio.get_running_loop().run_in_executor(
+                self.pool, acceptor.accept, token)
+        except TicketRefused as exc:
+            self.metrics.child(self.metrics.directory_lookups, "ticket_refused").inc()
+            log.warning("guarita: Kerberos token from %s refused: %s", ip, exc)
+            return Identified(None, refusal(
+                "identity.bad_ticket",
+                "Bilhete Kerberos recusado: entre de novo no computador ou use usuário e senha"),
+                True)
+        self.metrics.child(self.metrics.directory_lookups, "ticket_ok").inc()
+        return login
 
     @staticmethod
     def _needs_directory_io(rt: Runtime, login: str | None, ip: str) -> bool:

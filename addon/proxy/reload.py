@@ -20,6 +20,7 @@ from typing import Any
 from mitmproxy import ctx, exceptions
 
 from addon.errors import GuaritaError
+from addon.identity.negotiate import make_acceptor
 from addon.proxy.metrics import Metrics
 from addon.runtime import Runtime, RuntimeSource
 
@@ -53,7 +54,7 @@ class Reload:
         if "guarita_policy" not in updated:
             return
         try:
-            source = RuntimeSource(Path(ctx.options.guarita_policy))
+            source = RuntimeSource(Path(ctx.options.guarita_policy), acceptor_factory=make_acceptor)
         except GuaritaError as exc:
             if self.source is None:
                 raise exceptions.OptionsError(str(exc)) from exc

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import base64
 
+import pytest
 import yaml
 from mitmproxy.proxy.layers.http import HttpRequestHeadersHook
 
 from addon.errors import DirectoryUnavailable
 from addon.identity.directory import Entry
 from addon.proxy.verdict import IDENTIFIED, VERDICT
+from tests.conftest import Workspace, use_kerberos
 from tests.proxy.conftest import Chain, connect, make_flow, send
+from tests.support.kdc import Kdc
 
 
 def run(coro):  # noqa: ANN001, ANN201
@@ -27,7 +30,7 @@ def test_session_gives_the_user_and_the_header_is_never_forwarded(chain: Chain) 
     chain.login("servidor")
     f = run(send(chain, make_flow(headers=basic("membro", "membro"))))
     ident = f.metadata[IDENTIFIED].identity
-    assert ident.user == "membro" and ident.source == "directory"  # credentials win
+    assert ident.user == "membro" and ident.source == "basic"  # credentials win
     assert "proxy-authorization" not in f.request.headers
     g = run(send(chain, make_flow()))
     assert g.metadata[IDENTIFIED].identity.user == "servidor"
@@ -38,6 +41,8 @@ def test_wrong_password_is_a_407_challenge(chain: Chain) -> None:
     f = run(send(chain, make_flow(headers=basic("servidor", "nope"))))
     assert f.response.status_code == 407
     assert f.metadata[VERDICT].decision.rule == "identity.bad_credentials"
+    # no Kerberos in the shipped policy: Basic is the only offer
+    assert f.response.headers.get_all("proxy-authenticate") == ['Basic realm="guarita", charset="UTF-8"']
     assert chain.metric("guarita_directory_lookups_total", {"result": "bind_fail"}) == 1
 
 
@@ -142,3 +147,67 @@ def test_identify_crash_is_a_refusal(chain: Chain, monkeypatch) -> None:  # noqa
     assert f.metadata[IDENTIFIED].refusal.rule == "internal.error"
     assert f.response.status_code == 503
     assert chain.metric("guarita_errors_total", {"where": "identify"}) == 1
+
+
+@pytest.fixture
+def kerberos_ws(ws: Workspace, kdc: Kdc, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    use_kerberos(ws, kdc)
+    monkeypatch.setenv("KRB5_CONFIG", kdc.env["KRB5_CONFIG"])
+    return ws
+
+
+def negotiate(token: str) -> dict[str, str]:
+    return {"proxy-authorization": f"Negotiate {token}"}
+
+
+def test_a_kerberos_ticket_identifies_the_connection_with_no_password(
+        kerberos_ws: Workspace, kdc: Kdc, chain: Chain) -> None:
+    f = run(send(chain, make_flow(headers=negotiate(kdc.token(kdc.kinit("servidor"))))))
+    assert f.response.status_code == 200
+    ident = f.metadata[IDENTIFIED].identity
+    assert (ident.user, ident.source, ident.base_level) == ("servidor", "kerberos", 2)
+    assert "proxy-authorization" not in f.request.headers
+    # the next request on that connection carries no header (Negotiate is per connection)
+    g = make_flow("http://www.gov.br/b")
+    g.client_conn = f.client_conn
+    assert run(send(chain, g)).metadata[IDENTIFIED].identity.user == "servidor"
+    # another connection is nobody until it shows its own ticket
+    h = run(send(chain, make_flow()))
+    assert h.response.status_code == 407
+    assert h.response.headers.get_all("proxy-authenticate") == [
+        "Negotiate", 'Basic realm="guarita", charset="UTF-8"']  # Kerberos offered first
+    assert chain.metric("guarita_directory_lookups_total", {"result": "ticket_ok"}) == 1
+    assert [r["source"] for r in chain.rows()] == ["kerberos", "kerberos", "none"]
+
+
+def test_a_forged_or_replayed_ticket_is_a_407_and_forgets_the_connection(
+        kerberos_ws: Workspace, kdc: Kdc, chain: Chain) -> None:
+    token = kdc.token(kdc.kinit("membro"))
+    f = run(send(chain, make_flow(headers=negotiate(token))))
+    assert f.metadata[IDENTIFIED].identity.user == "membro"
+    replay = make_flow(headers=negotiate(token))
+    replay.client_conn = f.client_conn
+    run(send(chain, replay))
+    assert replay.response.status_code == 407
+    assert replay.metadata[VERDICT].decision.rule == "identity.bad_ticket"
+    after = make_flow()
+    after.client_conn = f.client_conn  # the connection's earlier proof is gone with the bad one
+    assert run(send(chain, after)).response.status_code == 407
+    forged = run(send(chain, make_flow(headers=negotiate(base64.b64encode(b"\x60" * 80).decode()))))
+    assert forged.response.status_code == 407
+    assert forged.metadata[VERDICT].decision.rule == "identity.bad_ticket"
+    assert chain.metric("guarita_directory_lookups_total", {"result": "ticket_refused"}) == 2
+    assert not chain.upstream[1:]  # only the first, proven request went out
+
+
+def test_a_principal_the_directory_does_not_know_is_refused(
+        kerberos_ws: Workspace, kdc: Kdc, chain: Chain) -> None:
+    f = run(send(chain, make_flow(headers=negotiate(kdc.token(kdc.kinit("fantasma"))))))
+    assert f.response.status_code == 403
+    assert f.metadata[VERDICT].decision.rule == "identity.unknown_user"
+
+
+def test_basic_still_works_beside_kerberos(kerberos_ws: Workspace, chain: Chain) -> None:
+    f = run(send(chain, make_flow(headers=basic("membro", "membro"))))
+    assert f.response.status_code == 200
+    assert f.metadata[IDENTIFIED].identity.source == "basic"
