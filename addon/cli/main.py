@@ -21,13 +21,14 @@ def cli() -> None:
 def _register() -> None:
     from addon.cli.audit import audit
     from addon.cli.block import block, unblock
+    from addon.cli.ca import ca_group
     from addon.cli.categories import categories
     from addon.cli.check import check
     from addon.cli.release import release
     from addon.cli.run import run
     from addon.cli.session import session
 
-    for command in (run, check, categories, session, block, unblock, release, audit):
+    for command in (run, check, categories, session, block, unblock, release, audit, ca_group):
         cli.add_command(command)
 
 

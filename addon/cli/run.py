@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from addon import ca
 from addon.cli.common import config_option
 from addon.errors import GuaritaError
 from addon.policy.load import load_policy
@@ -21,8 +22,15 @@ from addon.policy.load import load_policy
               help="Prometheus /metrics port (0: off); bound to --metrics-host.")
 @click.option("--metrics-host", default="127.0.0.1", show_default=True)
 @click.option("--intercept", is_flag=True,
-              help="Decrypt HTTPS (clients must trust mitmproxy's CA) for URL rules and the "
-                   "block page on HTTPS.")
+              help="Decrypt all HTTPS (clients must trust the CA of `guarita ca export`): "
+                   "every request inside is decided on its own; implies --https-block-page.")
+@click.option("--https-block-page", is_flag=True,
+              help="Show the block page for blocked HTTPS: only a blocked tunnel is decrypted, "
+                   "with the CA of `guarita ca export`; allowed HTTPS stays undecrypted.")
+@click.option("--ca-cert", type=click.Path(path_type=Path, dir_okay=False),
+              help="The institution's own CA certificate (PEM) instead of a generated one.")
+@click.option("--ca-key", type=click.Path(path_type=Path, dir_okay=False),
+              help="Its private key (PEM); refused if other users can read it.")
 @click.option("--allow-localhost", is_flag=True,
               help="Allow destinations on this host's loopback (off: refused).")
 @click.option("--mode", default="regular", show_default=True,
@@ -35,11 +43,18 @@ from addon.policy.load import load_policy
               help="Any mitmproxy option, as mitmdump's --set (e.g. stream_large_bodies=1m).")
 @config_option
 def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str,
-        intercept: bool, allow_localhost: bool, mode: str, session_port: int,
+        intercept: bool, https_block_page: bool, ca_cert: Path | None, ca_key: Path | None,
+        allow_localhost: bool, mode: str, session_port: int,
         session_host: str, settings: tuple[str, ...], config: Path) -> None:
     """Start the proxy with the add-on, the audit log and a Prometheus endpoint."""
     policy = load_policy(config)  # fail fast, one line, before starting anything
+    if (ca_cert is None) != (ca_key is None):
+        raise click.UsageError("--ca-cert and --ca-key go together")
+    if ca_cert is not None and ca_key is not None:
+        ca.install(ca_cert, ca_key, policy.paths.state_dir)
+    confdir = ca.ensure(policy.paths.state_dir)
     guarita_options = {
+        "guarita_https_block_page": https_block_page or intercept,
         "guarita_policy": str(config),
         "guarita_metrics_port": metrics_port,
         "guarita_metrics_host": metrics_host,
@@ -54,17 +69,17 @@ def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str
             raise GuaritaError(f"--set {item!r}: use OPTION=VALUE")
         extra.append(item)
     asyncio.run(_serve(listen_host, listen_port, mode, guarita_options,
-                       str(policy.paths.state_dir), extra))
+                       str(policy.paths.state_dir), extra, confdir))
 
 
 async def _serve(host: str, port: int, mode: str, guarita_options: dict[str, object],
-                 state_dir: str, extra: list[str]) -> None:
+                 state_dir: str, extra: list[str], confdir: Path) -> None:
     from mitmproxy import options
     from mitmproxy.tools.dump import DumpMaster
 
     from addon.proxy import make_addons
 
-    opts = options.Options(listen_host=host, listen_port=port, mode=[mode])
+    opts = options.Options(listen_host=host, listen_port=port, mode=[mode], confdir=str(confdir))
     master = DumpMaster(opts, with_termlog=True, with_dumper=False)
     master.addons.add(*make_addons())
     try:

@@ -42,7 +42,7 @@ def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
         MetricsEndpoint(metrics),
         Identify(reload, metrics),
         RequestForm(reload, metrics),  # answers portal requests before enforce's last gate
-        Enforce(reload, metrics),
+        Enforce(reload, metrics, notes),
         Bodies(),
         Tunnels(reload, metrics, audit, notes),  # before destinations: takes its notes first
         Destinations(reload, metrics, notes),

@@ -29,7 +29,16 @@ from addon.proxy import blockpage
 from addon.proxy.identify import client_ip
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
-from addon.proxy.verdict import IDENTIFIED, INTERNAL_ERROR, PORTAL_RULE, VERDICT, Verdict, refusal
+from addon.proxy.verdict import (
+    IDENTIFIED,
+    INTERNAL_ERROR,
+    PORTAL_RULE,
+    RECORDED,
+    VERDICT,
+    ConnectionNotes,
+    Verdict,
+    refusal,
+)
 from addon.runtime import Runtime
 
 log = logging.getLogger("guarita")
@@ -58,9 +67,11 @@ def body_over(req: http.Request, limit: int) -> bool:
 
 
 class Enforce:
-    def __init__(self, reload: Reload, metrics: Metrics) -> None:
+    def __init__(self, reload: Reload, metrics: Metrics, notes: ConnectionNotes) -> None:
         self.reload = reload
         self.metrics = metrics
+        self.notes = notes
+        self.https_block_page = False
         self.clock = time.time
         self.tls_ports: frozenset[int] = frozenset({443})
         self.portal_host = "guarita.invalid"
@@ -76,6 +87,11 @@ class Enforce:
             "guarita_allow_localhost", bool, False,
             "Allow destinations on the proxy host's loopback (127.0.0.0/8, ::1, localhost), "
             "like Squid's to_localhost. Off by default: the proxy is no way into its own host.",
+        )
+        loader.add_option(
+            "guarita_https_block_page", bool, False,
+            "Accept a blocked CONNECT and decrypt that tunnel only, to show the block page "
+            "(clients must trust the proxy's CA). Allowed tunnels stay undecrypted.",
         )
         loader.add_option(
             "guarita_portal_host", str, "guarita.invalid",
@@ -100,6 +116,8 @@ class Enforce:
                 raise exceptions.OptionsError(f"guarita_portal_host: {exc}") from exc
         if "guarita_allow_localhost" in updated:
             self.allow_localhost = bool(ctx.options.guarita_allow_localhost)
+        if "guarita_https_block_page" in updated:
+            self.https_block_page = bool(ctx.options.guarita_https_block_page)
 
     # ------------------------------------------------------------------ hooks
     def requestheaders(self, flow: http.HTTPFlow) -> None:
@@ -129,6 +147,14 @@ class Enforce:
     # --------------------------------------------------------------- deciding
     def _enforce(self, flow: http.HTTPFlow, connect: bool, decide: bool = True) -> None:
         started = time.perf_counter()
+        page = self.notes.pages.get(flow.client_conn.id) if self.notes.pages else None
+        if page is not None:
+            # inside a blocked tunnel accepted for its page: every request gets that page,
+            # and the tunnel's one record (written by `tunnels`) is the block's
+            flow.metadata[VERDICT] = page
+            flow.metadata[RECORDED] = True
+            self._answer(flow, page)
+            return
         now = self.clock()
         ip = client_ip(flow.client_conn.peername[0])
         v: Verdict | None = None
@@ -199,6 +225,12 @@ class Enforce:
         challenge = found.challenge and decision.rule == "level0.no_user"
         return verdict(decision, 407 if challenge else 403, host, challenge=challenge)
 
+    def _page_tunnel(self, flow: http.HTTPFlow, v: Verdict) -> bool:
+        """Whether a refused CONNECT is accepted to show its page over TLS: a refusal a page
+        explains (not a 407, which the browser asks for itself) on a TLS port."""
+        return (self.https_block_page and v.status in (403, 503)
+                and flow.request.port in self.tls_ports and v.decision.rule != "tunnel.port")
+
     @staticmethod
     def _names(flow: http.HTTPFlow) -> list[str]:
         """Every name the request carries, canonical and once each; HostError if one is bad."""
@@ -222,6 +254,9 @@ class Enforce:
         """Answer a refusal here; a large body is never read for it (the flow is cut)."""
         req = flow.request
         req.stream = False  # e.g. stream_large_bodies: a refused body goes nowhere
+        if req.method == "CONNECT" and self._page_tunnel(flow, v):
+            self.notes.pages[flow.client_conn.id] = v  # `tunnels` decrypts it, and records it
+            return
         if req.method != "CONNECT" and body_over(req, LARGE_BODY):
             flow.kill()  # recorded by the audit log from the Verdict, like any refusal
             return

@@ -8,6 +8,10 @@ on 443) is closed. Allowed TLS passes through undecrypted unless interception
 is on; its bytes are counted by wrapping the tunnel's next layer. One record per
 tunnel, written when the client goes away.
 
+With `guarita_https_block_page`, a blocked CONNECT is accepted and only that tunnel is
+decrypted (a certificate from the proxy's CA) to show the block page; it never connects
+upstream, and it is recorded once, as the blocked tunnel it is.
+
 Every upstream connection of a client whose tunnel was refused is refused in
 `server_connect`, and TLS that did not come through a decided CONNECT
 (transparent mode) is never passed through blind.
@@ -52,6 +56,7 @@ class Tunnel:
     port: int
     refused: bool = False
     counter: ByteCounter | CountingRelay | None = None
+    page: bool = False  # refused, accepted only to show the block page over TLS
 
 
 class Tunnels:
@@ -74,8 +79,13 @@ class Tunnels:
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         v = flow.metadata.get(VERDICT)
-        if flow.response is None and isinstance(v, Verdict) and v.allowed:
+        if flow.response is not None or not isinstance(v, Verdict):
+            return
+        if v.allowed:
             self.tunnels[flow.client_conn.id] = Tunnel(v, v.decision, v.host, flow.request.port)
+        elif self.notes.pages.get(flow.client_conn.id) is v:
+            self.tunnels[flow.client_conn.id] = Tunnel(v, v.decision, v.host, flow.request.port,
+                                                       refused=True, page=True)
 
     def tls_clienthello(self, data: tls.ClientHelloData) -> None:
         tunnel = self.tunnels.get(data.context.client.id)
@@ -83,6 +93,12 @@ class Tunnels:
             # TLS that did not come through a decided CONNECT: nothing vouches for it
             self.undecided.add(data.context.client.id)
             data.ignore_connection = True
+            return
+        if tunnel.page:
+            # decrypted with a certificate from the proxy's CA, never connected upstream:
+            # the only thing inside is the block page
+            data.ignore_connection = False
+            data.establish_server_tls_first = False
             return
         try:
             sni = data.client_hello.sni
@@ -148,6 +164,7 @@ class Tunnels:
 
     def client_disconnected(self, client: connection.Client) -> Awaitable[None] | None:
         self.undecided.discard(client.id)
+        self.notes.pages.pop(client.id, None)
         tunnel = self.tunnels.pop(client.id, None)
         late = self.notes.take(client.id)
         if tunnel is None:

@@ -60,9 +60,14 @@ class Verdict:
 
 @dataclass
 class ConnectionNotes:
-    """Refusals made after a flow's verdict, by client connection (see `destinations`)."""
+    """What one add-on learned of a client connection for another, by client id.
+
+    `refused`: refusals made after a flow's verdict (`destinations`). `pages`: blocked
+    CONNECTs accepted only to show the block page inside (`enforce` -> `tunnels`).
+    """
 
     refused: dict[str, Decision] = field(default_factory=dict)
+    pages: dict[str, Verdict] = field(default_factory=dict)
 
     def take(self, client_id: str) -> Decision | None:
         return self.refused.pop(client_id, None)

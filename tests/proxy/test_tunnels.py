@@ -12,7 +12,8 @@ from mitmproxy.proxy.layers.tls import TlsClienthelloHook, parse_client_hello
 from mitmproxy.proxy.server_hooks import ClientDisconnectedHook, ServerConnectHook
 from mitmproxy.test import tflow
 
-from tests.proxy.conftest import Chain, connect, server_data
+from addon.proxy.verdict import VERDICT
+from tests.proxy.conftest import Chain, connect, make_flow, send, server_data
 
 
 def run(coro):  # noqa: ANN001, ANN201
@@ -176,3 +177,50 @@ def test_art10_VII_a_connect_to_an_unlisted_ip_without_sni_is_refused(chain: Cha
     assert g.response is None
     hello_data(chain, g, None)  # no SNI: the decision on the address stands
     assert not chain.tunnels.tunnels[g.client_conn.id].refused
+
+
+def test_https_block_page_decrypts_only_the_blocked_tunnel_and_records_it_once(
+        chain: Chain) -> None:
+    chain.tctx.options.update(guarita_https_block_page=True)
+    chain.login("servidor")
+    allowed = run(connect(chain, "www.gov.br"))
+    assert hello_data(chain, allowed, "www.gov.br").ignore_connection  # still undecrypted
+    f = run(connect(chain, "www.pornhub.com"))
+    assert f.response is None  # accepted: "200 Connection established", for the page
+    data = hello_data(chain, f, "www.pornhub.com")
+    assert not data.ignore_connection and not data.establish_server_tls_first
+    upstream = server_data(f, ("www.pornhub.com", 443))
+    run(chain.hook(ServerConnectHook(upstream)))
+    assert upstream.server.error  # nothing inside ever reaches the site
+    refs = set()
+    for path in ("/", "/favicon.ico"):
+        inner = make_flow(f"https://www.pornhub.com{path}", headers={"accept": "text/html"})
+        inner.client_conn = f.client_conn
+        run(send(chain, inner))
+        assert inner.response.status_code == 403
+        page = inner.response.get_text()
+        assert "Conteúdo adulto" in page and "www.pornhub.com" in page and "Pedir liberação" in page
+        refs.add(inner.metadata[VERDICT].ref)
+    assert refs == {f.metadata[VERDICT].ref}  # the page shows the tunnel's reference
+    assert chain.upstream == []
+    run(chain.hook(ClientDisconnectedHook(f.client_conn)))
+    rows = [r for r in chain.rows() if r["host"] == "www.pornhub.com"]
+    assert [(r["method"], r["decision"], r["status"], r["ref"]) for r in rows] == [
+        ("CONNECT", "block", 403, f.metadata[VERDICT].ref)]  # one record: the blocked tunnel
+
+
+def test_without_the_option_a_blocked_connect_is_refused_before_tls(chain: Chain) -> None:
+    chain.login("servidor")
+    f = run(connect(chain, "www.pornhub.com"))
+    assert f.response.status_code == 403
+    assert chain.enforce.notes.pages == {}
+
+
+def test_a_challenge_or_a_foreign_port_is_never_turned_into_a_page(chain: Chain) -> None:
+    chain.tctx.options.update(guarita_https_block_page=True)
+    nobody = run(connect(chain, "www.gov.br"))
+    assert nobody.response.status_code == 407  # the browser asks for the login itself
+    chain.login("servidor")
+    ssh = run(connect(chain, "www.gov.br", port=22))
+    assert ssh.response.status_code == 403
+    assert chain.enforce.notes.pages == {}
