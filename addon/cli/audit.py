@@ -37,8 +37,8 @@ def _since_until(f: F) -> F:
 
 def _filters(policy: Policy, **kw: Any) -> query.Filters:
     tz = policy.calendar.tz
-    if kw.get("decision") not in (None, "allow", "block"):
-        raise GuaritaError("--decision must be allow or block")
+    if kw.get("decision") not in (None, "allow", "block", "error"):
+        raise GuaritaError("--decision must be allow, block or error")
     return query.Filters(
         user=kw.get("user"), ip=canonical_ip(kw["ip"]) if kw.get("ip") else None,
         host=kw.get("host"), category=kw.get("category"), decision=kw.get("decision"),
@@ -68,7 +68,8 @@ def audit() -> None:
 @click.option("--ip")
 @click.option("--host", help="Exact host; '*.example.com' for it and its subdomains.")
 @click.option("--category")
-@click.option("--decision", type=click.Choice(["allow", "block"]))
+@click.option("--decision", type=click.Choice(["allow", "block", "error"]),
+              help="error: allowed, but the site failed (DNS, refused, TLS, timeout).")
 @_since_until
 @click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
 @format_option
@@ -92,7 +93,8 @@ def query_(config: Path, fmt: str, limit: int, **kw: Any) -> None:
 @click.option("--by", type=click.Choice(list(query.GROUPS)), default="user", show_default=True)
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--user")
-@click.option("--decision", type=click.Choice(["allow", "block"]))
+@click.option("--decision", type=click.Choice(["allow", "block", "error"]),
+              help="error: allowed, but the site failed (DNS, refused, TLS, timeout).")
 @_since_until
 @format_option
 @config_option

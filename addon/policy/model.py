@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from addon.policy.clock import BusinessCalendar
 
-Action = Literal["allow", "block"]
+Action = Literal["allow", "block", "error"]  # error: allowed, but the site failed
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 

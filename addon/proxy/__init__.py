@@ -31,6 +31,7 @@ def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
     from addon.proxy.reload import Reload
     from addon.proxy.requestform import RequestForm
     from addon.proxy.tunnels import Tunnels
+    from addon.proxy.upstream import UpstreamErrors
     from addon.proxy.verdict import ConnectionNotes
 
     metrics = Metrics(registry)
@@ -46,6 +47,7 @@ def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
         Bodies(),
         Tunnels(reload, metrics, audit, notes),  # before destinations: takes its notes first
         Destinations(reload, metrics, notes),
+        UpstreamErrors(reload),  # before the audit log: it names the failure the log records
         audit,
         Logon(reload, metrics),
     ])]

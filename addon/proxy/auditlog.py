@@ -32,6 +32,7 @@ from addon.policy.model import Decision
 from addon.proxy.identify import client_ip
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
+from addon.proxy.upstream import UPSTREAM_ERROR
 from addon.proxy.verdict import BODY_BYTES, RECORDED, VERDICT, ConnectionNotes, Verdict, refusal
 
 log = logging.getLogger("guarita")
@@ -138,9 +139,11 @@ class AuditLog:
         late = self.notes.take(flow.client_conn.id) if flow.error else None
         if late is not None:  # refused when connecting (destinations), after the verdict
             d = Decision(late.action, d.level, d.categories, late.reason, late.rule, d.matched)
+        elif flow.error is not None and UPSTREAM_ERROR in flow.metadata:
+            d = flow.metadata[UPSTREAM_ERROR]  # allowed, but the site failed (upstream)
         status = resp.status_code if resp is not None else (v.status or None)
-        if late is not None and status is None:
-            status = 502  # what mitmproxy answered for the refused connection
+        if (late is not None or d.action == "error") and status is None:
+            status = 502  # what mitmproxy answered for the failed connection
         counted = flow.metadata.get(BODY_BYTES)
         if counted is not None:
             bytes_in, bytes_out = counted

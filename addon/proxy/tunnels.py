@@ -39,6 +39,7 @@ from addon.proxy.bytecount import ByteCounter, CountingRelay
 from addon.proxy.enforce import FORBIDDEN
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
+from addon.proxy.upstream import error_decision
 from addon.proxy.verdict import INTERNAL_ERROR, VERDICT, ConnectionNotes, Verdict, refusal
 
 log = logging.getLogger("guarita")
@@ -57,6 +58,7 @@ class Tunnel:
     refused: bool = False
     counter: ByteCounter | CountingRelay | None = None
     page: bool = False  # refused, accepted only to show the block page over TLS
+    failed: bool = False  # allowed, but the site could not be reached (decision `error`)
 
 
 class Tunnels:
@@ -154,6 +156,14 @@ class Tunnels:
         if (tunnel is not None and tunnel.refused) or data.client.id in self.undecided:
             data.server.error = "guarita: blocked by policy"
 
+    def server_connect_error(self, data: server_hooks.ServerConnectionHookData) -> None:
+        """An allowed tunnel whose site failed is recorded as an upstream error."""
+        tunnel = self.tunnels.get(data.client.id)
+        if tunnel is not None and not tunnel.refused and not tunnel.failed:
+            tunnel.failed = True
+            tunnel.decision = error_decision(str(data.server.error or "connection failed"),
+                                             tunnel.verdict)
+
     def tcp_start(self, flow: tcp.TCPFlow) -> None:
         """A tunnel that carries neither TLS nor HTTP (SSH on 443, ...) is closed."""
         tunnel = self.tunnels.get(flow.client_conn.id)
@@ -171,9 +181,11 @@ class Tunnels:
             return None
         if late is not None and not tunnel.refused:
             self._refuse(tunnel, late)
+            tunnel.failed = False  # refused by policy when connecting, not a failure
         v, d, c = tunnel.verdict, tunnel.decision, tunnel.counter
         self.audit.count(d)
         return self.audit.submit(record(
             v.started, v.ref, v.identity, d, "CONNECT", "https", tunnel.host, tunnel.port, None,
-            403 if tunnel.refused else 200, c.up if c else 0, c.down if c else 0,
+            403 if tunnel.refused else 502 if tunnel.failed else 200,
+            c.up if c else 0, c.down if c else 0,
             (time.time() - v.started) * 1000, v.client_ip))
