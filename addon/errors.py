@@ -30,4 +30,12 @@ class DirectoryUnavailable(GuaritaError):
 
 
 class ReleaseError(GuaritaError):
-    """A release request breaks a rule of Art. 9 §10–12 or seed 000 (the message says which)."""
+    """A release request breaks a rule of Art. 9 §10–12 or seed 000 (the message says which).
+
+    The message is for IT, who know the CLI and the policy's texts; `for_user` is what the
+    person on the request form reads, in Portuguese and without internal references.
+    """
+
+    def __init__(self, message: str, for_user: str | None = None) -> None:
+        super().__init__(message)
+        self.for_user = for_user

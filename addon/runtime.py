@@ -183,7 +183,7 @@ class RuntimeSource:
     def _version(self) -> int:
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
-    def refresh(self, force_state: bool = False) -> list[str]:
+    def refresh(self, force_state: bool = False, force_policy: bool = False) -> list[str]:
         """Adopt whatever changed on disk; returns what happened, one line each.
 
         Policy, lists and state are read first and swapped in together, so no request
@@ -193,7 +193,7 @@ class RuntimeSource:
             rt, said = self.current, []
             policy, directory, index, acceptor = rt.policy, rt.directory, rt.index, rt.negotiate
             mtime = self._mtime()
-            if mtime != self._policy_mtime:
+            if force_policy or mtime != self._policy_mtime:
                 self._policy_mtime = mtime
                 try:
                     new = load_policy(self.policy_path, self.workdir)

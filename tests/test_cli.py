@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 
 def test_check_contract(ws) -> None:  # noqa: ANN001
@@ -132,3 +133,35 @@ def test_usage_errors_are_one_line_naming_the_problem_and_the_help(ws) -> None: 
         cp = ws.run(*args)
         assert cp.returncode == 2 and words in cp.stderr, (args, cp.stderr)
         assert len(cp.stderr.strip().splitlines()) == 1 and "--help" in cp.stderr
+
+
+def test_the_policy_is_found_from_any_folder(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from addon.cli import common
+
+    monkeypatch.setattr(common, "SYSTEM_POLICY", tmp_path / "etc" / "policy.yaml")
+    assert common.find_policy(None) == Path("config/policy.yaml")  # a checkout
+    common.SYSTEM_POLICY.parent.mkdir()
+    common.SYSTEM_POLICY.write_text("x")
+    assert common.find_policy(None) == common.SYSTEM_POLICY  # an installed proxy
+    assert common.find_policy(Path("mine.yaml")) == Path("mine.yaml")  # --config or the env
+
+
+def test_a_missing_policy_says_how_to_name_one(tmp_path) -> None:  # noqa: ANN001
+    import subprocess
+
+    from tests.conftest import guarita_cmd
+
+    env = {k: v for k, v in __import__("os").environ.items() if k != "GUARITA_CONFIG"}
+    cp = subprocess.run([*guarita_cmd(), "check", "http://www.gov.br/", "--level", "2"],
+                        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60)
+    if Path("/etc/guarita/policy.yaml").exists():
+        return  # this machine has an installed policy: it is the one found
+    assert cp.returncode == 2 and "GUARITA_CONFIG" in cp.stderr and "Traceback" not in cp.stderr
+
+
+def test_the_command_list_keeps_whole_sentences(ws) -> None:  # noqa: ANN001
+    for args in ((), ("release",), ("audit",)):
+        out = ws.run(*args, "--help", check=True).stdout
+        assert "(Art.\n" not in out and not out.rstrip().endswith("(Art.")
+        assert "Art.  " not in out
+    assert "(Art. 9 §10–12)" in " ".join(ws.run("--help", check=True).stdout.split())

@@ -200,3 +200,24 @@ def test_logon_sources_are_validated_and_never_hold_a_token(tmp_path) -> None:  
         path.write_text(yaml.safe_dump({**base, "logon": {"sources": bad}}, allow_unicode=True))
         with pytest.raises(PolicyError, match=key):
             load_policy(path, tmp_path)
+
+
+def test_state_named_in_the_policy_is_beside_it_wherever_the_cli_runs(tmp_path) -> None:  # noqa: ANN001
+    import shutil
+
+    from addon.policy.load import load_policy as load
+    from tests.conftest import ROOT
+
+    etc = tmp_path / "etc"
+    shutil.copytree(ROOT / "config", etc / "config")
+    shutil.copytree(ROOT / "categories", etc / "categories")
+    policy_file = etc / "config" / "policy.yaml"
+    elsewhere = tmp_path / "home"
+    default = load(policy_file, workdir=elsewhere)
+    assert default.paths.state_dir == elsewhere / "var"  # not named: ./var where it runs
+    assert default.paths.imported_dir == elsewhere / "var" / "lists"
+    text = policy_file.read_text().replace("  # state: /var/lib/guarita", "  state: ../estado")
+    policy_file.write_text(text)
+    named = load(policy_file, workdir=elsewhere)
+    assert named.paths.state_dir.resolve() == (etc / "estado").resolve()
+    assert named.paths.imported_dir == named.paths.state_dir / "lists"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -44,6 +45,9 @@ def audit_rows(proxy: Proxy, where: str = "1") -> list[tuple]:
 def test_machine_without_session_is_level0_with_a_challenge(proxy: Proxy) -> None:
     cp = curl(proxy, "http://www.gov.br/")
     assert status(cp) == "407" and "level0.no_user" in cp.stdout
+    page = curl(proxy, "http://www.gov.br/", "-H", "Accept: text/html")
+    assert status(page) == "407" and "Identifique-se para usar a internet" in page.stdout
+    assert "usuário e a sua senha da rede" in page.stdout  # what to do, in the 407's body
     assert not proxy.net.seen
 
 
@@ -270,3 +274,17 @@ def test_kerberos_single_sign_on_through_a_real_proxy(ws, kdc) -> None:  # noqa:
         out = proxy.stop()
         proxy.net.stop()
     assert "Kerberos token from 127.0.0.1 refused: Request is a replay" in out
+
+
+def test_sighup_reloads_the_policy_even_when_its_time_did_not_change(proxy: Proxy) -> None:
+    login(proxy, "servidor")
+    config = proxy.ws.config
+    stamp = config.stat()
+    text = config.read_text().replace(
+        "machines:\n", "machines:\n  - {network: 127.0.0.1/32, level: 0, note: sala isolada}\n", 1)
+    config.write_text(text)
+    os.utime(config, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # as a restore from backup does
+    assert status(curl(proxy, "http://www.gov.br/")) == "200"  # not noticed by the watcher
+    proxy.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: status(curl(proxy, "http://www.gov.br/")) == "403", what="the reload")
+    assert proxy.proc.poll() is None  # reloaded, still running

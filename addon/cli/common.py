@@ -22,11 +22,23 @@ from addon.state.history import default_operator
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+SYSTEM_POLICY = Path("/etc/guarita/policy.yaml")
+
+
+def find_policy(given: Path | None) -> Path:
+    """--config, else $GUARITA_CONFIG (click reads it), else /etc/guarita/policy.yaml when it
+    exists (an installed proxy, whatever folder the CLI runs in), else config/policy.yaml."""
+    if given is not None and str(given):
+        return given
+    return SYSTEM_POLICY if SYSTEM_POLICY.is_file() else DEFAULT_POLICY
+
+
 def config_option(f: F) -> F:
     return click.option(
-        "--config", "config", type=click.Path(path_type=Path), default=DEFAULT_POLICY,
-        envvar="GUARITA_CONFIG", show_default=True,
-        help="Policy file (YAML). Env: GUARITA_CONFIG.",
+        "--config", "config", type=click.Path(path_type=Path), default=None,
+        envvar="GUARITA_CONFIG", show_default=f"$GUARITA_CONFIG, {SYSTEM_POLICY}, {DEFAULT_POLICY}",
+        callback=lambda ctx, param, value: find_policy(value),
+        help="Policy file (YAML): the first of these that is set or exists.",
     )(f)
 
 

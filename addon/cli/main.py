@@ -32,7 +32,22 @@ def _register() -> None:
         cli.add_command(command)
 
 
+def _short_helps(group: click.Group) -> None:
+    """Give every command its whole first sentence as its line in the command list.
+
+    click cuts the line at the first ". ", which our texts have inside "(Art. 9 §10)":
+    the list read "Temporary releases (Art." with the rest lost.
+    """
+    for command in group.commands.values():
+        if command.short_help is None and command.help:
+            first = command.help.strip().split("\n\n", 1)[0]
+            command.short_help = " ".join(first.split()).replace("\b ", "")
+        if isinstance(command, click.Group):
+            _short_helps(command)
+
+
 _register()
+_short_helps(cli)
 
 
 def main() -> None:

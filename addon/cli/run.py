@@ -81,7 +81,9 @@ async def _serve(host: str, port: int, mode: str, guarita_options: dict[str, obj
 
     opts = options.Options(listen_host=host, listen_port=port, mode=[mode], confdir=str(confdir))
     master = DumpMaster(opts, with_termlog=True, with_dumper=False)
-    master.addons.add(*make_addons())
+    chain = make_addons()
+    master.addons.add(*chain)
+    reload = chain[0].addons[0]  # type: ignore[attr-defined]
     try:
         # nothing reaches an upstream before the SNI is decided; HTTP/3 has no CONNECT to decide
         master.options.update(connection_strategy="lazy", http3=False, **guarita_options)
@@ -92,6 +94,8 @@ async def _serve(host: str, port: int, mode: str, guarita_options: dict[str, obj
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, master.shutdown)
+    # `systemctl reload`: re-read everything, off the event loop
+    loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, reload.hangup))
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     config = guarita_options["guarita_policy"]
     click.echo(f"guarita: proxy on {host}:{port} (policy {config}, state {state_dir})")

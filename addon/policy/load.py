@@ -36,16 +36,19 @@ WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6
 
 
 def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) -> Policy:
-    """Read and validate a policy file. Relative `paths.categories` resolve against
-    the file's folder (lists travel with the policy); `paths.state` and
-    `paths.imported` against the working folder (mutable data stays where it runs).
+    """Read and validate a policy file. Relative paths it names resolve against the
+    file's folder (lists travel with the policy; a policy in /etc/guarita finds its state
+    from any folder). Without `paths.state`, state lives in `./var` of the working folder
+    (the embedded default, run from a checkout); `paths.imported` defaults to `<state>/lists`.
     """
     path = Path(path)
     workdir = workdir or Path.cwd()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise PolicyError(f"{path}: cannot read policy file: {exc.strerror or exc}") from exc
+        hint = (" (give --config FILE or set GUARITA_CONFIG)"
+                if isinstance(exc, FileNotFoundError) else "")
+        raise PolicyError(f"{path}: cannot read policy file: {exc.strerror or exc}{hint}") from exc
     try:
         tree = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -210,10 +213,15 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
     if not cat_dirs or not all(isinstance(d, str) and d for d in cat_dirs):
         raise r.fail("paths.categories", "must be a folder or a list of folders")
     base = path.resolve().parent
+    # state: named in the policy -> against the policy's folder (a policy in /etc/guarita
+    # keeps its state wherever the CLI is run from); not named -> ./var, where guarita runs
+    state_raw = r.get(paths_raw, "state", str, "paths", None)
+    state_dir = base / state_raw if state_raw else workdir / "var"
+    imported_raw = r.get(paths_raw, "imported", str, "paths", None)
     paths = Paths(
         category_dirs=tuple((base / d).resolve() for d in cat_dirs),
-        imported_dir=workdir / r.get(paths_raw, "imported", str, "paths", "var/lists"),
-        state_dir=workdir / r.get(paths_raw, "state", str, "paths", "var"),
+        imported_dir=base / imported_raw if imported_raw else state_dir / "lists",
+        state_dir=state_dir,
     )
 
     logon = r.get(tree, "logon", dict, "", {})

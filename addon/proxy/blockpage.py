@@ -81,6 +81,33 @@ def _previous(denial: tuple[int, str] | None) -> str:
             f"informando o pedido nº {rid}.</small></p></div>")
 
 
+# What to do, for refusals that no release request answers (the policy's help is about those)
+_LOGIN = ("Entre no computador com o seu usuário da rede ou, quando o navegador pedir, informe "
+          "o seu usuário e a sua senha da rede. ")
+_HELP_BY_RULE = {
+    "level0.no_user": _LOGIN + "Um computador sem ninguém identificado não acessa a internet "
+                      "(Art. 9 §4 I).",
+    "identity.bad_credentials": "Usuário ou senha incorretos: confira e tente de novo. Se "
+                                "esqueceu a senha, procure a Unidade de Apoio ao Usuário.",
+    "identity.throttled": "Muitas senhas erradas seguidas: espere o tempo indicado e tente de "
+                          "novo com a senha correta.",
+    "identity.bad_ticket": "O login automático (Kerberos) deste computador não foi aceito: "
+                           "saia e entre de novo no computador, ou informe usuário e senha.",
+    "identity.unknown_user": "O seu usuário não foi encontrado no diretório da rede: procure a "
+                             "Unidade de Apoio ao Usuário.",
+    "identity.directory_unavailable": "O filtro não consegue consultar o diretório da rede "
+                                      "agora. Tente de novo em alguns minutos; se continuar, "
+                                      "abra um chamado na Unidade de Apoio ao Usuário.",
+    "internal.error": "O filtro não conseguiu decidir este acesso. Tente de novo em alguns "
+                      "minutos; se continuar, abra um chamado informando a referência.",
+}
+_TITLE_BY_RULE = {"level0.no_user": "Identifique-se para usar a internet",
+                  "identity.bad_credentials": "Identifique-se para usar a internet",
+                  "identity.bad_ticket": "Identifique-se para usar a internet",
+                  "identity.directory_unavailable": "Filtro indisponível",
+                  "internal.error": "Filtro indisponível"}
+
+
 def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: str,
                 when: float, form_action: str | None,
                 denial: tuple[int, str] | None = None) -> str:
@@ -91,7 +118,8 @@ def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: s
         reason=e(d.reason), host=e(host), categories=e(cats), user=e(user or "nenhum"),
         level=e(f"{d.level} ({policy.levels[d.level].name})"),
         when=e(dt.datetime.fromtimestamp(when, policy.calendar.tz).strftime("%d/%m/%Y %H:%M:%S")),
-        ref=e(ref), help=e(policy.help_text),
+        ref=e(ref), help=e(_HELP_BY_RULE.get(d.rule, policy.help_text)),
+        title=e(_TITLE_BY_RULE.get(d.rule, "Acesso bloqueado")),
         form=_form(host, ref, user, is_platform, form_action, d.rule == "malicious")
         if form_action else "",
         previous=_previous(denial),

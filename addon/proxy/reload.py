@@ -76,13 +76,13 @@ class Reload:
         log.info("guarita: policy %s, %d category entries, audit log %s", rt.policy.source,
                  rt.index.entries_count, rt.policy.paths.audit_file)
 
-    def tick(self, force_state: bool = False) -> None:
+    def tick(self, force_state: bool = False, force_policy: bool = False) -> None:
         """One reload check (the thread calls it; tests call it directly)."""
         source = self.source
         if source is None:
             return
         before = source.current
-        for line in source.refresh(force_state):
+        for line in source.refresh(force_state, force_policy):
             ok = "keeping" not in line
             what = "policy" if "policy" in line else "categories"
             self.metrics.reloads.labels(what, "ok" if ok else "error").inc()
@@ -90,6 +90,15 @@ class Reload:
         if source.current is not before:
             self._adopted()
         self.metrics.policy_broken.set(1 if source.broken else 0)
+
+    def hangup(self) -> None:
+        """SIGHUP (`systemctl reload`): read the policy, the lists and the state again now."""
+        log.info("guarita: SIGHUP: reloading policy, lists and state")
+        try:
+            self.tick(force_state=True, force_policy=True)
+        except Exception as exc:  # noqa: BLE001 - a reload request never stops the proxy
+            self.metrics.errors.labels("reload").inc()
+            log.error("guarita: reload failed, keeping the current runtime: %s", exc)
 
     def _adopted(self) -> None:
         assert self.source is not None

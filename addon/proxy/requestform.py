@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 
 from mitmproxy import ctx, http
 
-from addon.errors import GuaritaError
+from addon.errors import GuaritaError, ReleaseError
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Identity
 from addon.proxy.blockpage import FORM_PATH, simple_page
@@ -35,10 +35,14 @@ log = logging.getLogger("guarita")
 REF = re.compile(r"[0-9a-f]{4,16}-[0-9a-f]{1,16}")
 
 
+class FormError(GuaritaError):
+    """A form field the person must fix; the message is theirs to read (Portuguese)."""
+
+
 def create_request(rt: Runtime, identity: Identity, form: dict[str, str]) -> int:
     """Store a pending release request from the form's fields; GuaritaError says what is wrong."""
     if not identity.user:
-        raise GuaritaError("só um usuário identificado pode pedir liberação")
+        raise FormError("Só um usuário identificado pode pedir liberação.")
     policy = rt.policy
     host = normalize_host(form.get("host", ""))
     reason = form.get("reason", "").strip()[:2000]
@@ -56,7 +60,7 @@ def create_request(rt: Runtime, identity: Identity, form: dict[str, str]) -> int
                 t0 = dt.time.fromisoformat(form.get("start", ""))
                 t1 = dt.time.fromisoformat(form.get("end", ""))
             except ValueError as exc:
-                raise GuaritaError("informe a data, o início e o fim do evento") from exc
+                raise FormError("Informe a data, o início e o fim do evento.") from exc
             return requests.request_event(conn, policy, releases.Target("user", identity.user),
                                           platform.name, day, t0, t1, reason, identity.user,
                                           ref=ref)
@@ -105,8 +109,16 @@ class RequestForm:
         try:
             rid = await asyncio.get_running_loop().run_in_executor(
                 self.pool, create_request, self.reload.runtime, v.identity, form)
-        except GuaritaError as exc:
-            flow.response = simple_page(400, "Pedido não registrado", str(exc), portal)
+        except ReleaseError as exc:
+            flow.response = simple_page(400, "Pedido não registrado", exc.for_user or (
+                "O pedido não pôde ser registrado: confira os dados e tente de novo, ou "
+                "procure a TI."), portal)
+            return
+        except GuaritaError as exc:  # our own Portuguese messages, or a bad site name
+            text = str(exc) if isinstance(exc, FormError) else (
+                "O endereço do site neste pedido é inválido: volte à página de bloqueio e "
+                "tente de novo.")
+            flow.response = simple_page(400, "Pedido não registrado", text, portal)
             return
         except Exception as exc:  # noqa: BLE001 - the form never goes upstream
             self.metrics.errors.labels("request_form").inc()

@@ -85,7 +85,8 @@ def render(status: int, message: str, portal_host: str, tz: dt.tzinfo | None = N
                 "Unidade de Apoio ao Usuário.</p>")
     else:
         title, color = "Site indisponível", "#8a5a00"
-        said = f"<p>O acesso ao site{site} <strong>não foi bloqueado</strong> pelo filtro: {e(text)}</p>"
+        said = (f"<p>O filtro <strong>não bloqueou</strong> o acesso ao site{site}. "
+                f"{e(text)}</p>")
         todo = ("<p>Tente de novo em alguns minutos e confira se o endereço está correto. Se o "
                 "problema continuar só com este site, ele está fora do ar; se acontecer com "
                 "todos os sites, abra um chamado na Unidade de Apoio ao Usuário.</p>")

@@ -21,7 +21,8 @@ from addon.state.releases import DAY, Target, check_object, fetch, insert, updat
 def event_window(policy: Policy, date: dt.date, start: dt.time, end: dt.time) -> tuple[float, float]:
     """The event's active window in POSIX seconds, with the configured margin."""
     if end <= start:
-        raise ReleaseError("the event's --end must be after its --start")
+        raise ReleaseError("the event's --end must be after its --start",
+                           "O fim do evento deve ser depois do início.")
     tz = policy.calendar.tz
     margin = policy.event_margin_minutes * 60
     s = dt.datetime.combine(date, start, tz).timestamp() - margin
@@ -36,20 +37,25 @@ def request_event(conn: sqlite3.Connection, policy: Policy, target: Target, plat
     p = policy.platforms.get(platform.lower())
     if p is None:
         known = ", ".join(sorted(policy.platforms))
-        raise ReleaseError(f"unknown platform {platform!r} (known: {known}; Teams needs none)")
+        raise ReleaseError(f"unknown platform {platform!r} (known: {known}; Teams needs none)",
+                           "Esta plataforma de videoconferência não está cadastrada: procure a TI.")
     if not reason.strip():
-        raise ReleaseError("an event request needs a --reason")
+        raise ReleaseError("an event request needs a --reason",
+                           "Escreva a justificativa: para que reunião ou evento é o acesso.")
     today = today or dt.datetime.now(policy.calendar.tz).date()
     if date <= today:
-        raise ReleaseError(f"the event date {date} is not in the future")
+        raise ReleaseError(f"the event date {date} is not in the future",
+                           "A data do evento precisa ser futura.")
     need = policy.event_notice_business_days
     have = policy.calendar.business_days_between(today, date)
     if have < need:
         earliest = policy.calendar.earliest_event_date(today, need)
         raise ReleaseError(
             f"an event on {date} requested on {today} has {have} business day(s) before it; "
-            f"{need} are required (seed 000 item 4): the earliest acceptable date is {earliest}"
-        )
+            f"{need} are required (seed 000 item 4): the earliest acceptable date is {earliest}",
+            f"O pedido precisa ser feito com pelo menos {need} dias úteis de antecedência: "
+            f"para um evento em {date:%d/%m/%Y}, o prazo já passou. A primeira data possível "
+            f"hoje é {earliest:%d/%m/%Y}.")
     s, e = event_window(policy, date, start, end)
     with conn:
         return insert(
@@ -63,7 +69,8 @@ def request_access(conn: sqlite3.Connection, policy: Policy, user: str, *, domai
                    category: str | None, days: float, reason: str, ref: str | None = None) -> int:
     """A pending request made by the blocked user on the block page."""
     if not reason.strip():
-        raise ReleaseError("a request needs a justification")
+        raise ReleaseError("a request needs a justification",
+                           "Escreva a justificativa: por que o seu trabalho precisa deste site.")
     days = min(max(days, 1), policy.release_max_days)
     obj, kind = (normalize_host(domain), "domain") if domain else (category or "", "category")
     now = time.time()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.proxy.conftest import Chain, make_flow, send
+from tests.proxy.test_identify import basic
 
 
 def run(coro):  # noqa: ANN001, ANN201
@@ -56,3 +57,16 @@ def test_art9_par11_the_malware_page_says_a_technical_analysis_is_needed(chain: 
     assert "análise técnica" in f.response.text and "Pedir liberação" in f.response.text
     g = run(send(chain, make_flow("http://www.youtube.com/", headers={"accept": "text/html"})))
     assert "análise técnica" not in g.response.text
+
+
+def test_refusals_no_release_answers_say_what_to_do_instead(chain: Chain) -> None:
+    nobody = run(send(chain, make_flow(headers={"accept": "text/html"})))
+    page = nobody.response.text
+    assert nobody.response.status_code == 407 and "Identifique-se para usar a internet" in page
+    assert "usuário e a sua senha da rede" in page and "Pedir liberação" not in page
+    wrong = run(send(chain, make_flow(headers={"accept": "text/html", **basic("servidor", "x")})))
+    assert "Usuário ou senha incorretos" in wrong.response.text
+    chain.login("servidor")
+    blocked = run(send(chain, make_flow("http://www.pornhub.com/", headers={"accept": "text/html"})))
+    assert "Acesso bloqueado" in blocked.response.text  # the policy's own help, with the form
+    assert "Pedir liberação" in blocked.response.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 
 import pytest
@@ -36,6 +37,19 @@ def test_form_errors_are_pages_in_portuguese(chain: Chain) -> None:
     assert bad.response.status_code == 400 and "evento" in bad.response.text
     get = run(send(chain, make_flow(FORM)))
     assert get.response.status_code == 404
+    # the policy's rules in the person's words: no "seed 000", no English, no CLI options
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    late = run(send(chain, make_flow(FORM, "POST", body=b"host=zoom.us&reason=reuniao&date="
+                                     + tomorrow.isoformat().encode() + b"&start=10:00&end=11:00")))
+    assert late.response.status_code == 400
+    text = late.response.text
+    assert "5 dias úteis de antecedência" in text and f"{tomorrow:%d/%m/%Y}" in text
+    for internal in ("seed", "business day", "--", "requested"):
+        assert internal not in text
+    empty = run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=+")))
+    assert "Escreva a justificativa" in empty.response.text
+    broken = run(send(chain, make_flow(FORM, "POST", body=b"host=exa+mple..com&reason=x")))
+    assert broken.response.status_code == 400 and "endereço do site" in broken.response.text
 
 
 def test_only_an_identified_user_may_ask(chain: Chain) -> None:

@@ -1,0 +1,112 @@
+"""What a person sees, in a real headless Chromium through a real `guarita run`.
+
+The browser that trusts guarita's CA (exported with `guarita ca export`, in its own
+profile) sees the Portuguese block page for a blocked https:// site, with the reference
+the audit log has; an allowed https:// site keeps its own certificate (not decrypted); a
+browser without the CA gets a certificate error and none of the page. Screenshots go to
+$GUARITA_SCREENSHOTS when set (scripts/screenshots.sh writes docs/screenshots/).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Proxy, Workspace, free_port, start_proxy, wait_until
+from tests.support import browser as web
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
+    not web.available(), reason="needs Debian chromium, chromium-driver, libnss3-tools; selenium")]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[web.TlsSite]:
+    s = web.TlsSite(tmp_path / "site")
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def proxy(ws: Workspace, site: web.TlsSite) -> Iterator[Proxy]:
+    p = start_proxy(ws, "--https-block-page", "--allow-localhost", "--set",
+                    f"guarita_tls_ports=443,{site.port}", upstream=False)
+    yield p
+    p.stop()
+    p.net.stop()
+
+
+def shot(b: web.Browser, name: str, tmp_path: Path) -> None:
+    folder = Path(os.environ.get("GUARITA_SCREENSHOTS") or tmp_path)
+    b.screenshot(folder / name)
+    assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_https_block_page_in_a_browser_that_trusts_the_ca(
+        ws: Workspace, proxy: Proxy, site: web.TlsSite, tmp_path: Path) -> None:
+    ws.run("session", "login", "servidor", "127.0.0.1", check=True)
+    ca = tmp_path / "guarita-ca.pem"
+    ws.run("ca", "export", str(ca), check=True)
+    b = web.Browser(tmp_path / "managed", proxy.port, [ca, site.ca_file])
+    try:
+        page = b.open("https://www.pornhub.com/")
+        assert "Acesso bloqueado" in page and "Conteúdo adulto" in page
+        assert "www.pornhub.com" in page and "Pedir liberação" in page
+        shown = re.search(r"Referência</dt><dd><strong>([^<]+)</strong>", page)
+        assert shown is not None
+        shot(b, "https-block-page.png", tmp_path)
+        allowed = b.open(f"https://localhost:{site.port}/")
+        assert "upstream ok" in allowed
+        # the site's own certificate: the allowed tunnel was not decrypted
+        assert b.certificate_issuer(f"https://localhost:{site.port}") == web.SITE_CA_NAME
+        failed = b.open(f"http://localhost:{free_port()}/")  # nobody listens there
+        assert "Site indisponível" in failed and "não bloqueou" in failed
+        shot(b, "upstream-error.png", tmp_path)
+    finally:
+        b.quit()  # the browser's connections close: each tunnel's record is written
+
+    def blocked() -> list[tuple[str, str, str, int]]:
+        return sqlite3.connect(ws.var / "audit.db").execute(
+            "SELECT ref, method, decision, status FROM audit WHERE host = 'www.pornhub.com'"
+        ).fetchall()
+
+    wait_until(lambda: any(r[0] == shown.group(1) for r in blocked()), what="the page's record")
+    # one record per blocked tunnel (Chromium may open a spare one), none for the page inside
+    assert {r[1:] for r in blocked()} == {("CONNECT", "block", 403)}
+
+
+def test_a_browser_without_the_ca_gets_no_page_content(
+        ws: Workspace, proxy: Proxy, tmp_path: Path) -> None:
+    ws.run("session", "login", "servidor", "127.0.0.1", check=True)
+    b = web.Browser(tmp_path / "unmanaged", proxy.port, [])
+    try:
+        b.open("https://www.pornhub.com/")
+        # Chromium's own certificate error (its interstitial may render a moment later)
+        wait_until(lambda: "ERR_CERT_AUTHORITY_INVALID" in b.driver.page_source,
+                   what="the certificate error")
+        page = str(b.driver.page_source)
+    finally:
+        b.quit()
+    assert "Acesso bloqueado" not in page and "Conteúdo adulto" not in page
+
+
+def test_the_no_user_page(ws: Workspace, tmp_path: Path) -> None:
+    """A machine with nobody logged in. With the challenge on (the default) this page is the
+    407's body, which a browser shows when its login prompt is cancelled (curl sees it in
+    tests/test_proxy_e2e.py); headless Chromium has no prompt to cancel, so this proxy
+    answers without the challenge and the page is shown at once."""
+    p = start_proxy(ws, "--set", "guarita_auth_challenge=false", upstream=False)
+    b = web.Browser(tmp_path / "nobody", p.port, [])
+    try:
+        page = b.open("http://www.gov.br/")
+        assert "Identifique-se para usar a internet" in page
+        assert "Nenhum usuário logado" in page and "usuário e a sua senha da rede" in page
+        shot(b, "no-user.png", tmp_path)
+    finally:
+        b.quit()
+        p.stop()
+        p.net.stop()
