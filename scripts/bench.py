@@ -4,7 +4,9 @@
     .venv/bin/python scripts/bench.py --smoke    # a few seconds (run by the test suite)
 
 Cases: kept-alive HTTP, a new connection per request, CONNECT + TLS handshake + one request
-(tunnel), and one large download through a pass-through tunnel (bulk, MB/s).
+(tunnel), one large download through a pass-through tunnel (bulk, MB/s), and a blocked
+https:// site (a refused CONNECT, or with --https-block-page the handshake and the page).
+guarita runs twice per turn, as shipped and with --https-block-page.
 Both proxies chain to one local "internet" (tests/support/fakenet.py) in mitmproxy's
 upstream mode, so real host names are used with no DNS. guarita runs with the audit log on,
 the shipped policy, and (full run) the 5-million-domain index. The proxy under test is pinned
@@ -46,7 +48,11 @@ TUNNEL_HOSTS = ["www.gov.br", "www.tjrs.jus.br", "www.ufrgs.br", "www.bb.com.br"
 
 
 CASES = ("keepalive", "newconn", "tunnel", "bulk")
-UNIT = {"keepalive": "req/s", "newconn": "req/s", "tunnel": "req/s", "bulk": "MB/s"}
+BLOCKED = "blocked"  # CONNECT to a blocked site: refused (guarita) or shown its page (page)
+UNIT = {"keepalive": "req/s", "newconn": "req/s", "tunnel": "req/s", "bulk": "MB/s",
+        BLOCKED: "req/s"}
+# bare mitmdump; guarita as shipped; guarita with --https-block-page
+KINDS = ("bare", "guarita", "page")
 
 
 def free_port() -> int:
@@ -139,6 +145,35 @@ async def tunnel_worker(port: int, wid: int, until: float, lat: list[float]) -> 
     return done
 
 
+async def blocked_worker(port: int, wid: int, until: float, lat: list[float]) -> int:
+    """A browser opening a blocked https:// site: CONNECT, and when the proxy accepts it (the
+    block page option), the TLS handshake with the proxy's certificate and the page."""
+    done = 0
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    host = "www.pornhub.com"
+    while time.perf_counter() < until:
+        t = time.perf_counter()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n"
+                     f"Proxy-Authorization: {auth(wid)}\r\n\r\n".encode())
+        try:
+            status = await read_response(reader)
+            if status == 200:
+                await writer.start_tls(ctx, server_hostname=host)
+                writer.write(f"GET / HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\n"
+                             "Connection: close\r\n\r\n".encode())
+                if await read_response(reader) != 403:
+                    raise SystemExit("the block page did not come")
+        except (ssl.SSLError, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        writer.close()
+        lat.append(time.perf_counter() - t)
+        done += 1
+    return done
+
+
 async def bulk_download(port: int, size: int) -> tuple[float, float, float]:
     """One large download through a pass-through tunnel: (MB/s, seconds*1000, same)."""
     ctx = ssl.create_default_context()
@@ -172,6 +207,8 @@ async def load(port: int, case: str, seconds: float, conc: int,
     lat: list[float] = []
     if case == "tunnel":
         jobs = [tunnel_worker(port, i, until, lat) for i in range(conc)]
+    elif case == BLOCKED:
+        jobs = [blocked_worker(port, i, until, lat) for i in range(conc)]
     else:
         jobs = [http_worker(port, i, until, case == "keepalive", lat) for i in range(conc)]
     started = time.perf_counter()
@@ -210,6 +247,8 @@ def start(kind: str, upstream: int, work: Path) -> tuple[subprocess.Popen[bytes]
         mport = free_port()
         cmd = [str(BIN / "guarita"), "run", "--listen-port", str(port), "--mode", mode,
                "--metrics-port", str(mport), "--config", str(work / "config" / "policy.yaml")]
+        if kind == "page":
+            cmd.append("--https-block-page")
     proc = subprocess.Popen(pin(0) + cmd, cwd=work, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     wait_port(port, proc)
@@ -258,18 +297,18 @@ def main() -> None:
         work = Path(tmp)
         prepare(work, a.domains)
         for turn in range(a.turns):
-            for kind in ("bare", "guarita"):
+            for kind in KINDS:
                 proc, port, mport = start(kind, net.port, work)
                 try:
                     asyncio.run(load(port, "newconn", 1.0, a.concurrency))  # warm-up: logins
                     before = lag_counts(mport)
-                    for case in CASES:
+                    for case in CASES if kind == "bare" else (*CASES, BLOCKED):
                         r = asyncio.run(load(port, case, a.seconds, a.concurrency,
                                              a.bulk_mb * 1_000_000))
                         results.setdefault((case, kind), []).append(r)
                         print(f"turn {turn + 1} {kind:7} {case:9} {r[0]:8.0f} {UNIT[case]}  "
                               f"p50 {r[1]:6.1f} ms  p99 {r[2]:6.1f} ms", flush=True)
-                    if mport:
+                    if mport and kind == "guarita":
                         after = lag_counts(mport)
                         over_5ms += (after[1] - after[0.005]) - (before[1] - before[0.005])
                         over_10ms += (after[1] - after[0.01]) - (before[1] - before[0.01])
@@ -292,6 +331,19 @@ def main() -> None:
               f"         {statistics.median(x[1] for x in b):6.1f}/{statistics.median(x[2] for x in b):6.1f}"
               f"{verdict}")
     print("* median over the turns of guarita/bare within each turn")
+    print("\nwith --https-block-page (allowed tunnels must not notice it):")
+    for case in ("tunnel", "bulk"):
+        g, b = results[(case, "page")], results[(case, "bare")]
+        ratio = statistics.median(x[0] / y[0] for x, y in zip(g, b, strict=True) if y[0])
+        print(f"{case:10} {statistics.median(x[0] for x in g):7.0f} {UNIT[case]:5} ratio vs bare "
+              f"{ratio:5.2f}  p50/p99 {statistics.median(x[1] for x in g):6.1f}/"
+              f"{statistics.median(x[2] for x in g):6.1f} ms")
+    r, p = results[(BLOCKED, "guarita")], results[(BLOCKED, "page")]
+    print("blocked https:// site, per attempt:")
+    print(f"  refused CONNECT (403)          {statistics.median(x[0] for x in r):7.0f} req/s  "
+          f"p50/p99 {statistics.median(x[1] for x in r):6.1f}/{statistics.median(x[2] for x in r):6.1f} ms")
+    print(f"  handshake + block page (option) {statistics.median(x[0] for x in p):6.0f} req/s  "
+          f"p50/p99 {statistics.median(x[1] for x in p):6.1f}/{statistics.median(x[2] for x in p):6.1f} ms")
     print(f"event-loop stalls in guarita while measured: {over_5ms:.0f} over 5 ms, "
           f"{over_10ms:.0f} over 10 ms, of {ticks:.0f} 100-ms ticks (target: none over 5 ms)")
     if not a.no_micro:

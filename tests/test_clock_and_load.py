@@ -221,3 +221,16 @@ def test_state_named_in_the_policy_is_beside_it_wherever_the_cli_runs(tmp_path) 
     named = load(policy_file, workdir=elsewhere)
     assert named.paths.state_dir.resolve() == (etc / "estado").resolve()
     assert named.paths.imported_dir == named.paths.state_dir / "lists"
+
+
+def test_a_missing_quote_is_pointed_at_where_it_is_missing(tmp_path) -> None:  # noqa: ANN001
+    import pytest
+
+    from addon.errors import PolicyError
+    from addon.policy.load import load_policy as load
+
+    bad = tmp_path / "policy.yaml"
+    bad.write_text('categories:\n  adult: "Conteúdo adulto\n  games: Jogos\n'
+                   'levels: {}\n# "a comment with a quote\nx: 1\n')
+    with pytest.raises(PolicyError, match=r"at line 5.*quote missing on line 2"):
+        load(bad)

@@ -21,6 +21,7 @@ import re
 import types
 from typing import Any
 
+from mitmproxy import flow as mflow
 from mitmproxy import http
 from mitmproxy.proxy.layers.http import _http1, _http2
 
@@ -156,7 +157,9 @@ class UpstreamErrors:
     def error(self, flow: http.HTTPFlow) -> None:
         """An allowed request that failed upstream is an `error`, not an `allow` without status."""
         v = flow.metadata.get(VERDICT)
-        if (flow.response is not None or flow.error is None or flow.error.msg == "Connection killed."
+        if (flow.response is not None or flow.error is None
+                or flow.error.msg == mflow.Error.KILLED_MESSAGE
+                or flow.error.msg.lower().startswith("client")  # the person left, not the site
                 or not isinstance(v, Verdict) or not v.allowed):
             return
         flow.metadata[UPSTREAM_ERROR] = error_decision(flow.error.msg, v)

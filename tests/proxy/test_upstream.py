@@ -77,6 +77,15 @@ def test_an_allowed_request_whose_site_fails_is_recorded_as_an_error(chain: Chai
                                                      "category": "government"}) == 1
 
 
+def test_a_client_that_leaves_is_not_an_upstream_error(chain: Chain) -> None:
+    chain.login("servidor")
+    f = make_flow("http://www.gov.br/a")
+    run(chain.hook(HttpRequestHeadersHook(f)))
+    f.error = mflow.Error("Client disconnected.")
+    run(chain.hook(HttpErrorHook(f)))
+    assert [r["decision"] for r in chain.rows()] == ["allow"]
+
+
 def test_a_refused_request_is_not_an_upstream_error(chain: Chain) -> None:
     f = make_flow("http://www.gov.br/")  # nobody logged in: 407
     run(chain.hook(HttpRequestHeadersHook(f)))
