@@ -55,8 +55,8 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        hint = _unclosed_quote(text, mark.line) if mark else None
-        raise PolicyError(f"{path}: invalid YAML{where}: {problem}{hint or ''}") from exc
+        quote = _unclosed_quote(text, mark.line) if mark else None
+        raise PolicyError(f"{path}: invalid YAML{where}: {problem}{quote or ''}") from exc
     if not isinstance(tree, dict):
         raise PolicyError(f"{path}: the policy must be a YAML mapping")
     r = Reader(path)
