@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import re
+import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -14,6 +15,7 @@ import yaml
 
 from addon.errors import DirectoryUnavailable, UnknownUser
 from addon.identity.cache import CachedDirectory
+from addon.identity.directory import make_directory
 from addon.identity.ldap import LdapDirectory
 from addon.policy.ldap_settings import LdapSettings
 from tests.conftest import free_port, start_proxy
@@ -184,3 +186,41 @@ def test_burst_of_100_users_keeps_the_loop_responsive(ws, server) -> None:  # no
         out = p.stop()
         p.net.stop()
         print("".join(line + "\n" for line in out.splitlines() if "stalled" in line))
+
+
+def test_contact_reads_mail_and_the_chief_from_manager(server) -> None:  # noqa: ANN001
+    d = LdapDirectory(settings(server.url))
+    c = d.contact("ana")
+    assert (c.email, c.chief, c.chief_email) == ("ana@guarita.test", "eva", "eva@guarita.test")
+    assert d.contact("davi").email is None and d.contact("davi").chief is None
+    with pytest.raises(UnknownUser):
+        d.contact("ninguem)(uid=*")  # escaped: no injection, no such user
+
+
+def test_art19_one_digest_to_the_chief_the_directory_names(ws, server, tmp_path) -> None:  # noqa: ANN001
+    """Repeated attempts by ana: exactly one digest, to eva (ana's `manager`), none elsewhere."""
+    from addon.notify.worker import tick
+    from addon.policy.load import load_policy
+    from addon.state import db
+    from tests.support.smtp import SmtpServer
+    from tests.test_notify import TZ_NOW, YESTERDAY, attempts
+
+    smtp = SmtpServer(tmp_path / "smtp").start()
+    try:
+        ldap_policy(ws, server.url)
+        tree = yaml.safe_load(ws.config.read_text())
+        tree["notifications"] = {"smtp": {"host": "127.0.0.1", "port": smtp.port}}
+        tree["violations"] = {"severities": {"media": ["chief"], "alta": ["chief"]}}
+        ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+        policy = load_policy(ws.config, ws.root)
+        attempts(policy, "ana", "www.pornhub.com", 5, YESTERDAY)
+        attempts(policy, "bruno", "www.pornhub.com", 1, YESTERDAY)  # below the count of 3
+        out = tick(db.connect(policy.paths.state_dir),
+                   sqlite3.connect(policy.paths.audit_file), policy,
+                   make_directory(policy), TZ_NOW)
+        assert out.sent == 1
+        (m,) = smtp.messages()
+        assert m["To"] == "eva@guarita.test"
+        assert "ana: 5 tentativa(s)" in m.get_payload(decode=True).decode()
+    finally:
+        smtp.stop()

@@ -103,9 +103,10 @@ def report(conn: sqlite3.Connection, f: Filters, by: str, top: int = 20) -> list
     return [dict(r) for r in conn.execute(sql, (*args, top))]
 
 
-def violations(conn: sqlite3.Connection, f: Filters) -> list[dict[str, Any]]:
-    """Art. 19: per user, the attempts on forbidden categories, for the chief and above."""
-    g = Filters(**{**f.__dict__, "rules": VIOLATION_RULES, "decision": "block"})
+def violations(conn: sqlite3.Connection, f: Filters,
+               rules: tuple[str, ...] = VIOLATION_RULES) -> list[dict[str, Any]]:
+    """Art. 19: per user, the refusals the policy counts as violations (`rules`)."""
+    g = Filters(**{**f.__dict__, "rules": rules, "decision": "block"})
     where, args = g.where()
     sql = (
         "SELECT user, count(DISTINCT audit.id) AS attempts, min(ts) AS first, "  # noqa: S608

@@ -112,11 +112,20 @@ def report(config: Path, fmt: str, by: str, top: int, **kw: Any) -> None:
 @format_option
 @config_option
 def violations(config: Path, fmt: str, **kw: Any) -> None:
-    """Art. 19: attempts on forbidden categories, per user, for the chief and above."""
+    """Art. 19: the refusals the policy's `violations.rules` count, per user.
+
+    By default attempts on the Art. 10 categories and on malicious sites; time-of-day
+    refusals (social networks in office hours) and web-conference platforms are rules of
+    use, not violations, and are left out unless the policy names them.
+    """
     policy = policy_of(config)
+    rules = tuple(sorted({r for v in policy.notify.rules for r in v.rules}))
     conn = query.connect_readonly(policy.paths.audit_file)
-    rows = _times(query.violations(conn, _filters(policy, **kw)), policy, ("first", "last"))
+    rows = _times(query.violations(conn, _filters(policy, **kw), rules), policy, ("first", "last"))
     emit(rows, ["user", "attempts", "first", "last", "categories", "hosts"], fmt)
+    if fmt == "table":
+        click.echo(f"counted as violations: {', '.join(rules) or 'nothing'} "
+                   "(policy: violations.rules)", err=True)
 
 
 @audit.command()

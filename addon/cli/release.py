@@ -173,9 +173,9 @@ def _decision(verb: str, release_id: str, config: Path, operator: str,
         domain = row["obj"] if row is not None and row["kind"] == "domain" else None
         pending.approve(conn, policy, rid, operator, analysis_ref, _categories(policy, domain))
     elif verb == "deny":
-        pending.deny(conn, rid, reason or "", operator)
+        pending.deny(conn, rid, reason or "", operator, policy)
     else:
-        pending.appeal(conn, rid, reason or "", operator)
+        pending.appeal(conn, rid, reason or "", operator, policy)
     click.echo(f"release #{rid}: {verb}d" if verb != "deny" else f"release #{rid}: denied")
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from addon.errors import DirectoryUnavailable, UnknownUser
-from addon.identity.directory import Directory, Entry
+from addon.identity.directory import Contact, Directory, Entry
 
 
 class CachedDirectory:
@@ -77,3 +77,7 @@ class CachedDirectory:
 
     def authenticate(self, login: str, password: str) -> bool:
         return self.inner.authenticate(login, password)
+
+    def contact(self, login: str) -> Contact:
+        """Not cached: notifications are rare, and an address changed today should be used."""
+        return self.inner.contact(login)

@@ -21,6 +21,16 @@ class Entry:
     groups: frozenset[str]
 
 
+@dataclass(frozen=True)
+class Contact:
+    """Where a user is told things, and who their immediate chief is (Art. 19 I–II)."""
+
+    login: str
+    email: str | None = None
+    chief: str | None = None  # the chief's login
+    chief_email: str | None = None
+
+
 class Directory(Protocol):
     def lookup(self, login: str) -> Entry:
         """The user's groups; raises UnknownUser or DirectoryUnavailable."""
@@ -28,6 +38,10 @@ class Directory(Protocol):
 
     def authenticate(self, login: str, password: str) -> bool:
         """True when the password is right; raises DirectoryUnavailable."""
+        ...
+
+    def contact(self, login: str) -> Contact:
+        """The user's e-mail and chief; raises UnknownUser or DirectoryUnavailable."""
         ...
 
 
@@ -46,6 +60,13 @@ class StaticDirectory:
     def authenticate(self, login: str, password: str) -> bool:
         user = self._users.get(login.strip().lower())
         return user is not None and verify_password(password, user.password_hash)
+
+    def contact(self, login: str) -> Contact:
+        user = self._users.get(login.strip().lower())
+        if user is None:
+            raise UnknownUser(f"unknown user {login!r} (not in the directory)")
+        chief = self._users.get(user.chief) if user.chief else None
+        return Contact(user.login, user.email, user.chief, chief.email if chief else None)
 
 
 def make_directory(policy: Policy) -> Directory:

@@ -21,7 +21,7 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
 from addon.errors import DirectoryUnavailable, PolicyError, UnknownUser
-from addon.identity.directory import Entry
+from addon.identity.directory import Contact, Entry
 from addon.policy.ldap_settings import PRESETS, LdapSettings
 
 IN_CHAIN = "1.2.840.113556.1.4.1941"  # AD LDAP_MATCHING_RULE_IN_CHAIN
@@ -143,6 +143,36 @@ class LdapDirectory:
             conn.unbind()
         return Entry(login, frozenset(_cn(g) for g in groups))
 
+    def contact(self, login: str) -> Contact:
+        """`mail`, and the `manager` DN read back for the chief's login and `mail` (Art. 19 II);
+        AD and OpenLDAP's inetOrgPerson both carry these two attributes."""
+        login = login.strip().lower()
+        login_attr = PRESETS[self.s.preset]["login_attribute"]
+        flt = (self.s.user_filter or PRESETS[self.s.preset]["user_filter"]).format(
+            login=escape_filter_chars(login))
+        conn = self._service()
+        try:
+            conn.search(self.s.user_base, flt, SUBTREE, attributes=["mail", "manager"],
+                        size_limit=2)
+            found = [e for e in conn.response or [] if e.get("type") == "searchResEntry"]
+            if len(found) != 1:
+                raise UnknownUser(f"unknown user {login!r} (not in the directory)")
+            attrs = found[0].get("attributes", {})
+            mail, manager = _first(attrs.get("mail")), _first(attrs.get("manager"))
+            chief = chief_mail = None
+            if manager:
+                conn.search(manager, "(objectClass=*)", "BASE", attributes=[login_attr, "mail"])
+                for e in conn.response or []:
+                    if e.get("type") == "searchResEntry":
+                        a = e.get("attributes", {})
+                        chief = (_first(a.get(login_attr)) or "").lower() or None
+                        chief_mail = _first(a.get("mail"))
+        except LDAPException as exc:
+            raise DirectoryUnavailable(f"directory query failed ({type(exc).__name__})") from exc
+        finally:
+            conn.unbind()
+        return Contact(login, mail, chief, chief_mail)
+
     def authenticate(self, login: str, password: str) -> bool:
         if not password or not login.strip():
             return False  # an empty password would be an anonymous bind
@@ -157,3 +187,10 @@ class LdapDirectory:
         if user_conn is not None:
             user_conn.unbind()
         return ok
+
+
+def _first(value: object) -> str | None:
+    """ldap3 gives a list for multi-valued attributes and a str otherwise."""
+    if isinstance(value, list):
+        return str(value[0]) if value else None
+    return str(value) if value else None

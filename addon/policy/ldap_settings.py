@@ -12,9 +12,11 @@ from addon.policy.reader import Reader
 
 PRESETS = {
     "openldap": {"user_filter": "(&(objectClass=inetOrgPerson)(uid={login}))",
-                 "group_attribute": "memberOf", "nested": "memberof-walk"},
+                 "group_attribute": "memberOf", "nested": "memberof-walk",
+                 "login_attribute": "uid"},
     "active_directory": {"user_filter": "(&(objectCategory=person)(sAMAccountName={login}))",
-                         "group_attribute": "memberOf", "nested": "in-chain"},
+                         "group_attribute": "memberOf", "nested": "in-chain",
+                         "login_attribute": "sAMAccountName"},
 }
 
 

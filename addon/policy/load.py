@@ -29,6 +29,7 @@ from addon.policy.model import (
     SpecialGroup,
     StaticUser,
 )
+from addon.policy.notify_settings import parse_notify
 from addon.policy.reader import Reader
 
 DEFAULT_POLICY = Path("config/policy.yaml")
@@ -189,9 +190,11 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         if not isinstance(spec, dict):
             raise r.fail(where, "must be a mapping with groups and password")
         groups = r.get(spec, "groups", list, where, [])
+        chief = r.get(spec, "chief", str, where, None)
         users[str(login).lower()] = StaticUser(
             str(login).lower(), frozenset(str(g).casefold() for g in groups),
             r.get(spec, "password", str, where, None),
+            r.get(spec, "email", str, where, None), chief.lower() if chief else None,
         )
 
     machines: list[MachineLevel] = []
@@ -293,6 +296,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         logon_conflicts=conflicts,
         ip_literal_min_level=ip_min,
         ip_literal_allow=tuple(ip_allow),
+        notify=parse_notify(r, tree),
         raw=tree,
     )
 

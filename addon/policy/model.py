@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from addon.policy.clock import BusinessCalendar
+from addon.policy.notify_settings import NotifySettings
 
 Action = Literal["allow", "block", "error"]  # error: allowed, but the site failed
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -48,6 +49,8 @@ class StaticUser:
     login: str
     groups: frozenset[str]
     password_hash: str | None = None
+    email: str | None = None
+    chief: str | None = None  # the immediate chief's login (Art. 19 II), as LDAP's `manager`
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ class Policy:
     logon_conflicts: str = "collector"
     ip_literal_min_level: int = 3
     ip_literal_allow: tuple[IPNetwork, ...] = ()
+    notify: NotifySettings = field(default_factory=NotifySettings)  # Art. 19, releases
 
     def ip_literal_allowed(self, host: str, level: int) -> bool:
         """For an unlisted IP-literal host (canonical): may this level reach it directly?"""

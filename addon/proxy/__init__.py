@@ -28,6 +28,7 @@ def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
     from addon.proxy.identify import Identify
     from addon.proxy.logon import Logon
     from addon.proxy.metrics import Metrics, MetricsEndpoint
+    from addon.proxy.notifier import Notifier
     from addon.proxy.reload import Reload
     from addon.proxy.requestform import RequestForm
     from addon.proxy.tunnels import Tunnels
@@ -50,4 +51,5 @@ def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
         UpstreamErrors(reload),  # before the audit log: it names the failure the log records
         audit,
         Logon(reload, metrics),
+        Notifier(reload, metrics),
     ])]

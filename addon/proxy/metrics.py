@@ -64,6 +64,12 @@ class Metrics:
             ["event"], registry=r)
         self.reloads = Counter("guarita_reloads", "Reloads of policy, lists and state",
                                ["what", "result"], registry=r)
+        self.notifications = Counter(
+            "guarita_notifications",
+            "Notifications: queued, sent, retried (mail server away), failed, postponed "
+            "(per-recipient rate limit)", ["result"], registry=r)
+        self.notify_pending = Gauge("guarita_notifications_pending",
+                                    "Notifications waiting in the outbox", registry=r)
         self._children: dict[tuple[str, int, tuple[str, ...]], Any] = {}
         self._label_cache: dict[tuple[int, tuple[str, ...]], Any] = {}
         self._labels_of: object = None

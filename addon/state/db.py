@@ -93,8 +93,15 @@ def _v2_request_ref(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX releases_ref ON releases (ref) WHERE ref IS NOT NULL")
 
 
+def _v3_outbox(conn: sqlite3.Connection) -> None:
+    """Notifications (Art. 19, the release loop) are queued here before they are sent."""
+    from addon.notify import outbox
+
+    outbox.create(conn)
+
+
 # Append a step to change the schema; never edit one that has shipped.
-STEPS = (_v1_schema, _v2_request_ref)
+STEPS = (_v1_schema, _v2_request_ref, _v3_outbox)
 
 
 def state_path(state_dir: Path) -> Path:

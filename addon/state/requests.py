@@ -13,8 +13,11 @@ import sqlite3
 import time
 
 from addon.errors import ReleaseError
+from addon.notify import messages, outbox
+from addon.notify.outbox import ToKind
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Policy
+from addon.state.history import record as log_admin
 from addon.state.releases import DAY, Target, check_object, fetch, insert, update
 
 
@@ -58,11 +61,13 @@ def request_event(conn: sqlite3.Connection, policy: Policy, target: Target, plat
             f"hoje é {earliest:%d/%m/%Y}.")
     s, e = event_window(policy, date, start, end)
     with conn:
-        return insert(
+        rid = insert(
             conn, operator, "release.event.request", kind="event", target_kind=target.kind,
             target=target.value, obj=p.category, start=s, end=e, status="requested",
             reason=reason, requested_by=operator, event_date=date.isoformat(), ref=ref,
         )
+        _tell_committee(conn, policy, rid)
+        return rid
 
 
 def request_access(conn: sqlite3.Connection, policy: Policy, user: str, *, domain: str | None,
@@ -75,11 +80,13 @@ def request_access(conn: sqlite3.Connection, policy: Policy, user: str, *, domai
     obj, kind = (normalize_host(domain), "domain") if domain else (category or "", "category")
     now = time.time()
     with conn:
-        return insert(
+        rid = insert(
             conn, user, "release.request", kind=kind, target_kind="user", target=user.lower(),
             obj=obj, start=now, end=now + days * DAY, status="requested", reason=reason,
             requested_by=user.lower(), ref=ref,
         )
+        _tell_committee(conn, policy, rid)
+        return rid
 
 
 def approve(conn: sqlite3.Connection, policy: Policy, rid: int, operator: str,
@@ -104,9 +111,16 @@ def approve(conn: sqlite3.Connection, policy: Policy, rid: int, operator: str,
             start = max(now, row["start"])
             fields.update(start=start, end=start + duration)
         update(conn, operator, "release.approve", row, **fields)
+        if policy.notify.enabled:
+            start, end = fields.get("start", row["start"]), fields.get("end", row["end"])
+            subject, body = messages.approved(row, float(start), float(end),  # type: ignore[arg-type]
+                                              policy.calendar.tz)
+            _queue(conn, operator, f"release.approved:{rid}", "release.approved", "user",
+                   row["requested_by"], subject, body)
 
 
-def deny(conn: sqlite3.Connection, rid: int, reason: str, operator: str) -> None:
+def deny(conn: sqlite3.Connection, rid: int, reason: str, operator: str,
+         policy: Policy | None = None) -> None:
     with conn:
         row = fetch(conn, rid)
         if row["status"] not in ("requested", "appealed"):
@@ -114,9 +128,17 @@ def deny(conn: sqlite3.Connection, rid: int, reason: str, operator: str) -> None
         if not reason.strip():
             raise ReleaseError("a denial needs a --reason")
         update(conn, operator, "release.deny", row, status="denied", decision_note=reason)
+        if policy is not None and policy.notify.enabled:
+            subject, body = messages.denied(row, reason)
+            # a denial, its appeal and the appeal's denial: each its own message
+            n = conn.execute("SELECT count(*) FROM admin_log WHERE action = 'release.deny' "
+                             "AND subject = ?", (f"release #{rid}",)).fetchone()[0]
+            _queue(conn, operator, f"release.denied:{rid}:{n}", "release.denied", "user",
+                   row["requested_by"], subject, body)
 
 
-def appeal(conn: sqlite3.Connection, rid: int, reason: str, operator: str) -> None:
+def appeal(conn: sqlite3.Connection, rid: int, reason: str, operator: str,
+           policy: Policy | None = None) -> None:
     """Art. 9 §12: a denied request can be appealed once, to the Subprocuradoria."""
     with conn:
         row = fetch(conn, rid)
@@ -129,6 +151,27 @@ def appeal(conn: sqlite3.Connection, rid: int, reason: str, operator: str) -> No
         if appealed:
             raise ReleaseError(f"release #{rid} was already appealed once (Art. 9 §12)")
         update(conn, operator, "release.appeal", row, status="appealed", decision_note=reason)
+        if policy is not None and policy.notify.enabled and policy.notify.committee:
+            subject, body = messages.appeal_filed(row, reason)
+            _queue(conn, operator, f"request.appeal:{rid}", "request.appeal", "committee", "-",
+                   subject, body)
+
+
+def _tell_committee(conn: sqlite3.Connection, policy: Policy, rid: int) -> None:
+    """A new request waits for the committee/IT: they hear of it (inside the caller's
+    transaction, so a request is never filed without its notice, nor the reverse)."""
+    if policy.notify.enabled and policy.notify.committee:
+        row = fetch(conn, rid)
+        subject, body = messages.request_filed(row, policy.calendar.tz)
+        _queue(conn, row["requested_by"], f"request.new:{rid}", "request.new", "committee", "-",
+               subject, body)
+
+
+def _queue(conn: sqlite3.Connection, operator: str, key: str, kind: str, to_kind: ToKind,
+           to_value: str, subject: str, body: str) -> None:
+    """Queue a notice, and say so in the admin history (who was told of what)."""
+    if outbox.enqueue(conn, key, kind, to_kind, to_value, subject, body):
+        log_admin(conn, operator, "notify.queued", key, None, f"{to_kind}:{to_value}")
 
 
 DENIAL_MEMORY = 90 * DAY  # how long a denied request is shown again on its block page

@@ -27,6 +27,9 @@ USERS = {  # uid -> (password, groups)
 }
 for i in range(100):
     USERS[f"u{i:03d}"] = (f"pw{i}", ["servidores"])
+# immediate chiefs (Art. 19 II), as the `manager` attribute holds them; davi has no mail
+CHIEFS = {"ana": "eva", "bruno": "carla", "carla": "eva"}
+MAIL = {uid: f"{uid}@guarita.test" for uid in ("ana", "bruno", "carla", "eva")}
 
 
 def available() -> bool:
@@ -68,8 +71,11 @@ def _ldif() -> str:
            f"dn: {SERVICE}\nobjectClass: simpleSecurityObject\nobjectClass: organizationalRole\n"
            f"cn: guarita\nuserPassword: {SERVICE_PW}\n"]
     for uid, (pw, _) in USERS.items():
+        extra = f"mail: {MAIL[uid]}\n" if uid in MAIL else ""
+        if uid in CHIEFS:
+            extra += f"manager: uid={CHIEFS[uid]},ou=people,{BASE}\n"
         out.append(f"dn: uid={uid},ou=people,{BASE}\nobjectClass: inetOrgPerson\nuid: {uid}\n"
-                   f"cn: {uid}\nsn: {uid}\nuserPassword: {pw}\n")
+                   f"cn: {uid}\nsn: {uid}\nuserPassword: {pw}\n{extra}")
     groups: dict[str, list[str]] = {}
     for uid, (_, gs) in USERS.items():
         for g in gs:

@@ -1,0 +1,82 @@
+"""Runs the notification worker (addon/notify/worker.py) on a thread of its own.
+
+Sending mail is slow and may hang on a server that is away: it never touches the event
+loop. The worker reads the runtime in force (policy, directory) at every round, so a
+policy change to the recipients or the SMTP server needs no restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+from typing import Any
+
+from mitmproxy import ctx
+
+from addon.notify import outbox
+from addon.notify.worker import tick
+from addon.proxy.metrics import Metrics
+from addon.proxy.reload import Reload
+from addon.state import db
+
+log = logging.getLogger("guarita")
+
+
+class Notifier:
+    def __init__(self, reload: Reload, metrics: Metrics) -> None:
+        self.reload = reload
+        self.metrics = metrics
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def load(self, loader: Any) -> None:
+        loader.add_option(
+            "guarita_notify_interval", float, 30.0,
+            "Seconds between rounds of the notification worker (expiry warnings, the Art. 19 "
+            "digest, sending the outbox); only when the policy enables notifications.",
+        )
+
+    def running(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="guarita-notify", daemon=True)
+            self._thread.start()
+
+    def round(self) -> None:
+        """One round (the thread calls it; tests call it directly)."""
+        rt = self.reload.runtime
+        if not rt.policy.notify.enabled:
+            return
+        state = db.connect(rt.policy.paths.state_dir)
+        audit = None
+        path = rt.policy.paths.audit_file
+        try:
+            if path.exists():
+                audit = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+            out = tick(state, audit, rt.policy, rt.directory)
+            for result in ("queued", "sent", "retried", "failed", "postponed"):
+                n = getattr(out, result)
+                if n:
+                    self.metrics.notifications.labels(result).inc(n)
+            if out.errors:
+                log.warning("guarita: notifications: %s", out.errors[-1])
+            self.metrics.notify_pending.set(outbox.counts(state)["pending"])
+        finally:
+            state.close()
+            if audit is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    audit.close()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(ctx.options.guarita_notify_interval):
+            try:
+                self.round()
+            except Exception as exc:  # noqa: BLE001 - the worker must never die
+                self.metrics.errors.labels("notify").inc()
+                log.error("guarita: notification round failed: %s", exc)
+
+    def done(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)

@@ -1,0 +1,43 @@
+"""notifier: the running proxy sends the outbox on its own thread, and says so in metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from addon.state import db, requests
+from tests.conftest import Workspace
+from tests.proxy.conftest import Chain
+from tests.support.smtp import SmtpServer
+
+
+def test_a_round_sends_the_outbox_and_counts(ws: Workspace, tmp_path: Path, chain: Chain) -> None:
+    smtp = SmtpServer(tmp_path / "smtp").start()
+    try:
+        tree = yaml.safe_load(ws.config.read_text())
+        tree["notifications"] = {"smtp": {"host": "127.0.0.1", "port": smtp.port},
+                                 "committee": ["comite@exemplo.gov.br"]}
+        ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+        chain.reload.tick()
+        policy = chain.reload.runtime.policy
+        assert policy.notify.enabled
+        requests.request_access(db.connect(policy.paths.state_dir), policy, "servidor",
+                                domain="www.youtube.com", category=None, days=1, reason="curso")
+        chain.notifier.round()
+        assert [m["To"] for m in smtp.messages()] == ["comite@exemplo.gov.br"]
+        assert chain.metric("guarita_notifications_total", {"result": "sent"}) == 1
+        assert chain.metric("guarita_notifications_pending") == 0
+        smtp.stop()
+        requests.request_access(db.connect(policy.paths.state_dir), policy, "servidor",
+                                domain="www.twitch.tv", category=None, days=1, reason="curso")
+        chain.notifier.round()  # the server is away: kept, counted, one line in the log
+        assert chain.metric("guarita_notifications_total", {"result": "retried"}) == 1
+        assert chain.metric("guarita_notifications_pending") == 1
+    finally:
+        smtp.stop()
+
+
+def test_nothing_happens_while_notifications_are_off(chain: Chain) -> None:
+    chain.notifier.round()
+    assert chain.metric("guarita_notifications_pending") == 0

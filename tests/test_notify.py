@@ -1,0 +1,223 @@
+"""Notifications against a real SMTP server (aiosmtpd as its own process): the release loop,
+the Art. 19 digest, a server that goes away, the rate limit, and the outbox on the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.header
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from addon.audit.record import record
+from addon.audit.schema import open_audit
+from addon.identity.directory import make_directory
+from addon.notify import outbox
+from addon.notify.worker import closed_period, tick
+from addon.policy.load import load_policy
+from addon.policy.model import Decision, Identity, Policy
+from addon.state import db, releases, requests
+from tests.conftest import Workspace
+from tests.support.smtp import SmtpServer
+
+pytest.importorskip("aiosmtpd")
+TZ_NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=-3))).timestamp()
+YESTERDAY = TZ_NOW - 20 * 3600  # Monday 23 Nov, 13:00 local
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[SmtpServer]:
+    s = SmtpServer(tmp_path / "smtp").start()
+    yield s
+    s.stop()
+
+
+def enable(ws: Workspace, smtp: SmtpServer, **extra: Any) -> Policy:
+    tree = yaml.safe_load(ws.config.read_text())
+    tree["notifications"] = {"smtp": {"host": "127.0.0.1", "port": smtp.port,
+                                      "sender": "guarita <guarita@exemplo.gov.br>"},
+                             "committee": ["comite@exemplo.gov.br"],
+                             "offices": {"inspector_general": "corregedoria@exemplo.gov.br"},
+                             **extra}
+    users = tree["directory"]["users"]
+    users["servidor"].update(email="servidor@exemplo.gov.br", chief="coordenador")
+    users["coordenador"]["email"] = "coordenador@exemplo.gov.br"
+    users["estagiario"].update(email="estagiario@exemplo.gov.br", chief="coordenador")
+    ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    return load_policy(ws.config, ws.root)
+
+
+def subject(m: Any) -> str:
+    return str(email.header.make_header(email.header.decode_header(m["Subject"])))
+
+
+def body(m: Any) -> str:
+    return m.get_payload(decode=True).decode("utf-8")
+
+
+def run(policy: Policy, now: float | None = None) -> Any:
+    state = db.connect(policy.paths.state_dir)
+    path = policy.paths.audit_file
+    audit = sqlite3.connect(path) if path.exists() else None
+    return tick(state, audit, policy, make_directory(policy), now)
+
+
+def attempts(policy: Policy, user: str, host: str, n: int, at: float, rule: str = "category.blocked",
+             categories: tuple[str, ...] = ("adult",)) -> None:
+    conn = open_audit(policy.paths.audit_file)
+    ident = Identity(user, frozenset(), 2, source="basic")
+    d = Decision("block", 2, categories, "Categoria bloqueada", rule)
+    with conn:
+        for i in range(n):
+            rec = record(at + i * 60, f"r{user}{i}", ident, d, "GET", "http", host, 80, "/",
+                         403, 0, 0, 1.0, "10.0.0.5")
+            conn.execute(f"INSERT INTO audit VALUES (NULL{', ?' * len(rec)})", rec)
+    conn.close()
+
+
+def test_the_release_loop_tells_the_committee_and_then_the_user(ws: Workspace,
+                                                                 smtp: SmtpServer) -> None:
+    policy = enable(ws, smtp)
+    conn = db.connect(policy.paths.state_dir)
+    rid = requests.request_access(conn, policy, "servidor", domain="www.youtube.com",
+                                  category=None, days=3, reason="curso <b>EAD</b>", ref="abc1-1")
+    other = requests.request_access(conn, policy, "estagiario", domain="www.twitch.tv",
+                                    category=None, days=1, reason="evento")
+    requests.approve(conn, policy, rid, "chefe.ti")
+    requests.deny(conn, other, "Sem necessidade de serviço", "chefe.ti", policy)
+    requests.appeal(conn, other, "é para o evento da escola", "estagiario", policy)
+    out = run(policy)
+    assert out.sent == 5 and out.failed == 0
+    got = {(m["To"], subject(m)) for m in smtp.messages()}
+    assert ("comite@exemplo.gov.br", f"Novo pedido de liberação nº {rid}: www.youtube.com") in got
+    assert ("servidor@exemplo.gov.br", f"Pedido nº {rid} aprovado: www.youtube.com") in got
+    denial = next(m for m in smtp.messages() if m["To"] == "estagiario@exemplo.gov.br")
+    assert "Sem necessidade de serviço" in body(denial) and "recorrer" in body(denial)
+    assert any(s.startswith("Recurso contra a negativa") for _, s in got)
+    # who was told of what is in the admin history
+    told = conn.execute("SELECT subject FROM admin_log WHERE action = 'notify.queued'").fetchall()
+    assert len(told) == 5
+    assert run(policy).sent == 0  # nothing twice
+
+
+def test_a_mail_server_that_goes_away_loses_nothing_and_sends_once(ws: Workspace,
+                                                                    smtp: SmtpServer) -> None:
+    policy = enable(ws, smtp)
+    conn = db.connect(policy.paths.state_dir)
+    for i in range(3):
+        requests.request_access(conn, policy, "servidor", domain=f"site{i}.example.org",
+                                category=None, days=1, reason="trabalho")
+    smtp.stop()
+    down = run(policy)
+    assert down.sent == 0 and down.retried == 1  # one try, then the others wait
+    assert "mail server 127.0.0.1" in down.errors[0]
+    assert outbox.counts(conn)["pending"] == 3
+    smtp.start()
+    later = run(policy, now=__import__("time").time() + 120)  # after the back-off
+    assert later.sent == 3
+    assert len(smtp.messages()) == 3
+    assert run(policy, now=__import__("time").time() + 4000).sent == 0
+    assert len({m["Message-ID"] for m in smtp.messages()}) == 3
+
+
+def test_one_digest_per_chief_for_repeated_attempts_and_none_below_the_count(
+        ws: Workspace, smtp: SmtpServer) -> None:
+    policy = enable(ws, smtp, digest="daily")
+    policy = load_policy(ws.config, ws.root)
+    attempts(policy, "servidor", "www.pornhub.com", 4, YESTERDAY)
+    attempts(policy, "estagiario", "www.xvideos.com", 2, YESTERDAY)  # under the count of 3
+    attempts(policy, "servidor", "www.facebook.com", 5, YESTERDAY, rule="time.business_hours",
+             categories=("social",))  # a rule of use, not a violation
+    out = run(policy, TZ_NOW)
+    assert out.queued == 2 and out.sent == 2  # severity media: the user and the chief
+    chief = [m for m in smtp.messages() if m["To"] == "coordenador@exemplo.gov.br"]
+    assert len(chief) == 1 and "servidor: 4 tentativa(s)" in body(chief[0])
+    assert "estagiario" not in body(chief[0]) and "facebook" not in body(chief[0])
+    user = [m for m in smtp.messages() if m["To"] == "servidor@exemplo.gov.br"]
+    assert len(user) == 1 and "www.pornhub.com" in body(user[0])
+    assert {m["To"] for m in smtp.messages()} == {"coordenador@exemplo.gov.br",
+                                                  "servidor@exemplo.gov.br"}
+    assert run(policy, TZ_NOW + 3600).queued == 0  # the period's digest is made once
+
+
+def test_a_grave_violation_reaches_the_offices_with_a_proposal(ws: Workspace,
+                                                                smtp: SmtpServer) -> None:
+    tree = yaml.safe_load(ws.config.read_text())
+    tree["violations"] = {"rules": [{"name": "site_malicioso", "rules": ["malicious"],
+                                     "attempts": 1, "severity": "grave", "propose_block": True}],
+                          "severities": {"grave": ["chief", "inspector_general"]}}
+    ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    policy = enable(ws, smtp)
+    attempts(policy, "estagiario", "wicar.org", 1, YESTERDAY, rule="malicious",
+             categories=("malware",))
+    assert run(policy, TZ_NOW).sent == 2
+    office = next(m for m in smtp.messages() if m["To"] == "corregedoria@exemplo.gov.br")
+    assert "estagiario (site malicioso)" in body(office) and "confirmação de uma pessoa" in body(office)
+
+
+def test_the_rate_limit_spreads_a_flood_over_hours(ws: Workspace, smtp: SmtpServer) -> None:
+    policy = enable(ws, smtp, per_recipient_per_hour=2)
+    conn = db.connect(policy.paths.state_dir)
+    for i in range(5):
+        requests.request_access(conn, policy, "servidor", domain=f"s{i}.example.org",
+                                category=None, days=1, reason="x")
+    now = __import__("time").time()
+    first = run(policy, now)
+    assert first.sent == 2 and first.postponed == 3
+    assert run(policy, now + 60).sent == 0
+    assert run(policy, now + 3700).sent == 2
+
+
+def test_expiry_warning_once_per_end(ws: Workspace, smtp: SmtpServer) -> None:
+    policy = enable(ws, smtp)
+    conn = db.connect(policy.paths.state_dir)
+    now = __import__("time").time()
+    rid = releases.grant(conn, policy, releases.Target("user", "servidor"), domain="www.youtube.com",
+                         category=None, start=None, days=0.5, reason="curso", operator="ti")
+    run(policy, now)
+    run(policy, now + 60)
+    warned = [m for m in smtp.messages() if "termina em" in subject(m)]
+    assert len(warned) == 1 and warned[0]["To"] == "servidor@exemplo.gov.br"
+    assert f"(nº {rid})" in body(warned[0])
+
+
+def test_a_user_without_an_address_is_a_failed_row_with_the_reason(ws: Workspace,
+                                                                    smtp: SmtpServer) -> None:
+    policy = enable(ws, smtp)
+    conn = db.connect(policy.paths.state_dir)
+    rid = requests.request_access(conn, policy, "membro", domain="x.example.org", category=None,
+                                  days=1, reason="y")
+    requests.deny(conn, rid, "não", "ti", policy)
+    run(policy)
+    failed = outbox.listing(conn, "failed")
+    assert len(failed) == 1 and "no e-mail address" in failed[0]["error"]
+
+
+def test_cli_test_outbox_and_flush(ws: Workspace, smtp: SmtpServer) -> None:
+    enable(ws, smtp)
+    ok = ws.run("notify", "test", "ti@exemplo.gov.br", check=True)
+    assert "sent to ti@exemplo.gov.br" in ok.stdout
+    assert subject(smtp.messages()[0]) == "Teste de notificação do guarita"
+    ws.run("release", "grant", "--to", "user:servidor", "--domain", "www.youtube.com", "--days", "0.5",
+           "--reason", "curso", check=True)
+    assert "queued 1, sent 1" in ws.run("notify", "flush", check=True).stdout
+    rows = json.loads(ws.run("notify", "outbox", "--format", "json", check=True).stdout)
+    assert rows[0]["status"] == "sent" and rows[0]["to"] == "servidor@exemplo.gov.br"
+    smtp.stop()
+    down = ws.run("notify", "test", "ti@exemplo.gov.br")
+    assert down.returncode == 2 and "mail server 127.0.0.1" in down.stderr
+    assert "Traceback" not in down.stderr
+
+
+def test_digest_periods_in_local_time(ws: Workspace) -> None:
+    policy = load_policy(ws.config, ws.root)
+    tz = policy.calendar.tz
+    label, start, end = closed_period(TZ_NOW, tz, policy.notify)
+    assert label == "23/11/2026" and end - start == 86400
+    early = closed_period(TZ_NOW - 3 * 3600, tz, policy.notify)  # 06:00, before digest_hour
+    assert early is not None and early[0] == "22/11/2026"
