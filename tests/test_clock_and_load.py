@@ -234,3 +234,29 @@ def test_a_missing_quote_is_pointed_at_where_it_is_missing(tmp_path) -> None:  #
                    'levels: {}\n# "a comment with a quote\nx: 1\n')
     with pytest.raises(PolicyError, match=r"at line 5.*quote missing on line 2"):
         load(bad)
+
+
+def test_art19_settings_are_checked_with_the_key_named(ws) -> None:  # noqa: ANN001
+    import pytest
+    import yaml
+
+    from addon.errors import PolicyError
+    from addon.policy.load import load_policy as load
+
+    base = yaml.safe_load(ws.config.read_text())
+    cases = [
+        ({"violations": {"severities": {"media": ["user", "papa"]}}}, "unknown recipient 'papa'"),
+        ({"violations": {"rules": [{"name": "x", "severity": "nenhuma"}]}}, "unknown severity"),
+        ({"violations": {"rules": [{"name": "x", "attempts": 0}]}}, "attempts: must be at least 1"),
+        ({"notifications": {"offices": {"papa": "p@x.va"}}}, "offices.papa: must be one of"),
+        ({"notifications": {"committee": ["não é endereço"]}}, "committee: must be an e-mail"),
+        ({"notifications": {"digest": "monthly"}}, "digest: must be daily or weekly"),
+    ]
+    for extra, message in cases:
+        ws.config.write_text(yaml.safe_dump({**base, **extra}, allow_unicode=True))
+        with pytest.raises(PolicyError, match=message):
+            load(ws.config)
+    ws.config.write_text(yaml.safe_dump({**base, "notifications": {"digest": "weekly"}}))
+    policy = load(ws.config)
+    assert policy.notify.enabled and policy.notify.digest == "weekly"
+    assert policy.notify.smtp.host == "localhost"
