@@ -288,3 +288,7 @@ def test_sighup_reloads_the_policy_even_when_its_time_did_not_change(proxy: Prox
     proxy.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: status(curl(proxy, "http://www.gov.br/")) == "403", what="the reload")
     assert proxy.proc.poll() is None  # reloaded, still running
+    out = proxy.stop()
+    # what the operator reads (INFO lines reach mitmproxy's log): the reload and its result
+    assert "SIGHUP: reloading policy, lists and state" in out
+    assert "guarita: policy reloaded" in out

@@ -10,6 +10,8 @@ keep-alive throughput. Children are visited in one pass, in order.
 
 from __future__ import annotations
 
+import logging
+
 from prometheus_client import CollectorRegistry
 
 
@@ -35,6 +37,11 @@ def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
     from addon.proxy.upstream import UpstreamErrors
     from addon.proxy.verdict import ConnectionNotes
 
+    # The operator's lines (reloads, a fixed policy adopted again, SIGHUP, logon sessions)
+    # are at INFO: Python's root default (WARNING) would hide them from mitmproxy's log.
+    guarita_log = logging.getLogger("guarita")
+    if guarita_log.level == logging.NOTSET:
+        guarita_log.setLevel(logging.INFO)
     metrics = Metrics(registry)
     notes = ConnectionNotes()
     reload = Reload(metrics)
