@@ -24,13 +24,14 @@ def _register() -> None:
     from addon.cli.ca import ca_group
     from addon.cli.categories import categories
     from addon.cli.check import check
+    from addon.cli.console import console
     from addon.cli.notify import notify
     from addon.cli.release import release
     from addon.cli.run import run
     from addon.cli.session import session
 
     for command in (run, check, categories, session, block, unblock, release, audit, ca_group,
-                    notify):
+                    notify, console):
         cli.add_command(command)
 
 

@@ -297,6 +297,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         ip_literal_min_level=ip_min,
         ip_literal_allow=tuple(ip_allow),
         notify=parse_notify(r, tree),
+        console_roles=_console_roles(r, tree),
         raw=tree,
     )
 
@@ -339,3 +340,20 @@ def _unclosed_quote(text: str, problem_line: int) -> str | None:
     except yaml.YAMLError:
         return None
     return None
+
+
+CONSOLE_ROLES = ("ti", "comite", "auditoria", "chefia")
+
+
+def _console_roles(r: Reader, tree: dict) -> dict[str, frozenset[str]]:
+    """`console.roles`: which directory groups hold each console role (case-folded)."""
+    console = r.get(tree, "console", dict, "", {})
+    out: dict[str, frozenset[str]] = {}
+    for role, groups in r.get(console, "roles", dict, "console", {}).items():
+        if role not in CONSOLE_ROLES:
+            raise r.fail(f"console.roles.{role}", f"must be one of {', '.join(CONSOLE_ROLES)}")
+        groups = [groups] if isinstance(groups, str) else groups
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise r.fail(f"console.roles.{role}", "must be a group or a list of groups")
+        out[role] = frozenset(g.casefold() for g in groups)
+    return out

@@ -165,6 +165,12 @@ class Policy:
     ip_literal_min_level: int = 3
     ip_literal_allow: tuple[IPNetwork, ...] = ()
     notify: NotifySettings = field(default_factory=NotifySettings)  # Art. 19, releases
+    # console roles (ti, comite, auditoria, chefia) -> the directory groups that hold them
+    console_roles: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def roles_of(self, groups: frozenset[str]) -> frozenset[str]:
+        """The console roles a user's groups give (none: an end user)."""
+        return frozenset(r for r, gs in self.console_roles.items() if gs & groups)
 
     def ip_literal_allowed(self, host: str, level: int) -> bool:
         """For an unlisted IP-literal host (canonical): may this level reach it directly?"""

@@ -1,0 +1,79 @@
+"""Who is signed in to the console, with which roles, and the guards every page passes.
+
+Sign-in is the directory password (an LDAP bind, or the static directory), slowed per
+(login, address) pair like proxy authentication. Roles come from directory groups named
+in the policy (`console.roles`); a user with none is an end user and sees only their own
+requests. Pages use a signed, HttpOnly, SameSite=Strict session cookie and a CSRF token
+on every form; the JSON API takes HTTP Basic on each call (no cookie, so no CSRF).
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from addon.errors import DirectoryUnavailable, UnknownUser
+from addon.identity.credentials import AuthCache
+from addon.identity.directory import Directory
+from addon.policy.model import Policy
+
+ROLE_NAMES = {"ti": "TI", "comite": "Comitê", "auditoria": "Auditoria", "chefia": "Chefia"}
+
+
+@dataclass(frozen=True)
+class User:
+    login: str
+    roles: frozenset[str]
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles & set(roles))
+
+
+class SignInRefused(Exception):
+    """Wrong password, unknown login, or a pair that must wait; the text is for the person."""
+
+
+def sign_in(policy: Policy, directory: Directory, brake: AuthCache, login: str, password: str,
+            ip: str) -> User:
+    login = login.strip().lower()
+    wait = brake.wait_seconds(login, ip)
+    if wait > 0:
+        raise SignInRefused(f"Muitas senhas erradas: tente de novo em {max(1, round(wait))} s.")
+    try:
+        ok = bool(login) and bool(password) and directory.authenticate(login, password)
+        groups = directory.lookup(login).groups if ok else frozenset()
+    except UnknownUser:
+        ok = False
+    except DirectoryUnavailable as exc:
+        raise SignInRefused("O diretório da rede não responde: tente de novo em alguns "
+                            "minutos.") from exc
+    if not ok:
+        brake.failure(login, ip)
+        raise SignInRefused("Usuário ou senha incorretos.")
+    brake.success(login, password, ip)
+    return User(login, policy.roles_of(frozenset(g.casefold() for g in groups)))
+
+
+def new_csrf() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def csrf_ok(expected: str | None, given: str | None) -> bool:
+    return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
+
+
+def secret_key(state_dir: Path) -> bytes:
+    """The key that signs session cookies: made once, readable by its owner only."""
+    path = state_dir / "console.key"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+    if os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        os.chmod(path, 0o600)
+    return path.read_bytes()

@@ -1,0 +1,148 @@
+"""The console in-process (Flask's test client): sign-in, roles, CSRF, the request loop, the
+API under the same roles, auditors' search and CSV, and the admin history's operator."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+import pytest
+
+from addon.console.app import create_app
+from addon.policy.load import load_policy
+from addon.state import db
+from tests.conftest import Workspace
+from tests.test_notify import attempts
+
+
+@pytest.fixture
+def app(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.chdir(ws.root)
+    a = create_app(ws.config)
+    a.testing = True
+    return a
+
+
+def signed_in(app: Any, login: str) -> Any:
+    c = app.test_client()
+    r = c.post("/entrar", data={"login": login, "senha": login})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    return c
+
+
+def csrf(c: Any, path: str = "/meus-pedidos") -> str:
+    page = c.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def test_sign_in_with_the_directory_password_and_no_other(app: Any) -> None:
+    c = app.test_client()
+    bad = c.post("/entrar", data={"login": "servidor", "senha": "errada"})
+    assert bad.status_code == 401 and "Usuário ou senha incorretos" in bad.get_data(as_text=True)
+    assert c.get("/meus-pedidos").status_code == 302  # to the sign-in page
+    ok = c.post("/entrar", data={"login": "servidor", "senha": "servidor", "proximo": "//evil"})
+    assert ok.headers["Location"] == "/"  # never off-site
+    cookie = ok.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    for _ in range(6):
+        c.post("/entrar", data={"login": "membro", "senha": "x"})
+    slowed = c.post("/entrar", data={"login": "membro", "senha": "x"})
+    assert "tente de novo em" in slowed.get_data(as_text=True)
+
+
+def test_the_request_loop_end_user_committee_appeal(app: Any, ws: Workspace) -> None:
+    user = signed_in(app, "servidor")
+    token = csrf(user)
+    assert user.post("/meus-pedidos", data={"host": "www.youtube.com", "justificativa": "x",
+                                            "dias": "2"}).status_code == 403  # no CSRF token
+    for host in ("www.youtube.com", "www.twitch.tv"):
+        r = user.post("/meus-pedidos", data={"csrf": token, "host": host, "dias": "2",
+                                             "justificativa": "curso de capacitação"})
+        assert r.status_code == 302
+    comite = signed_in(app, "comite")
+    page = comite.get("/pedidos").get_data(as_text=True)
+    assert "www.youtube.com" in page and "curso de capacitação" in page
+    t = csrf(comite, "/pedidos")
+    assert comite.post("/pedidos/1/aprovar", data={"csrf": t}).status_code == 302
+    assert comite.post("/pedidos/2/negar", data={"csrf": t, "motivo": "Sem relação com o serviço"}
+                       ).status_code == 302
+    mine = user.get("/meus-pedidos").get_data(as_text=True)
+    assert "liberado" in mine and "Sem relação com o serviço" in mine and "Recorrer" in mine
+    assert user.post("/meus-pedidos/2/recurso", data={"csrf": token, "motivo": "é do curso"}
+                     ).status_code == 302
+    assert "em recurso" in user.get("/meus-pedidos").get_data(as_text=True)
+    conn = db.connect(load_policy(ws.config).paths.state_dir)
+    who = dict(conn.execute("SELECT action, operator FROM admin_log WHERE action IN "
+                            "('release.approve', 'release.deny', 'release.appeal')").fetchall())
+    assert who == {"release.approve": "comite", "release.deny": "comite",
+                   "release.appeal": "servidor"}
+
+
+def test_an_end_user_reaches_neither_committee_pages_nor_other_peoples_requests(app: Any) -> None:
+    other = signed_in(app, "membro")
+    other.post("/meus-pedidos", data={"csrf": csrf(other), "host": "www.twitch.tv",
+                                      "justificativa": "x"})
+    user = signed_in(app, "servidor")
+    t = csrf(user)
+    assert user.get("/pedidos").status_code == 403
+    assert user.get("/auditoria").status_code == 403
+    assert user.get("/explicar?url=x.com").status_code == 403
+    assert user.post("/pedidos/1/aprovar", data={"csrf": t}).status_code == 403
+    assert user.post("/meus-pedidos/1/recurso", data={"csrf": t, "motivo": "x"}).status_code == 404
+    assert "www.twitch.tv" not in user.get("/meus-pedidos").get_data(as_text=True)
+
+
+def test_the_api_under_the_same_roles(app: Any) -> None:
+    api = app.test_client()
+    auth = {"Authorization": "Basic c2Vydmlkb3I6c2Vydmlkb3I="}  # servidor:servidor
+    assert api.get("/api/pedidos").status_code == 401
+    made = api.post("/api/pedidos", json={"site": "www.youtube.com", "justificativa": "curso",
+                                          "dias": 3}, headers=auth)
+    assert made.status_code == 201 and made.get_json()["situacao"] == "requested"
+    rid = made.get_json()["id"]
+    assert api.post(f"/api/pedidos/{rid}/aprovar", json={}, headers=auth).status_code == 403
+    comite = {"Authorization": "Basic Y29taXRlOmNvbWl0ZQ=="}  # comite:comite
+    done = api.post(f"/api/pedidos/{rid}/aprovar", json={}, headers=comite)
+    assert done.status_code == 200 and done.get_json()["situacao"] == "active"
+    assert [p["id"] for p in api.get("/api/pedidos", headers=auth).get_json()] == [rid]
+    membro = {"Authorization": "Basic bWVtYnJvOm1lbWJybw=="}  # membro:membro
+    assert api.get("/api/pedidos", headers=membro).get_json() == []  # not theirs
+
+
+def test_a_block_page_reference_opens_the_request_form_for_its_own_user(app: Any,
+                                                                         ws: Workspace) -> None:
+    policy = load_policy(ws.config, ws.root)
+    attempts(policy, "servidor", "www.twitch.tv", 1, 1_790_000_000.0)
+    ref = "rservidor0"
+    page = signed_in(app, "servidor").get(f"/meus-pedidos?ref={ref}").get_data(as_text=True)
+    assert "Pedir liberação de www.twitch.tv" in page and ref in page
+    other = signed_in(app, "membro").get(f"/meus-pedidos?ref={ref}").get_data(as_text=True)
+    assert "Pedir liberação" not in other  # another person's block is not theirs to ask
+
+
+def test_auditors_search_and_export_csv(app: Any, ws: Workspace) -> None:
+    policy = load_policy(ws.config, ws.root)
+    attempts(policy, "servidor", "www.pornhub.com", 3, 1_790_000_000.0)
+    attempts(policy, "membro", "www.xvideos.com", 2, 1_790_000_000.0)
+    auditor = signed_in(app, "auditor")
+    page = auditor.get("/auditoria?usuario=servidor").get_data(as_text=True)
+    assert page.count("www.pornhub.com") == 3 and "xvideos" not in page
+    csv_text = auditor.get("/auditoria.csv?decisao=block").get_data(as_text=True)
+    lines = csv_text.strip().splitlines()
+    assert lines[0].startswith("ts,ref,user") and len(lines) == 6
+    assert auditor.get("/pedidos").status_code == 403
+
+
+def test_the_explainer_gives_the_check_answer(app: Any) -> None:
+    ti = signed_in(app, "ti")
+    page = ti.get("/explicar?url=https://www.pornhub.com/&usuario=servidor").get_data(as_text=True)
+    assert "BLOQUEADO" in page and "category.blocked" in page
+    assert "LIBERADO" in ti.get("/explicar?url=www.gov.br&usuario=servidor").get_data(as_text=True)
+
+
+def test_pages_carry_a_csp_and_no_cache(app: Any) -> None:
+    r = app.test_client().get("/entrar")
+    assert "default-src 'none'" in r.headers["Content-Security-Policy"]
+    assert r.headers["Cache-Control"] == "no-store"
+    assert sqlite3  # the console reads the same SQLite files as the CLI
