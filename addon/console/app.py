@@ -10,6 +10,7 @@ operator, so the admin history says who did it (Art. 11 §4–6).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import io
 import sqlite3
@@ -102,7 +103,7 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
     def common() -> dict[str, Any]:
         return {"user": g.get("user"), "csrf": session.get("csrf", ""),
                 "role_names": ROLE_NAMES, "status_pt": STATUS_PT,
-                "when": lambda ts: local_time(ts, g.rt.policy.calendar.tz) if ts else "-",
+                "when": lambda ts: _readable(ts, g.rt.policy.calendar.tz),
                 "org": g.rt.policy.organisation}
 
     def page(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -338,6 +339,11 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
         return jsonify(_release_json(_release(conn, rid)))
 
     return app
+
+
+def _readable(ts: float | None, tz: Any) -> str:
+    """Times as people read them here: 23/11/2026 18:34 (the CSV keeps ISO 8601)."""
+    return dt.datetime.fromtimestamp(ts, tz).strftime("%d/%m/%Y %H:%M") if ts else "-"
 
 
 def _release(conn: sqlite3.Connection, rid: int) -> sqlite3.Row:

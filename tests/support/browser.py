@@ -39,7 +39,7 @@ def available() -> bool:
 class Browser:
     """One Chromium profile behind a proxy; `trust` adds a CA to its own store."""
 
-    def __init__(self, home: Path, proxy_port: int, trust: list[Path]) -> None:
+    def __init__(self, home: Path, proxy_port: int | None, trust: list[Path]) -> None:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
@@ -52,12 +52,14 @@ class Browser:
                             "-i", str(ca)], check=True, capture_output=True)
         opts = webdriver.ChromeOptions()
         opts.binary_location = CHROMIUM
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                    f"--user-data-dir={home / 'profile'}", "--window-size=1000,860",
-                    f"--proxy-server=http://127.0.0.1:{proxy_port}",
-                    "--proxy-bypass-list=<-loopback>"):  # even localhost goes through the proxy
+        args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                f"--user-data-dir={home / 'profile'}", "--window-size=1000,860"]
+        if proxy_port is not None:  # even localhost goes through the proxy
+            args += [f"--proxy-server=http://127.0.0.1:{proxy_port}",
+                     "--proxy-bypass-list=<-loopback>"]
+        for arg in args:
             opts.add_argument(arg)
         service = Service(DRIVER, env={**os.environ, "HOME": str(home)})
         self.driver: Any = webdriver.Chrome(service=service, options=opts)
