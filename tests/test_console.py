@@ -43,6 +43,12 @@ def test_sign_in_with_the_directory_password_and_no_other(app: Any) -> None:
     assert c.get("/meus-pedidos").status_code == 302  # to the sign-in page
     ok = c.post("/entrar", data={"login": "servidor", "senha": "servidor", "proximo": "//evil"})
     assert ok.headers["Location"] == "/"  # never off-site
+    for away in ("/\\evil.example", "https://evil.example/"):
+        r = c.post("/entrar", data={"login": "servidor", "senha": "servidor", "proximo": away})
+        assert r.headers["Location"] == "/"
+    here = c.post("/entrar", data={"login": "servidor", "senha": "servidor",
+                                   "proximo": "/meus-pedidos?ref=abc"})
+    assert here.headers["Location"] == "/meus-pedidos?ref=abc"
     cookie = ok.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     for _ in range(6):

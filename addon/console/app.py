@@ -146,7 +146,9 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
         session.permanent = True
         session.update(login=user.login, roles=sorted(user.roles), csrf=new_csrf())
         target = request.form.get("proximo") or "/"
-        return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+        # a path of this console only: "//host" and "/\\host" are other sites to a browser
+        local = target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target
+        return redirect(target if local else "/")
 
     @app.post("/sair")
     def sign_out() -> Any:
