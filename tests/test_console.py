@@ -133,7 +133,7 @@ def test_auditors_search_and_export_csv(app: Any, ws: Workspace) -> None:
     attempts(policy, "membro", "www.xvideos.com", 2, 1_790_000_000.0)
     auditor = signed_in(app, "auditor")
     page = auditor.get("/auditoria?usuario=servidor").get_data(as_text=True)
-    assert page.count("www.pornhub.com") == 3 and "xvideos" not in page
+    assert page.count("<td>www.pornhub.com/</td>") == 3 and "xvideos" not in page
     csv_text = auditor.get("/auditoria.csv?decisao=block").get_data(as_text=True)
     lines = csv_text.strip().splitlines()
     assert lines[0].startswith("ts,ref,user") and len(lines) == 6
@@ -152,3 +152,32 @@ def test_pages_carry_a_csp_and_no_cache(app: Any) -> None:
     assert "default-src 'none'" in r.headers["Content-Security-Policy"]
     assert r.headers["Cache-Control"] == "no-store"
     assert sqlite3  # the console reads the same SQLite files as the CLI
+
+
+def test_a_chief_sees_their_own_staff_only(app: Any, ws: Workspace) -> None:
+    policy = load_policy(ws.config, ws.root)
+    attempts(policy, "servidor", "www.pornhub.com", 4, 1_790_000_000.0 + 10 ** 7)
+    attempts(policy, "membro", "www.xvideos.com", 5, 1_790_000_000.0 + 10 ** 7)
+    chief = signed_in(app, "coordenador")  # servidor's and estagiario's chief
+    page = chief.get("/auditoria?decisao=block").get_data(as_text=True)
+    assert "www.pornhub.com" in page and "xvideos" not in page
+    assert "estagiario, servidor" in page  # says whose records these are
+    assert "<td>membro</td>" not in chief.get("/auditoria?usuario=membro").get_data(as_text=True)
+    csv_text = chief.get("/auditoria.csv?usuario=membro").get_data(as_text=True)
+    assert len(csv_text.strip().splitlines()) == 1  # the header only
+    assert chief.get("/pedidos").status_code == 403
+
+
+def test_violations_per_person_and_charts_without_a_cdn(app: Any, ws: Workspace) -> None:
+    import time
+
+    policy = load_policy(ws.config, ws.root)
+    attempts(policy, "servidor", "www.pornhub.com", 4, time.time() - 86400)
+    attempts(policy, "membro", "www.facebook.com", 3, time.time() - 86400,
+             rule="time.business_hours", categories=("social_networks",))
+    auditor = signed_in(app, "auditor")
+    team = auditor.get("/equipe").get_data(as_text=True)
+    assert "<td>servidor</td><td>4</td>" in team and "membro" not in team  # a rule of use
+    page = auditor.get("/auditoria?decisao=block").get_data(as_text=True)
+    assert "<svg" in page and "Acessos e bloqueios por dia" in page
+    assert "<script" not in page and "http" not in page.split("<main>")[1].split("Exportar")[0]

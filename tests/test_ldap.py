@@ -224,3 +224,10 @@ def test_art19_one_digest_to_the_chief_the_directory_names(ws, server, tmp_path)
         assert "ana: 5 tentativa(s)" in m.get_payload(decode=True).decode()
     finally:
         smtp.stop()
+
+
+def test_staff_are_the_entries_whose_manager_is_the_chief(server) -> None:  # noqa: ANN001
+    d = LdapDirectory(settings(server.url))
+    assert d.staff("eva") == {"ana", "carla"}
+    assert d.staff("carla") == {"bruno"}
+    assert d.staff("davi") == frozenset()

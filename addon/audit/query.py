@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ class Filters:
     until: float | None = None
     rules: tuple[str, ...] = ()
     ref: str | None = None  # the reference printed on a block page
+    users: tuple[str, ...] | None = None  # only these users (a chief's staff); () = nobody
 
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -34,6 +36,10 @@ class Filters:
         if self.user is not None:
             clauses.append("user = ?")
             args.append(self.user.lower())
+        if self.users is not None:
+            clauses.append("user IN ({})".format(",".join("?" for _ in self.users)) if self.users
+                           else "0")
+            args.extend(u.lower() for u in self.users)
         if self.ip is not None:
             clauses.append("client_ip = ?")
             args.append(self.ip)
@@ -101,6 +107,18 @@ def report(conn: sqlite3.Connection, f: Filters, by: str, top: int = 20) -> list
         f"FROM {source}{where} GROUP BY 1 ORDER BY requests DESC, 1 LIMIT ?"
     )
     return [dict(r) for r in conn.execute(sql, (*args, top))]
+
+
+def per_day(conn: sqlite3.Connection, f: Filters, tz: Any, days: int = 31) -> list[dict[str, Any]]:
+    """Requests and blocks per local day, the last `days` days that have any."""
+    where, args = f.where()
+    offset = tz.utcoffset(dt.datetime.now(tz)).total_seconds() if tz is not None else 0
+    sql = (
+        "SELECT date(ts + ?, 'unixepoch') AS day, count(*) AS requests, "  # noqa: S608
+        f"sum(decision = 'block') AS blocked FROM audit{where} GROUP BY 1 ORDER BY 1 DESC LIMIT ?"
+    )
+    rows = [dict(r) for r in conn.execute(sql, (offset, *args, days))]
+    return list(reversed(rows))
 
 
 def violations(conn: sqlite3.Connection, f: Filters,

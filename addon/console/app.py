@@ -257,12 +257,23 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
                 erro = str(exc)
         return render_template("explicar.html", url=url, usuario=who, resposta=answer, erro=erro)
 
-    # ------------------------------------------------------------- auditors
+    # ------------------------------------------------------------- auditors and chiefs
+    def _scope() -> tuple[str, ...] | None:
+        """Whose records this user may read: everyone (auditors, IT) or a chief's staff."""
+        user: User = g.user
+        if user.has(*AUDITORS):
+            return None
+        try:
+            return tuple(sorted(g.rt.directory.staff(user.login)))
+        except GuaritaError:
+            return ()  # the directory cannot say who the staff are: nobody, not everybody
+
     def _filters() -> query.Filters:
         a = request.args
         return query.Filters(user=a.get("usuario") or None, ip=a.get("ip") or None,
                              host=a.get("site") or None, category=a.get("categoria") or None,
-                             decision=a.get("decisao") or None, ref=a.get("ref") or None)
+                             decision=a.get("decisao") or None, ref=a.get("ref") or None,
+                             users=_scope())
 
     def _records(limit: int) -> list[dict[str, Any]]:
         path = g.rt.policy.paths.audit_file
@@ -275,13 +286,32 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
             conn.close()
 
     @app.get("/auditoria")
-    @page(*AUDITORS)
+    @page(*AUDITORS, "chefia")
     def audit() -> Any:
         rows = _records(200) if request.args else []
-        return render_template("auditoria.html", registros=rows, filtros=request.args)
+        charts = _charts(g.rt, _filters()) if request.args else None
+        return render_template("auditoria.html", registros=rows, filtros=request.args,
+                               graficos=charts, escopo=_scope())
+
+    @app.get("/equipe")
+    @page(*AUDITORS, "chefia")
+    def team() -> Any:
+        """Art. 19: the violations the policy counts, per person, last 30 days (a chief sees
+        their own staff; auditors and IT everyone)."""
+        path = g.rt.policy.paths.audit_file
+        rows: list[dict[str, Any]] = []
+        rules = tuple(sorted({r for v in g.rt.policy.notify.rules for r in v.rules}))
+        if path.exists():
+            conn = query.connect_readonly(path)
+            try:
+                f = query.Filters(since=time.time() - 30 * 86400, users=_scope())
+                rows = query.violations(conn, f, rules)
+            finally:
+                conn.close()
+        return render_template("equipe.html", violacoes=rows, regras=rules, escopo=_scope())
 
     @app.get("/auditoria.csv")
-    @page(*AUDITORS)
+    @page(*AUDITORS, "chefia")
     def audit_csv() -> Any:
         out = io.StringIO()
         w = csv.DictWriter(out, AUDIT_COLUMNS, extrasaction="ignore")
@@ -341,6 +371,22 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
         return jsonify(_release_json(_release(conn, rid)))
 
     return app
+
+
+def _charts(rt: Runtime, f: query.Filters) -> dict[str, Any] | None:
+    """Requests and blocks per day, and the top categories, sites and users, for the page's
+    own SVG bars (no script, no CDN: the console works on an offline network)."""
+    path = rt.policy.paths.audit_file
+    if not path.exists():
+        return None
+    conn = query.connect_readonly(path)
+    try:
+        return {"dias": query.per_day(conn, f, rt.policy.calendar.tz),
+                "categorias": query.report(conn, f, "category", 8),
+                "sites": query.report(conn, f, "host", 8),
+                "usuarios": query.report(conn, f, "user", 8)}
+    finally:
+        conn.close()
 
 
 def _readable(ts: float | None, tz: Any) -> str:

@@ -81,3 +81,6 @@ class CachedDirectory:
     def contact(self, login: str) -> Contact:
         """Not cached: notifications are rare, and an address changed today should be used."""
         return self.inner.contact(login)
+
+    def staff(self, chief: str) -> frozenset[str]:
+        return self.inner.staff(chief)

@@ -44,6 +44,10 @@ class Directory(Protocol):
         """The user's e-mail and chief; raises UnknownUser or DirectoryUnavailable."""
         ...
 
+    def staff(self, chief: str) -> frozenset[str]:
+        """The logins whose immediate chief is `chief` (Art. 2, 19 II)."""
+        ...
+
 
 class StaticDirectory:
     """The users of the policy file: the embedded default that needs no server."""
@@ -67,6 +71,10 @@ class StaticDirectory:
             raise UnknownUser(f"unknown user {login!r} (not in the directory)")
         chief = self._users.get(user.chief) if user.chief else None
         return Contact(user.login, user.email, user.chief, chief.email if chief else None)
+
+    def staff(self, chief: str) -> frozenset[str]:
+        chief = chief.strip().lower()
+        return frozenset(u.login for u in self._users.values() if u.chief == chief)
 
 
 def make_directory(policy: Policy) -> Directory:

@@ -173,6 +173,22 @@ class LdapDirectory:
             conn.unbind()
         return Contact(login, mail, chief, chief_mail)
 
+    def staff(self, chief: str) -> frozenset[str]:
+        """Everyone whose `manager` is the chief's entry (its DN, escaped in the filter)."""
+        login_attr = PRESETS[self.s.preset]["login_attribute"]
+        conn = self._service()
+        try:
+            dn, _ = self._find(conn, chief.strip().lower())
+            conn.search(self.s.user_base, f"(manager={escape_filter_chars(dn)})", SUBTREE,
+                        attributes=[login_attr])
+            found = [e for e in conn.response or [] if e.get("type") == "searchResEntry"]
+        except LDAPException as exc:
+            raise DirectoryUnavailable(f"directory query failed ({type(exc).__name__})") from exc
+        finally:
+            conn.unbind()
+        return frozenset((_first(e.get("attributes", {}).get(login_attr)) or "").lower()
+                         for e in found) - {""}
+
     def authenticate(self, login: str, password: str) -> bool:
         if not password or not login.strip():
             return False  # an empty password would be an anonymous bind
