@@ -70,7 +70,8 @@ def test_the_request_loop_end_user_committee_appeal(app: Any, ws: Workspace) -> 
     page = comite.get("/pedidos").get_data(as_text=True)
     assert "www.youtube.com" in page and "curso de capacitação" in page
     t = csrf(comite, "/pedidos")
-    assert comite.post("/pedidos/1/aprovar", data={"csrf": t}).status_code == 302
+    assert comite.post("/pedidos/1/aprovar", data={"csrf": t, "comite": "CGAI-7/2026"}
+                       ).status_code == 302
     assert comite.post("/pedidos/2/negar", data={"csrf": t, "motivo": "Sem relação com o serviço"}
                        ).status_code == 302
     mine = user.get("/meus-pedidos").get_data(as_text=True)
@@ -83,6 +84,8 @@ def test_the_request_loop_end_user_committee_appeal(app: Any, ws: Workspace) -> 
                             "('release.approve', 'release.deny', 'release.appeal')").fetchall())
     assert who == {"release.approve": "comite", "release.deny": "comite",
                    "release.appeal": "servidor"}
+    assert conn.execute("SELECT committee_ref FROM releases WHERE id = 1").fetchone()[0] == (
+        "CGAI-7/2026")
 
 
 def test_an_end_user_reaches_neither_committee_pages_nor_other_peoples_requests(app: Any) -> None:
@@ -181,3 +184,34 @@ def test_violations_per_person_and_charts_without_a_cdn(app: Any, ws: Workspace)
     page = auditor.get("/auditoria?decisao=block").get_data(as_text=True)
     assert "<svg" in page and "Acessos e bloqueios por dia" in page
     assert "<script" not in page and "http" not in page.split("<main>")[1].split("Exportar")[0]
+
+
+def test_it_looks_up_and_edits_categories_with_the_history(app: Any, ws: Workspace) -> None:
+    ti = signed_in(app, "ti")
+    page = ti.get("/categorias?host=https://www.pornhub.com/x").get_data(as_text=True)
+    assert "adult" in page and "decide" in page
+    t = csrf(ti, "/categorias")
+    done = ti.post("/categorias", data={"csrf": t, "host": "intranet-jogos.example.org",
+                                        "categoria": "games", "acao": "incluir"})
+    assert "incluído em games" in done.get_data(as_text=True)
+    again = ti.get("/categorias?host=intranet-jogos.example.org").get_data(as_text=True)
+    assert "games (" in again
+    gone = ti.post("/categorias", data={"csrf": t, "host": "intranet-jogos.example.org",
+                                        "categoria": "games", "acao": "remover"})
+    assert "retirado de games" in gone.get_data(as_text=True)
+    conn = db.connect(load_policy(ws.config).paths.state_dir)
+    assert [tuple(r) for r in conn.execute(
+        "SELECT action, operator FROM admin_log WHERE action LIKE 'categories.%'")] == [
+        ("categories.add", "ti"), ("categories.remove", "ti")]
+    assert signed_in(app, "comite").get("/categorias").status_code == 403
+
+
+def test_level4_and_blocks_with_who_authorised(app: Any, ws: Workspace) -> None:
+    ws.run("release", "level", "--to", "user:coordenador", "--until", "2030-01-01T00:00",
+           "--committee-ref", "CGAI-12/2026", "--reason", "pesquisa", check=True)
+    ws.run("block", "user", "estagiario", "--reason", "Art. 19", check=True)
+    ws.run("unblock", "user", "estagiario", "--authorized-by", "Diretor-Geral", check=True)
+    page = signed_in(app, "comite").get("/liberacoes").get_data(as_text=True)
+    assert "coordenador" in page and "CGAI-12/2026" in page and "01/01/2030" in page
+    assert "Diretor-Geral" in page and "conta estagiario" in page
+    assert signed_in(app, "servidor").get("/liberacoes").status_code == 403

@@ -136,3 +136,29 @@ def test_from_a_block_page_to_an_open_site(ws: Workspace, console: str, tmp_path
         proxy.stop()
         proxy.net.stop()
     assert time.time()  # the whole loop ran against real processes
+
+
+def test_every_page_renders_in_portuguese(ws: Workspace, console: str, tmp_path: Path) -> None:
+    b = web.Browser(tmp_path / "ti", None, [])
+    try:
+        b.open(f"{console}/entrar")
+        shot(b, "entrar.png", tmp_path)
+        sign_in(b, console, "ti")
+        pages = {
+            "/pedidos": "Pedidos aguardando decisão",
+            "/liberacoes": "Nível 4 (acesso irrestrito)",
+            "/explicar?url=https://www.pornhub.com/&usuario=servidor": "BLOQUEADO",
+            "/categorias?host=www.pornhub.com": "Conteúdo adulto",
+            "/auditoria?decisao=block": "Registro de auditoria",
+            "/equipe": "Violações da política",
+            "/meus-pedidos": "Meus pedidos de liberação",
+        }
+        for path, text in pages.items():
+            page = b.open(f"{console}{path}")
+            assert text in page, path
+            assert "<script" not in page  # the CSP allows none, and the pages need none
+            name = path.strip("/").split("?")[0]
+            if name not in ("pedidos", "auditoria", "meus-pedidos"):  # shown with data above
+                shot(b, f"{name}.png", tmp_path)
+    finally:
+        b.quit()

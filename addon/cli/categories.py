@@ -22,11 +22,10 @@ from addon.cli.common import (
     progress,
 )
 from addon.errors import CategoryError
-from addon.lists import compiler
+from addon.lists import compiler, edits
 from addon.policy import categories as cat
 from addon.policy.hosts import host_of_url, normalize_host
 from addon.policy.model import Policy
-from addon.state import db, history
 
 
 @click.group()
@@ -35,11 +34,7 @@ def categories() -> None:
 
 
 def _known(policy: Policy, name: str) -> None:
-    existing = cat.category_dirs(policy.paths.sources)
-    if name not in policy.category_labels and name not in existing:
-        raise CategoryError(
-            f"unknown category {name!r} (declare it under 'categories' in {policy.source})"
-        )
+    edits.known(policy, name)
 
 
 def _count(path: Path) -> int:
@@ -93,32 +88,13 @@ def lookup(host: str, config: Path) -> None:
                        f"in {', '.join(files) or '?'}: {verdict}")
 
 
-def _rewrite(path: Path, keep: set[str] | None, add: list[str]) -> None:
-    """Rewrite a list atomically, dropping entries not in `keep` (None = keep all)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".domains-")
-    with open(fd, "w", encoding="utf-8") as out:
-        if path.exists():
-            with open(path, encoding="utf-8", errors="replace") as src:
-                for line in src:
-                    host = cat.parse_list_line(line)
-                    if host is None or keep is None or host in keep:
-                        out.write(line if line.endswith("\n") else line + "\n")
-        for h in add:
-            out.write(h + "\n")
-    Path(tmp).replace(path)
-
-
-def _record(policy: Policy, operator: str, action: str, subject: str, after: object) -> None:
-    conn = db.connect(policy.paths.state_dir)
-    with conn:
-        history.record(conn, operator, action, subject, None, after)
-    conn.close()
+def _compiling() -> None:
+    if sys.stderr.isatty():
+        click.echo("compiling the category index...", err=True)
 
 
 def _recompile(policy: Policy) -> int:
-    if sys.stderr.isatty():
-        click.echo("compiling the category index...", err=True)
+    _compiling()
     return compiler.compile_policy(policy.paths)
 
 
@@ -129,17 +105,8 @@ def _recompile(policy: Policy) -> int:
 @operator_option
 def add(category: str, hosts: tuple[str, ...], config: Path, operator: str) -> None:
     """Add HOSTS to CATEGORY's curated list (a subdomain may differ from its parent)."""
-    policy = policy_of(config)
-    _known(policy, category)
-    target = policy.paths.category_dirs[0] / category / "domains"
-    names = [normalize_host(h) for h in hosts]
-    present = set(cat.read_list(target)) if target.exists() else set()
-    new = [h for h in dict.fromkeys(names) if h not in present]
-    if new:
-        _rewrite(target, None, new)
-        _record(policy, operator, "categories.add", category, new)
-        _recompile(policy)
-    click.echo(f"{category}: added {len(new)}, already listed {len(names) - len(new)}")
+    new, already = edits.add_hosts(policy_of(config), category, hosts, operator, _compiling)
+    click.echo(f"{category}: added {len(new)}, already listed {already}")
 
 
 @categories.command()
@@ -153,27 +120,8 @@ def remove(category: str, hosts: tuple[str, ...], config: Path, operator: str) -
     From the institution's lists they are deleted; from imported lists they are excepted
     (kept under the state folder's `exceptions/`), so a re-import never brings them back.
     """
-    policy = policy_of(config)
-    _known(policy, category)
-    names = {normalize_host(h) for h in hosts}
-    removed: set[str] = set()
-    imported = policy.paths.imported_dir.resolve()
-    for f in cat.category_dirs(policy.paths.sources).get(category, []):
-        listed = set(cat.read_list(f))
-        hit = listed & names
-        if not hit:
-            continue
-        if f.parent.parent.resolve() == imported:
-            exceptions = policy.paths.exceptions_dir / category / "domains"
-            known = set(cat.read_list(exceptions)) if exceptions.exists() else set()
-            _rewrite(exceptions, None, sorted(hit - known))
-        else:
-            _rewrite(f, listed - hit, [])
-        removed |= hit
-    missing = names - removed
-    if removed:
-        _record(policy, operator, "categories.remove", category, sorted(removed))
-        _recompile(policy)
+    removed, missing = edits.remove_hosts(policy_of(config), category, hosts, operator,
+                                          _compiling)
     click.echo(f"{category}: removed {len(removed)}")
     if missing:
         raise CategoryError(f"not listed in {category}: {', '.join(sorted(missing))}")
@@ -239,6 +187,6 @@ def import_(path: Path, config: Path, operator: str) -> None:
     if not counts:
         raise CategoryError(f"{path}: no <category>/domains lists found")
     n = _recompile(policy)
-    _record(policy, operator, "categories.import", str(path), counts)
+    edits.record(policy, operator, "categories.import", str(path), counts)
     click.echo(f"imported {len(counts)} categories, {sum(counts.values())} lines from {path}; "
                f"index has {n} entries ({time.perf_counter() - started:.1f} s)")

@@ -27,9 +27,10 @@ from addon.audit import query
 from addon.console.auth import ROLE_NAMES, SignInRefused, User, csrf_ok, new_csrf, secret_key, sign_in
 from addon.errors import GuaritaError, HostError
 from addon.identity.credentials import AuthCache
+from addon.lists import edits
 from addon.policy.hosts import host_of_url, normalize_host
 from addon.runtime import Runtime, RuntimeSource
-from addon.state import db, releases, requests
+from addon.state import blocks, db, releases, requests
 from addon.state.history import local_time
 
 PENDING = ("requested", "appealed")
@@ -224,7 +225,8 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
         try:
             cats = g.rt.index.categories_of(row["obj"]) if row["kind"] == "domain" else ()
             requests.approve(conn, g.rt.policy, rid, user.login,
-                             request.form.get("analise") or None, tuple(cats))
+                             request.form.get("analise") or None, tuple(cats),
+                             request.form.get("comite") or None)
         except GuaritaError as exc:
             return _form_error(exc)
         return redirect(url_for("pending", aviso=f"Pedido nº {rid} aprovado."))
@@ -256,6 +258,46 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
             except (GuaritaError, HostError) as exc:
                 erro = str(exc)
         return render_template("explicar.html", url=url, usuario=who, resposta=answer, erro=erro)
+
+    @app.get("/liberacoes")
+    @page(*REVIEWERS)
+    def in_force() -> Any:
+        """Level-4 assignments (always with an end), releases in force, and blocks with who
+        made and who authorised lifting them."""
+        conn = state()
+        rows = releases.listing(conn, active_only=True)
+        return render_template("liberacoes.html", nivel4=[r for r in rows if r["kind"] == "level"],
+                               bloqueios=blocks.listing(conn, include_lifted=True)[-100:])
+
+    @app.route("/categorias", methods=["GET", "POST"])
+    @page("ti")
+    def categories() -> Any:
+        """Which lists classify a site, and IT's edits to the institution's lists (Art. 9 §8)."""
+        rt: Runtime = g.rt
+        aviso = erro = None
+        if request.method == "POST":
+            user: User = g.user
+            cat, host = request.form.get("categoria", ""), request.form.get("host", "")
+            try:
+                if request.form.get("acao") == "remover":
+                    removed, _ = edits.remove_hosts(rt.policy, cat, [host], user.login)
+                    aviso = f"{host}: retirado de {cat}" if removed else f"{host} não está em {cat}"
+                else:
+                    added, _ = edits.add_hosts(rt.policy, cat, [host], user.login)
+                    aviso = f"{host}: incluído em {cat}" if added else f"{host} já está em {cat}"
+            except GuaritaError as exc:
+                erro = str(exc)
+            rt = g.rt = runtime()  # the recompiled index
+        host = request.values.get("host", "").strip()
+        found: list[Any] = []
+        if host and not erro:
+            try:
+                canonical = host_of_url(host)[1] if "/" in host else normalize_host(host)
+                found = rt.index.matches(canonical)
+            except GuaritaError as exc:
+                erro = str(exc)
+        return render_template("categorias.html", host=host, achados=found, aviso=aviso,
+                               erro=erro, rotulos=rt.policy.category_labels)
 
     # ------------------------------------------------------------- auditors and chiefs
     def _scope() -> tuple[str, ...] | None:

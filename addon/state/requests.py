@@ -90,7 +90,8 @@ def request_access(conn: sqlite3.Connection, policy: Policy, user: str, *, domai
 
 
 def approve(conn: sqlite3.Connection, policy: Policy, rid: int, operator: str,
-            analysis_ref: str | None = None, domain_categories: tuple[str, ...] = ()) -> None:
+            analysis_ref: str | None = None, domain_categories: tuple[str, ...] = (),
+            committee_ref: str | None = None) -> None:
     """Seed 000 item 5 / Art. 9 §10: only an approval makes a request a release, and it
     is held to the same rules as a grant (`check_object`)."""
     with conn:
@@ -101,6 +102,8 @@ def approve(conn: sqlite3.Connection, policy: Policy, rid: int, operator: str,
         fields: dict[str, object] = {"status": "active", "approved_by": operator}
         if analysis_ref:
             fields["analysis_ref"] = analysis_ref
+        if committee_ref:
+            fields["committee_ref"] = committee_ref  # the committee's decision, on record
         if row["kind"] == "event":
             if row["end"] <= now:
                 raise ReleaseError(f"the event of request #{rid} is already over")
