@@ -158,11 +158,11 @@ class AuditWriter:
             self.last_error = message
             self._disconnect()
             return False
-        for _ in range(n):
-            q.popleft()
-        if self.last_error:
+        if self.last_error:  # before the queue empties: whoever sees it empty sees no error
             log.warning("audit log %s: writing again, backlog cleared", self.path)
             self.last_error = None
+        for _ in range(n):
+            q.popleft()
         self.written += n
         if (self.written >= 2 * self._analyzed_at or
                 time.monotonic() - self._analyzed > ANALYZE_EVERY):
