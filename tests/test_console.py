@@ -215,3 +215,13 @@ def test_level4_and_blocks_with_who_authorised(app: Any, ws: Workspace) -> None:
     assert "coordenador" in page and "CGAI-12/2026" in page and "01/01/2030" in page
     assert "Diretor-Geral" in page and "conta estagiario" in page
     assert signed_in(app, "servidor").get("/liberacoes").status_code == 403
+
+
+def test_the_api_answers_bad_input_with_a_400(app: Any) -> None:
+    api = app.test_client()
+    auth = {"Authorization": "Basic c2Vydmlkb3I6c2Vydmlkb3I="}  # servidor:servidor
+    for body in ({"site": "exa mple", "justificativa": "x"}, {"site": "a.org", "dias": {"x": 1},
+                                                              "justificativa": "x"},
+                 {"site": "a.org", "justificativa": " "}):
+        r = api.post("/api/pedidos", json=body, headers=auth)
+        assert r.status_code == 400 and r.get_json()["erro"]

@@ -189,7 +189,7 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
                                           category=None, days=days,
                                           reason=request.form.get("justificativa", "")[:2000],
                                           ref=request.form.get("ref") or None)
-        except (GuaritaError, ValueError) as exc:
+        except (GuaritaError, ValueError, TypeError) as exc:
             return _form_error(exc)
         return redirect(url_for("mine", aviso=f"Pedido nº {rid} registrado: aguarde a análise."))
 
@@ -386,7 +386,7 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
                                           days=float(body.get("dias", 1)),
                                           reason=str(body.get("justificativa", "")),
                                           ref=body.get("ref"))
-        except (GuaritaError, ValueError) as exc:
+        except (GuaritaError, ValueError, TypeError) as exc:
             return _api_error(400, getattr(exc, "for_user", None) or str(exc))
         return jsonify(_release_json(_release(state(), rid))), 201
 
