@@ -26,12 +26,13 @@ def _register() -> None:
     from addon.cli.check import check
     from addon.cli.console import console
     from addon.cli.notify import notify
+    from addon.cli.pac import pac
     from addon.cli.release import release
     from addon.cli.run import run
     from addon.cli.session import session
 
     for command in (run, check, categories, session, block, unblock, release, audit, ca_group,
-                    notify, console):
+                    notify, console, pac):
         cli.add_command(command)
 
 

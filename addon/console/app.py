@@ -30,6 +30,7 @@ from addon.errors import GuaritaError, HostError
 from addon.identity.credentials import AuthCache
 from addon.lists import edits
 from addon.policy.hosts import host_of_url, normalize_host
+from addon.policy.pac import pac
 from addon.runtime import Runtime, RuntimeSource
 from addon.state import blocks, db, releases, requests
 from addon.state.history import local_time
@@ -130,6 +131,15 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
 
     def state() -> sqlite3.Connection:
         return db.connect(g.rt.policy.paths.state_dir)
+
+    @app.get("/proxy.pac")
+    def proxy_pac() -> Any:
+        """Public: browsers fetch it before anyone signs in (GPO, WPAD)."""
+        rt: Runtime = g.rt
+        if not rt.policy.cluster_nodes:
+            abort(404)
+        return Response(pac(rt.policy.cluster_nodes, rt.policy.direct_domains),
+                        mimetype="application/x-ns-proxy-autoconfig")
 
     # ------------------------------------------------------------- sign-in
     @app.get("/entrar")

@@ -228,6 +228,14 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         state_dir=state_dir,
     )
 
+    cluster = r.get(tree, "cluster", dict, "", {})
+    nodes = tuple(r.get(cluster, "nodes", list, "cluster", []))
+    for i, node in enumerate(nodes):
+        host, sep, port = str(node).rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise r.fail(f"cluster.nodes[{i}]", f"must be host:port, got {node!r}")
+    direct = tuple(str(d) for d in r.get(cluster, "direct_domains", list, "cluster", []))
+
     logon = r.get(tree, "logon", dict, "", {})
     sources: list[LogonSource] = []
     for name, spec in r.get(logon, "sources", dict, "logon", {}).items():
@@ -298,6 +306,8 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         ip_literal_allow=tuple(ip_allow),
         notify=parse_notify(r, tree),
         console_roles=_console_roles(r, tree),
+        cluster_nodes=nodes,
+        direct_domains=direct,
         raw=tree,
     )
 

@@ -165,6 +165,9 @@ class Policy:
     ip_literal_min_level: int = 3
     ip_literal_allow: tuple[IPNetwork, ...] = ()
     notify: NotifySettings = field(default_factory=NotifySettings)  # Art. 19, releases
+    # proxy nodes, in failover order, and domains reached directly (`guarita pac`)
+    cluster_nodes: tuple[str, ...] = ()
+    direct_domains: tuple[str, ...] = ()
     # console roles (ti, comite, auditoria, chefia) -> the directory groups that hold them
     console_roles: dict[str, frozenset[str]] = field(default_factory=dict)
 

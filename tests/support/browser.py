@@ -39,7 +39,8 @@ def available() -> bool:
 class Browser:
     """One Chromium profile behind a proxy; `trust` adds a CA to its own store."""
 
-    def __init__(self, home: Path, proxy_port: int | None, trust: list[Path]) -> None:
+    def __init__(self, home: Path, proxy_port: int | None, trust: list[Path],
+                 pac_url: str | None = None) -> None:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
@@ -59,6 +60,8 @@ class Browser:
         if proxy_port is not None:  # even localhost goes through the proxy
             args += [f"--proxy-server=http://127.0.0.1:{proxy_port}",
                      "--proxy-bypass-list=<-loopback>"]
+        elif pac_url is not None:  # the proxies a PAC file names, as a managed machine has
+            args += [f"--proxy-pac-url={pac_url}"]
         for arg in args:
             opts.add_argument(arg)
         service = Service(DRIVER, env={**os.environ, "HOME": str(home)})
