@@ -1,0 +1,115 @@
+"""Console pages for auditors and chiefs: the audit search and its CSV, violations per
+person, and charts. A chief sees their own staff only (the directory's `manager`)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import time
+from typing import Any
+
+from flask import Flask, Response, g, render_template, request
+
+from addon.audit import query
+from addon.console.auth import User
+from addon.console.guards import AUDITORS, page
+from addon.errors import GuaritaError
+from addon.runtime import Runtime
+from addon.state.history import local_time
+
+AUDIT_COLUMNS = ["ts", "ref", "user", "client_ip", "level", "method", "host", "path", "status",
+                 "decision", "rule", "categories"]
+
+
+def register(app: Flask) -> None:
+    def _scope() -> tuple[str, ...] | None:
+        """Whose records this user may read: everyone (auditors, IT) or a chief's staff
+        (asked of the directory once per page, however often the page needs it)."""
+        if "scope" not in g:
+            user: User = g.user
+            if user.has(*AUDITORS):
+                g.scope = None
+            else:
+                try:
+                    g.scope = tuple(sorted(g.rt.directory.staff(user.login)))
+                except GuaritaError:
+                    g.scope = ()  # the directory cannot say who: nobody, not everybody
+        scope: tuple[str, ...] | None = g.scope
+        return scope
+
+    def _filters() -> query.Filters:
+        a = request.args
+        return query.Filters(user=a.get("usuario") or None, ip=a.get("ip") or None,
+                             host=a.get("site") or None, category=a.get("categoria") or None,
+                             decision=a.get("decisao") or None, ref=a.get("ref") or None,
+                             users=_scope())
+
+    def _records(limit: int) -> list[dict[str, Any]]:
+        path = g.rt.policy.paths.audit_file
+        if not path.exists():
+            return []
+        conn = query.connect_readonly(path)
+        try:
+            return list(query.records(conn, _filters(), limit))
+        finally:
+            conn.close()
+
+    @app.get("/auditoria")
+    @page(*AUDITORS, "chefia")
+    def audit() -> Any:
+        rows = _records(200) if request.args else []
+        charts = _charts(g.rt, _filters()) if request.args else None
+        return render_template("auditoria.html", registros=rows, filtros=request.args,
+                               graficos=charts, escopo=_scope())
+
+    @app.get("/equipe")
+    @page(*AUDITORS, "chefia")
+    def team() -> Any:
+        """Art. 19: the violations the policy counts, per person, last 30 days (a chief sees
+        their own staff; auditors and IT everyone)."""
+        path = g.rt.policy.paths.audit_file
+        rows: list[dict[str, Any]] = []
+        rules = tuple(sorted({r for v in g.rt.policy.notify.rules for r in v.rules}))
+        if path.exists():
+            conn = query.connect_readonly(path)
+            try:
+                f = query.Filters(since=time.time() - 30 * 86400, users=_scope())
+                rows = query.violations(conn, f, rules)
+            finally:
+                conn.close()
+        return render_template("equipe.html", violacoes=rows, regras=rules, escopo=_scope())
+
+    @app.get("/auditoria.csv")
+    @page(*AUDITORS, "chefia")
+    def audit_csv() -> Any:
+        out = io.StringIO()
+        w = csv.DictWriter(out, AUDIT_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        tz = g.rt.policy.calendar.tz
+        for r in _records(100_000):
+            w.writerow({**r, "ts": local_time(r["ts"], tz)})
+        return Response(out.getvalue(), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=auditoria.csv"})
+
+
+def _charts(rt: Runtime, f: query.Filters) -> dict[str, Any] | None:
+    """Requests and blocks per day, and the top categories, sites and users, for the page's
+    own SVG bars (no script, no CDN: the console works on an offline network)."""
+    path = rt.policy.paths.audit_file
+    if not path.exists():
+        return None
+    # a window the indexes answer quickly on a large log: 30 days of one user, machine or
+    # site; the last 24 hours of everything (the whole log's GROUP BY takes seconds)
+    narrow = f.user or f.ip or f.host or f.ref or f.users is not None
+    window = 30 * 86400 if narrow else 86400
+    f = dataclasses.replace(f, since=max(f.since or 0, time.time() - window))
+    conn = query.connect_readonly(path)
+    try:
+        return {"janela": "últimos 30 dias" if narrow else "últimas 24 horas",
+                "dias": query.per_day(conn, f, rt.policy.calendar.tz),
+                "categorias": query.report(conn, f, "category", 8),
+                "sites": query.report(conn, f, "host", 8),
+                "usuarios": query.report(conn, f, "user", 8)}
+    finally:
+        conn.close()

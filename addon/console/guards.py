@@ -1,0 +1,89 @@
+"""What every console view shares: the role guard, the state connection, errors, the time format.
+
+Views read `g.rt` (the runtime brought up to date for this request) and `g.user` (set by
+the app before each request); nothing here decides a rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+
+from addon.console.auth import User
+from addon.runtime import Runtime
+from addon.state import db, requests
+
+REVIEWERS = ("comite", "ti")
+AUDITORS = ("auditoria", "ti")
+
+
+def page(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Signed-in users only; with `roles`, only holders of one of them (403 otherwise)."""
+    def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def inner(*a: Any, **kw: Any) -> Any:
+            user: User | None = g.user
+            api = request.path.startswith("/api/")
+            if user is None:
+                if api:
+                    abort(api_error(401, "sign in"))
+                return redirect(url_for("sign_in_form", next=request.full_path))
+            if roles and not user.has(*roles):
+                if api:
+                    abort(api_error(403, "sem permissão"))
+                abort(Response(render_template(
+                    "erro.html", titulo="Sem permissão",
+                    texto="Esta página é do Comitê, da TI ou da Auditoria."), 403))
+            return view(*a, **kw)
+        return inner
+    return wrap
+
+
+def runtime() -> Runtime:
+    """This thread's runtime brought up to date again (after an edit recompiled the index)."""
+    rt: Runtime = current_app.extensions["guarita.runtime"]()
+    g.rt = rt
+    return rt
+
+
+def state() -> sqlite3.Connection:
+    return db.connect(g.rt.policy.paths.state_dir)
+
+
+def release(conn: sqlite3.Connection, rid: int) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM releases WHERE id = ?", (rid,)).fetchone()
+    if row is None:
+        abort(404)
+    return row
+
+
+def approve(conn: sqlite3.Connection, row: sqlite3.Row, operator: str, analysis: str | None,
+            committee: str | None) -> None:
+    """`requests.approve` with the categories the index gives a domain (as the CLI does)."""
+    rt: Runtime = g.rt
+    cats = rt.index.categories_of(row["obj"]) if row["kind"] == "domain" else ()
+    requests.approve(conn, rt.policy, row["id"], operator, analysis or None, tuple(cats),
+                     committee or None)
+
+
+def readable(ts: float | None, tz: Any) -> str:
+    """Times as people read them here: 23/11/2026 18:34 (the CSV keeps ISO 8601)."""
+    return dt.datetime.fromtimestamp(ts, tz).strftime("%d/%m/%Y %H:%M") if ts else "-"
+
+
+def form_error(exc: Exception) -> Response:
+    text = getattr(exc, "for_user", None) or str(exc)
+    return Response(render_template("erro.html", titulo="Não foi possível", texto=text), 400)
+
+
+def api_error(status: int, message: str) -> Response:
+    resp = jsonify({"erro": message})
+    resp.status_code = status
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = 'Basic realm="guarita", charset="UTF-8"'
+    return resp

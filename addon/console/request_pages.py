@@ -1,0 +1,108 @@
+"""Console pages of the request loop: an end user's requests (filed from a block page's
+reference, appealed) and the committee's and IT's decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, abort, g, redirect, render_template, request, url_for
+
+from addon.audit import query
+from addon.console.auth import User
+from addon.console.guards import REVIEWERS, approve, form_error, page, release, state
+from addon.errors import GuaritaError
+from addon.policy.hosts import normalize_host
+from addon.runtime import Runtime
+from addon.state import releases, requests
+
+PENDING = ("requested", "appealed")
+
+
+def register(app: Flask) -> None:
+    @app.get("/meus-pedidos")
+    @page()
+    def mine() -> Any:
+        user: User = g.user
+        conn = state()
+        rows = [r for r in releases.listing(conn) if r["requested_by"] == user.login]
+        blocked = own_block(g.rt, user, request.args.get("ref", "").strip())
+        return render_template("meus_pedidos.html", pedidos=list(reversed(rows)),
+                               bloqueio=blocked, aviso=request.args.get("aviso"))
+
+    @app.post("/meus-pedidos")
+    @page()
+    def file_request() -> Any:
+        user: User = g.user
+        try:
+            host = normalize_host(request.form.get("host", ""))
+            days = float(request.form.get("dias", "1") or 1)
+            rid = requests.request_access(state(), g.rt.policy, user.login, domain=host,
+                                          category=None, days=days,
+                                          reason=request.form.get("justificativa", "")[:2000],
+                                          ref=request.form.get("ref") or None)
+        except (GuaritaError, ValueError, TypeError) as exc:
+            return form_error(exc)
+        return redirect(url_for("mine", aviso=f"Pedido nº {rid} registrado: aguarde a análise."))
+
+    @app.post("/meus-pedidos/<int:rid>/recurso")
+    @page()
+    def appeal(rid: int) -> Any:
+        user: User = g.user
+        conn = state()
+        row = release(conn, rid)
+        if row["requested_by"] != user.login:
+            abort(404)  # another person's request does not exist for this user
+        try:
+            requests.appeal(conn, rid, request.form.get("motivo", ""), user.login, g.rt.policy)
+        except GuaritaError as exc:
+            return form_error(exc)
+        return redirect(url_for("mine", aviso=f"Recurso do pedido nº {rid} registrado."))
+
+    # ------------------------------------------------------------- committee and IT
+    @app.get("/pedidos")
+    @page(*REVIEWERS)
+    def pending() -> Any:
+        conn = state()
+        rows = releases.listing(conn, statuses=PENDING)
+        active = releases.listing(conn, active_only=True)
+        return render_template("pedidos.html", pendentes=rows, ativos=active,
+                               aviso=request.args.get("aviso"))
+
+    @app.post("/pedidos/<int:rid>/aprovar")
+    @page(*REVIEWERS)
+    def approve_request(rid: int) -> Any:
+        user: User = g.user
+        conn = state()
+        row = release(conn, rid)
+        try:
+            approve(conn, row, user.login, request.form.get("analise"), request.form.get("comite"))
+        except GuaritaError as exc:
+            return form_error(exc)
+        return redirect(url_for("pending", aviso=f"Pedido nº {rid} aprovado."))
+
+    @app.post("/pedidos/<int:rid>/negar")
+    @page(*REVIEWERS)
+    def deny(rid: int) -> Any:
+        user: User = g.user
+        conn = state()
+        release(conn, rid)
+        try:
+            requests.deny(conn, rid, request.form.get("motivo", ""), user.login, g.rt.policy)
+        except GuaritaError as exc:
+            return form_error(exc)
+        return redirect(url_for("pending", aviso=f"Pedido nº {rid} negado."))
+
+
+def own_block(rt: Runtime, user: User, ref: str) -> dict[str, Any] | None:
+    """The block page's record for `ref`, when it is this user's own."""
+    path = rt.policy.paths.audit_file
+    if not ref or not path.exists():
+        return None
+    conn = query.connect_readonly(path)
+    try:
+        found = list(query.records(conn, query.Filters(ref=ref), 1))
+    finally:
+        conn.close()
+    if not found or found[0]["user"] != user.login or found[0]["decision"] != "block":
+        return None
+    return found[0]
