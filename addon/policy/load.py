@@ -15,6 +15,7 @@ import yaml
 
 from addon.errors import PolicyError
 from addon.policy.clock import BusinessCalendar, optional_holidays
+from addon.policy.deployment_settings import parse_cluster, parse_console_roles, parse_negotiate
 from addon.policy.destinations import DEFAULT_FORBIDDEN, LOOPBACK
 from addon.policy.ldap_settings import parse_ldap
 from addon.policy.model import (
@@ -22,7 +23,6 @@ from addon.policy.model import (
     Level,
     LogonSource,
     MachineLevel,
-    NegotiateSettings,
     Paths,
     Platform,
     Policy,
@@ -30,7 +30,7 @@ from addon.policy.model import (
     StaticUser,
 )
 from addon.policy.notify_settings import parse_notify
-from addon.policy.reader import Reader
+from addon.policy.reader import Reader, unclosed_quote
 
 DEFAULT_POLICY = Path("config/policy.yaml")
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -56,7 +56,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        quote = _unclosed_quote(text, mark.line) if mark else None
+        quote = unclosed_quote(text, mark.line) if mark else None
         raise PolicyError(f"{path}: invalid YAML{where}: {problem}{quote or ''}") from exc
     if not isinstance(tree, dict):
         raise PolicyError(f"{path}: the policy must be a YAML mapping")
@@ -176,7 +176,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         cache_seconds=float(r.get(auth_tree, "cache_seconds", (int, float), w, 300)),
         max_failures=r.get(auth_tree, "max_failures", int, w, 5),
         lockout_seconds=float(r.get(auth_tree, "lockout_seconds", (int, float), w, 300)),
-        negotiate=_negotiate(r, auth_tree, path),
+        negotiate=parse_negotiate(r, auth_tree, path),
     )
     if auth.cache_seconds < 0 or auth.max_failures < 1 or auth.lockout_seconds < 0:
         raise r.fail(w, "cache_seconds and lockout_seconds must be >= 0, max_failures >= 1")
@@ -228,13 +228,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         state_dir=state_dir,
     )
 
-    cluster = r.get(tree, "cluster", dict, "", {})
-    nodes = tuple(r.get(cluster, "nodes", list, "cluster", []))
-    for i, node in enumerate(nodes):
-        host, sep, port = str(node).rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise r.fail(f"cluster.nodes[{i}]", f"must be host:port, got {node!r}")
-    direct = tuple(str(d) for d in r.get(cluster, "direct_domains", list, "cluster", []))
+    nodes, direct = parse_cluster(r, tree)
 
     logon = r.get(tree, "logon", dict, "", {})
     sources: list[LogonSource] = []
@@ -305,65 +299,8 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         ip_literal_min_level=ip_min,
         ip_literal_allow=tuple(ip_allow),
         notify=parse_notify(r, tree),
-        console_roles=_console_roles(r, tree),
+        console_roles=parse_console_roles(r, tree),
         cluster_nodes=nodes,
         direct_domains=direct,
         raw=tree,
     )
-
-
-def _negotiate(r: Reader, auth_tree: dict, policy_path: Path) -> NegotiateSettings | None:
-    """`directory.authentication.negotiate`: the keytab resolves against the policy's folder."""
-    w = "directory.authentication.negotiate"
-    spec = r.get(auth_tree, "negotiate", dict, "directory.authentication", None)
-    if spec is None:
-        return None
-    keytab = r.get(spec, "keytab", str, w)
-    principal = r.get(spec, "principal", str, w, None)
-    realms_raw = r.get(spec, "realms", list, w, None)
-    if realms_raw is None:
-        _, at, realm = (principal or "").rpartition("@")
-        if not at or not realm:
-            raise r.fail(f"{w}.realms", "required unless principal names its realm "
-                                        "(HTTP/proxy.fqdn@REALM)")
-        realms_raw = [realm]
-    realms = frozenset(str(x).strip().upper() for x in realms_raw if str(x).strip())
-    if not realms:
-        raise r.fail(f"{w}.realms", "must list at least one realm")
-    return NegotiateSettings((policy_path.resolve().parent / keytab).resolve(), realms, principal)
-
-
-def _unclosed_quote(text: str, problem_line: int) -> str | None:
-    """Where the real mistake is when a missing quote swallowed the lines after it.
-
-    YAML reports such an error where the runaway quoted text finally ends, often a hundred
-    lines later (a quote in a comment closes it); the line to fix is where it began.
-    """
-    try:
-        for token in yaml.scan(text):
-            if (isinstance(token, yaml.ScalarToken) and token.style in ('"', "'")
-                    and token.end_mark.line == problem_line
-                    and token.end_mark.line > token.start_mark.line):
-                start = token.start_mark.line + 1
-                return (f" (a quoted text opened at line {start} closes only at line "
-                        f"{problem_line + 1}: is a quote missing on line {start}?)")
-    except yaml.YAMLError:
-        return None
-    return None
-
-
-CONSOLE_ROLES = ("ti", "comite", "auditoria", "chefia")
-
-
-def _console_roles(r: Reader, tree: dict) -> dict[str, frozenset[str]]:
-    """`console.roles`: which directory groups hold each console role (case-folded)."""
-    console = r.get(tree, "console", dict, "", {})
-    out: dict[str, frozenset[str]] = {}
-    for role, groups in r.get(console, "roles", dict, "console", {}).items():
-        if role not in CONSOLE_ROLES:
-            raise r.fail(f"console.roles.{role}", f"must be one of {', '.join(CONSOLE_ROLES)}")
-        groups = [groups] if isinstance(groups, str) else groups
-        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-            raise r.fail(f"console.roles.{role}", "must be a group or a list of groups")
-        out[role] = frozenset(g.casefold() for g in groups)
-    return out

@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from addon.errors import PolicyError
 
 
@@ -45,3 +47,22 @@ class Reader:
             if c not in known:
                 raise self.fail(key, f"unknown category {c!r} (declare it under 'categories')")
         return frozenset(value)
+
+
+def unclosed_quote(text: str, problem_line: int) -> str | None:
+    """Where the real mistake is when a missing quote swallowed the lines after it.
+
+    YAML reports such an error where the runaway quoted text finally ends, often a hundred
+    lines later (a quote in a comment closes it); the line to fix is where it began.
+    """
+    try:
+        for token in yaml.scan(text):
+            if (isinstance(token, yaml.ScalarToken) and token.style in ('"', "'")
+                    and token.end_mark.line == problem_line
+                    and token.end_mark.line > token.start_mark.line):
+                start = token.start_mark.line + 1
+                return (f" (a quoted text opened at line {start} closes only at line "
+                        f"{problem_line + 1}: is a quote missing on line {start}?)")
+    except yaml.YAMLError:
+        return None
+    return None
