@@ -101,29 +101,28 @@ class Identify:
         now = self.clock()
         ip = client_ip(flow.client_conn.peername[0])
         header = flow.request.headers.get("proxy-authorization")
-        if header is not None:
-            del flow.request.headers["proxy-authorization"]  # never forwarded upstream
         login: str | None = None
         proof = "directory"
-        scheme, _, value = (header or "").strip().partition(" ")
-        creds = parse_basic(header)
-        if scheme.lower() == "negotiate" and rt.negotiate is not None:
-            found = await self._check_ticket(rt.negotiate, value, ip)
-            if isinstance(found, Identified):
-                self.proven.pop(flow.client_conn, None)
-                return found
-            # Browsers treat Negotiate as connection-based (as NTLM): one ticket per
-            # connection, the requests after it on that connection carry no header.
-            login, proof = found, "kerberos"
-            self.proven[flow.client_conn] = (login, proof)
-        elif creds is not None:
-            refused = await self._check_password(rt, creds[0], creds[1], ip)
-            if refused is not None:
-                return refused
-            login, proof = creds[0], "basic"
-            if flow.request.method == "CONNECT":
+        if header is not None:  # most requests carry none: nothing to parse
+            del flow.request.headers["proxy-authorization"]  # never forwarded upstream
+            scheme, _, value = header.strip().partition(" ")
+            if scheme.lower() == "negotiate" and rt.negotiate is not None:
+                found = await self._check_ticket(rt.negotiate, value, ip)
+                if isinstance(found, Identified):
+                    self.proven.pop(flow.client_conn, None)
+                    return found
+                # Browsers treat Negotiate as connection-based (as NTLM): one ticket per
+                # connection, the requests after it on that connection carry no header.
+                login, proof = found, "kerberos"
                 self.proven[flow.client_conn] = (login, proof)
-        elif flow.client_conn in self.proven:
+            elif (creds := parse_basic(header)) is not None:
+                refused = await self._check_password(rt, creds[0], creds[1], ip)
+                if refused is not None:
+                    return refused
+                login, proof = creds[0], "basic"
+                if flow.request.method == "CONNECT":
+                    self.proven[flow.client_conn] = (login, proof)
+        if login is None and flow.client_conn in self.proven:
             login, proof = self.proven[flow.client_conn]  # proven earlier on this connection
         try:
             if self._needs_directory_io(rt, login, ip):
