@@ -83,3 +83,7 @@ def main() -> None:
         click.echo(f"guarita: internal error: {type(exc).__name__}: {exc} "
                    "(set GUARITA_DEBUG=1 for the traceback)", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,10 +8,14 @@ from pathlib import Path
 
 import click
 
-from addon import ca
+from addon import ca, workers
+from addon.audit.schema import open_audit
 from addon.cli.common import config_option
 from addon.errors import GuaritaError
 from addon.policy.load import load_policy
+from addon.policy.model import Policy
+from addon.state import db
+from addon.workers import resolve_count
 
 
 @click.command()
@@ -41,18 +45,38 @@ from addon.policy.load import load_policy
               help="Address the logon-script endpoint binds to.")
 @click.option("--set", "settings", multiple=True, metavar="OPTION=VALUE",
               help="Any mitmproxy option, as mitmdump's --set (e.g. stream_large_bodies=1m).")
+@click.option("--workers", default="1", show_default=True, metavar="N|auto",
+              help="Proxy processes sharing the port, one per core (auto: as many as cores); "
+                   "each sees the client's own address.")
+@click.option("--worker-index", type=int, hidden=True)
 @config_option
 def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str,
         intercept: bool, https_block_page: bool, ca_cert: Path | None, ca_key: Path | None,
-        allow_localhost: bool, mode: str, session_port: int,
-        session_host: str, settings: tuple[str, ...], config: Path) -> None:
+        allow_localhost: bool, mode: str, session_port: int, session_host: str,
+        settings: tuple[str, ...], workers: str, worker_index: int | None, config: Path) -> None:
     """Start the proxy with the add-on, the audit log and a Prometheus endpoint."""
     policy = load_policy(config)  # fail fast, one line, before starting anything
+    count = 1 if worker_index is not None else resolve_count(workers)
     if (ca_cert is None) != (ca_key is None):
         raise click.UsageError("--ca-cert and --ca-key go together")
     if ca_cert is not None and ca_key is not None:
         ca.install(ca_cert, ca_key, policy.paths.state_dir)
     confdir = ca.ensure(policy.paths.state_dir)
+    for item in settings:
+        if "=" not in item:
+            raise GuaritaError(f"--set {item!r}: use OPTION=VALUE")
+    if count > 1:
+        flags = [name for name, on in (("--intercept", intercept),
+                                       ("--https-block-page", https_block_page),
+                                       ("--allow-localhost", allow_localhost)) if on]
+        flags += [arg for item in settings for arg in ("--set", item)]
+        _supervise(count, policy, listen_host, listen_port, metrics_host, metrics_port,
+                   session_host, session_port, mode, flags, config)
+        return
+    if worker_index is not None:
+        from addon.proxy import listener
+
+        listener.share_port()
     guarita_options = {
         "guarita_https_block_page": https_block_page or intercept,
         "guarita_policy": str(config),
@@ -62,18 +86,63 @@ def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str
         "guarita_allow_localhost": allow_localhost,
         "guarita_session_port": session_port,
         "guarita_session_host": session_host,
+        "guarita_notifier": not worker_index,  # one sender per machine: worker 0
     }
-    extra: list[str] = []
-    for item in settings:
-        if "=" not in item:
-            raise GuaritaError(f"--set {item!r}: use OPTION=VALUE")
-        extra.append(item)
     asyncio.run(_serve(listen_host, listen_port, mode, guarita_options,
-                       str(policy.paths.state_dir), extra, confdir))
+                       str(policy.paths.state_dir), list(settings), confdir, worker_index))
+
+
+def _supervise(count: int, policy: Policy, host: str, port: int, metrics_host: str,
+               metrics_port: int, session_host: str, session_port: int, mode: str,
+               flags: list[str], config: Path) -> None:
+    """Reserve the port, prepare the databases once, start and watch the workers."""
+    reserved = workers.reserve_port(host, port)
+    port = reserved.getsockname()[1]
+    db.connect(policy.paths.state_dir).close()  # migrated once, not raced by N workers
+    open_audit(policy.paths.audit_file).close()
+    metrics_dir = workers.metrics_directory()
+    stop_metrics = (workers.serve_metrics(metrics_dir, metrics_host, metrics_port)
+                    if metrics_port else None)
+
+    def command(index: int) -> list[str]:
+        return workers.worker_command([
+            "run", "--worker-index", str(index), "--listen-host", host, "--listen-port",
+            str(port), "--metrics-port", "0", "--mode", mode, "--session-host", session_host,
+            "--session-port", str(session_port if index == 0 else 0), "--config", str(config),
+            *flags])
+
+    supervisor = workers.Supervisor(count, command, metrics_dir)
+    _banner(host, port, str(config), str(policy.paths.state_dir), metrics_host, metrics_port,
+            session_host, session_port)
+    click.echo(f"guarita: {count} workers on {host}:{port}")
+    try:
+        code = supervisor.serve()
+    finally:
+        if stop_metrics is not None:
+            stop_metrics()
+        workers.remove_metrics_directory(metrics_dir)
+        reserved.close()
+    click.echo("guarita: stopped; audit log flushed" if code == 0
+               else "guarita: stopped; a worker did not stop cleanly")
+    if code:
+        raise SystemExit(code)
+
+
+def _banner(host: str, port: int, config: str, state_dir: str, metrics_host: str,
+            metrics_port: int, session_host: str, session_port: int) -> None:
+    shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    click.echo(f"guarita: proxy on {host}:{port} (policy {config}, state {state_dir})")
+    click.echo(f"guarita: point a browser's HTTP and HTTPS proxy at {shown}:{port}, "
+               f"or: curl -x http://{shown}:{port} http://www.gov.br/")
+    if metrics_port:
+        click.echo(f"guarita: metrics at http://{metrics_host}:{metrics_port}/metrics")
+    if session_port:
+        click.echo(f"guarita: logon-script endpoint at http://{session_host}:{session_port}/login")
 
 
 async def _serve(host: str, port: int, mode: str, guarita_options: dict[str, object],
-                 state_dir: str, extra: list[str], confdir: Path) -> None:
+                 state_dir: str, extra: list[str], confdir: Path,
+                 worker_index: int | None) -> None:
     from mitmproxy import options
     from mitmproxy.tools.dump import DumpMaster
 
@@ -96,16 +165,11 @@ async def _serve(host: str, port: int, mode: str, guarita_options: dict[str, obj
         loop.add_signal_handler(sig, master.shutdown)
     # `systemctl reload`: re-read everything, off the event loop
     loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, reload.hangup))
-    shown = "localhost" if host in ("127.0.0.1", "::1") else host
-    config = guarita_options["guarita_policy"]
-    click.echo(f"guarita: proxy on {host}:{port} (policy {config}, state {state_dir})")
-    click.echo(f"guarita: point a browser's HTTP and HTTPS proxy at {shown}:{port}, "
-               f"or: curl -x http://{shown}:{port} http://www.gov.br/")
-    if guarita_options["guarita_metrics_port"]:
-        click.echo(f"guarita: metrics at http://{guarita_options['guarita_metrics_host']}:"
-                   f"{guarita_options['guarita_metrics_port']}/metrics")
-    if guarita_options["guarita_session_port"]:
-        click.echo(f"guarita: logon-script endpoint at http://{guarita_options['guarita_session_host']}:"
-                   f"{guarita_options['guarita_session_port']}/login")
+    if worker_index is None:
+        o = guarita_options
+        _banner(host, port, str(o["guarita_policy"]), state_dir, str(o["guarita_metrics_host"]),
+                int(str(o["guarita_metrics_port"])), str(o["guarita_session_host"]),
+                int(str(o["guarita_session_port"])))
     await master.run()
-    click.echo("guarita: stopped; audit log flushed")
+    click.echo("guarita: stopped; audit log flushed" if worker_index is None
+               else f"guarita: worker {worker_index} stopped; its audit queue written")

@@ -7,6 +7,7 @@ close access for a whole level: an unknown category, level or group is an error.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -271,6 +272,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
             raise r.fail(f"ip_literals.allow[{i}]", str(exc)) from exc
     return Policy(
         source=path,
+        digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         levels=levels,
         category_labels=labels,
         blocked=blocked,

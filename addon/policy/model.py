@@ -170,6 +170,8 @@ class Policy:
     direct_domains: tuple[str, ...] = ()
     # console roles (ti, comite, auditoria, chefia) -> the directory groups that hold them
     console_roles: dict[str, frozenset[str]] = field(default_factory=dict)
+    # SHA-256 of the policy file's text: nodes that run different policies show it (a metric)
+    digest: str = ""
 
     def roles_of(self, groups: frozenset[str]) -> frozenset[str]:
         """The console roles a user's groups give (none: an end user)."""

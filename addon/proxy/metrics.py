@@ -29,7 +29,8 @@ class Metrics:
         self.decision_seconds = Histogram(
             "guarita_decision_seconds", "Time to identify and decide one request",
             buckets=(1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 1e-2, 0.1, 1.0), registry=r)
-        self.audit_queue = Gauge("guarita_audit_queue_depth", "Audit records waiting", registry=r)
+        self.audit_queue = Gauge("guarita_audit_queue_depth", "Audit records waiting", registry=r,
+                                 multiprocess_mode="livesum")
         self.audit_written = Counter("guarita_audit_records_written",
                                      "Audit records written to SQLite", registry=r)
         self.audit_lost = Counter("guarita_audit_records_lost",
@@ -47,17 +48,21 @@ class Metrics:
                                   registry=r)
         self.errors = Counter("guarita_errors", "Errors, by where they happened (fail closed)",
                               ["where"], registry=r)
-        self.active_releases = Gauge("guarita_active_releases", "Releases in force", registry=r)
+        self.active_releases = Gauge("guarita_active_releases", "Releases in force", registry=r,
+                                     multiprocess_mode="livemax")
         self.last_reload = Gauge("guarita_last_reload_timestamp_seconds",
-                                 "When the runtime in force was built (POSIX seconds)", registry=r)
+                                 "When the runtime in force was built (POSIX seconds)", registry=r,
+                                 multiprocess_mode="livemin")
         self.policy_broken = Gauge("guarita_policy_file_broken",
                                    "1 while the policy file on disk is refused and the last "
-                                   "good one is in force", registry=r)
+                                   "good one is in force", registry=r,
+                                   multiprocess_mode="livemax")
         self.loop_lag = Histogram("guarita_event_loop_lag_seconds",
                                   "Lateness of a 100 ms event-loop timer",
                                   buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 1.0), registry=r)
         self.loop_lag_max = Gauge("guarita_event_loop_lag_max_seconds",
-                                  "Longest event-loop timer lateness seen since start", registry=r)
+                                  "Longest event-loop timer lateness seen since start", registry=r,
+                                  multiprocess_mode="livemax")
         self.logon_events = Counter(
             "guarita_logon_events",
             "Logon endpoint: wrong tokens, out-of-scope announcements, session conflicts",
@@ -69,10 +74,24 @@ class Metrics:
             "Notifications: queued, sent, retried (mail server away), failed, postponed "
             "(per-recipient rate limit)", ["result"], registry=r)
         self.notify_pending = Gauge("guarita_notifications_pending",
-                                    "Notifications waiting in the outbox", registry=r)
+                                    "Notifications waiting in the outbox", registry=r,
+                                    multiprocess_mode="livemax")
+        # 1 for the policy this node runs, by its SHA-256: two nodes (or two workers) with
+        # different hashes run different policies
+        self.policy_info = Gauge("guarita_policy_info", "The policy in force, by SHA-256",
+                                 ["sha256"], registry=r, multiprocess_mode="livemax")
+        self._policy_digest = ""
         self._children: dict[tuple[str, int, tuple[str, ...]], Any] = {}
         self._label_cache: dict[tuple[int, tuple[str, ...]], Any] = {}
         self._labels_of: object = None
+
+    def policy_in_force(self, digest: str) -> None:
+        if digest == self._policy_digest:
+            return
+        if self._policy_digest:
+            self.policy_info.labels(self._policy_digest).set(0)
+        self.policy_info.labels(digest).set(1)
+        self._policy_digest = digest
 
     def child(self, metric: Any, *labels: str) -> Any:
         """A labelled child, cached: `labels()` costs more than the increment itself."""

@@ -37,9 +37,14 @@ class Notifier:
             "Seconds between rounds of the notification worker (expiry warnings, the Art. 19 "
             "digest, sending the outbox); only when the policy enables notifications.",
         )
+        loader.add_option(
+            "guarita_notifier", bool, True,
+            "Run the notification worker in this process (off in all but one of the workers "
+            "of `guarita run --workers`, or each message would go out once per worker).",
+        )
 
     def running(self) -> None:
-        if self._thread is None:
+        if self._thread is None and ctx.options.guarita_notifier:
             self._thread = threading.Thread(target=self._loop, name="guarita-notify", daemon=True)
             self._thread.start()
 

@@ -105,6 +105,7 @@ class Reload:
         rt = self.runtime = self.source.current
         self.metrics.last_reload.set(self.source.loaded_at)
         self.metrics.active_releases.set(len(rt.snapshot.releases))
+        self.metrics.policy_in_force(rt.policy.digest)
 
     def _loop(self) -> None:
         ticks = 0
