@@ -166,7 +166,7 @@ class RuntimeSource:
         self._policy_mtime = self._mtime()
         index = policy_index(policy.paths)
         self._index_fp = index.fingerprint
-        self._conn = db.connect(policy.paths.state_dir)
+        self._conn = db.connect(policy.paths)
         self._data_version = self._version()
         self._lock = threading.Lock()
         self.broken: str | None = None  # why the files on disk are not in force, if they are not
@@ -181,7 +181,7 @@ class RuntimeSource:
             return -1
 
     def _version(self) -> int:
-        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        return db.data_version(self._conn)
 
     def refresh(self, force_state: bool = False, force_policy: bool = False) -> list[str]:
         """Adopt whatever changed on disk; returns what happened, one line each.

@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 # Real servers for the tests, from Debian: OpenLDAP (directory), MIT Kerberos (KDC, kinit,
 # and the headers the gssapi package builds against), curl.
 # A headless Chromium driven by selenium, with NSS's certutil for its trust store.
+# PostgreSQL (initdb + pg_ctl as a plain process; the tests never use the Debian cluster).
 packages=(slapd ldap-utils curl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
-          chromium chromium-driver libnss3-tools)
+          chromium chromium-driver libnss3-tools postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ import pytest
 import yaml
 
 from tests.support import kdc as kerberos
+from tests.support import postgres as pg_support
 from tests.support.fakenet import FakeNet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +63,42 @@ def ws(tmp_path: Path) -> Workspace:
     shutil.copytree(ROOT / "config", tmp_path / "config")
     shutil.copytree(ROOT / "categories", tmp_path / "categories")
     return Workspace(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg_support.Postgres]:
+    """A real PostgreSQL for the whole run (Debian postgresql: initdb + pg_ctl, loopback)."""
+    if not pg_support.available():
+        pytest.skip("needs Debian postgresql (initdb, pg_ctl); the test command installs it")
+    server = pg_support.start()
+    yield server
+    server.destroy()
+
+
+_databases = itertools.count()
+
+
+def use_postgres(ws: Workspace, server: pg_support.Postgres) -> str:
+    """Point the workspace's policy at a fresh database of the server; returns its URL."""
+    url = server.create_database(f"guarita_{os.getpid()}_{next(_databases)}")
+    tree = yaml.safe_load(ws.config.read_text())
+    tree["storage"] = {"database": url}
+    ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Run a test against both storage backends (one suite, the same assertions)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def any_ws(ws: Workspace, backend: str, request: pytest.FixtureRequest) -> Workspace:
+    """`ws`, with its state and audit in SQLite files or in a real PostgreSQL."""
+    if backend == "postgresql":
+        use_postgres(ws, request.getfixturevalue("postgres"))
+    return ws
 
 
 def free_port() -> int:

@@ -14,10 +14,13 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from addon.audit import query
 from addon.audit.record import record
 from addon.audit.writer import AuditWriter
-from addon.policy.model import Decision, Identity
+from addon.policy.load import load_policy
+from addon.policy.model import Decision, Identity, Paths
 
 
 def rec(i: int, user: str = "ana", host: str = "www.gov.br", decision: str = "allow",
@@ -29,16 +32,32 @@ def rec(i: int, user: str = "ana", host: str = "www.gov.br", decision: str = "al
                   200, 10, 100, 1.0, "10.0.0.1")
 
 
-def count(path: Path) -> int:
-    return sqlite3.connect(path).execute("SELECT count(*) FROM audit").fetchone()[0]
+def count(path: Path | str) -> int:
+    conn = query.connect_readonly(path if isinstance(path, Path) else
+                                  Paths((), Path("."), Path("."), database=path))
+    return int(conn.execute("SELECT count(*) FROM audit").fetchone()[0])
 
 
-def test_n_records_in_n_records_out(tmp_path: Path) -> None:
-    w = AuditWriter(tmp_path / "audit.db", flush_interval=0.05, max_batch=1000)
+@pytest.fixture
+def target(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Path | str:
+    """Where the log is: a SQLite file, or a fresh database of a real PostgreSQL."""
+    if backend == "sqlite":
+        return tmp_path / "audit.db"
+    server = request.getfixturevalue("postgres")
+    return str(server.create_database(f"audit_{tmp_path.name}"[:60]))
+
+
+def readonly(target: Path | str) -> sqlite3.Connection:
+    return query.connect_readonly(target if isinstance(target, Path) else
+                                  Paths((), Path("."), Path("."), database=target))
+
+
+def test_n_records_in_n_records_out(target: Path | str) -> None:
+    w = AuditWriter(target, flush_interval=0.05, max_batch=1000)
     for i in range(25_000):
         w.submit(rec(i))
     assert w.close() == 0
-    assert count(tmp_path / "audit.db") == 25_000
+    assert count(target) == 25_000
 
 
 def test_back_pressure_never_drops(tmp_path: Path) -> None:
@@ -104,9 +123,8 @@ def test_kill_9_loses_at_most_one_flush_interval(tmp_path: Path) -> None:
     assert killed_at - newest < 0.1 + 0.25, killed_at - newest
 
 
-def test_queries_return_exactly_the_matching_rows(tmp_path: Path) -> None:
-    db = tmp_path / "audit.db"
-    w = AuditWriter(db)
+def test_queries_return_exactly_the_matching_rows(target: Path | str) -> None:
+    w = AuditWriter(target)
     w.submit(rec(1, user="ana", host="www.gov.br"))
     w.submit(rec(2, user="ana", host="www.pornhub.com", decision="block",
                  rule="category.blocked", cats=("adult",)))
@@ -115,7 +133,7 @@ def test_queries_return_exactly_the_matching_rows(tmp_path: Path) -> None:
     w.submit(rec(4, user="bia", host="www.facebook.com", decision="block",
                  rule="level2.business_hours", cats=("social_networks",)))
     w.close()
-    conn = query.connect_readonly(db)
+    conn = readonly(target)
     got = lambda **kw: sorted(r["ref"] for r in query.records(conn, query.Filters(**kw)))  # noqa: E731
     assert got(user="ana") == ["ref1", "ref2"]
     assert got(decision="block") == ["ref2", "ref3", "ref4"]
@@ -128,10 +146,16 @@ def test_queries_return_exactly_the_matching_rows(tmp_path: Path) -> None:
     assert [(x["user"], x["attempts"]) for x in v] == [("ana", 1), ("bia", 1)]  # not the time rule
     by_cat = {r["category"]: r["requests"] for r in query.report(conn, query.Filters(), "category")}
     assert by_cat == {"adult": 2, "government": 1, "social_networks": 1}
+    by_user = {r["user"]: (r["requests"], r["blocked"]) for r in
+               query.report(conn, query.Filters(), "user")}
+    assert by_user == {"ana": (2, 1), "bia": (2, 2)}
+    days = query.per_day(conn, query.Filters(), None)
+    assert days == [{"day": "2027-01-15", "requests": 4, "blocked": 3}]
 
 
-def test_cli_outputs_parse(ws) -> None:  # noqa: ANN001
-    w = AuditWriter(ws.var / "audit.db")
+def test_cli_outputs_parse(any_ws) -> None:  # noqa: ANN001
+    ws = any_ws
+    w = AuditWriter(load_policy(ws.config, workdir=ws.root).paths.audit_target)
     for i in range(5):
         w.submit(rec(i, user="ana" if i % 2 else "bia"))
     w.close()
@@ -176,16 +200,15 @@ def test_writer_keeps_planner_statistics_fresh(tmp_path: Path) -> None:
     assert int(stats["idx_audit_user_ts"].split()[0]) >= 1500
 
 
-def test_a_record_sqlite_refuses_is_stored_as_text_and_the_rest_go_on(tmp_path: Path) -> None:
-    w = AuditWriter(tmp_path / "audit.db", flush_interval=0.01)
+def test_a_record_sqlite_refuses_is_stored_as_text_and_the_rest_go_on(target: Path | str) -> None:
+    w = AuditWriter(target, flush_interval=0.01)
     w.submit(rec(0))
     w.submit((1.0, "bad", object(), "10.0.0.1"))  # wrong width, a type SQLite cannot bind
     w.submit(rec(2)[:-1] + (2**80,))  # an integer out of SQLite's range
     for i in range(3, 10):
         w.submit(rec(i))
     assert w.close() == 0 and w.coerced >= 1 and w.restarts == 0
-    rows = sqlite3.connect(tmp_path / "audit.db").execute(
-        "SELECT ref, user FROM audit ORDER BY id").fetchall()
+    rows = readonly(target).execute("SELECT ref, user FROM audit ORDER BY id").fetchall()
     assert len(rows) == 10 and rows[1][0] == "bad" and rows[1][1].startswith("<object")
 
 

@@ -23,7 +23,8 @@ def test_check_contract(ws) -> None:  # noqa: ANN001
         assert len(cp.stderr.strip().splitlines()) == 1
 
 
-def test_sessions_and_blocks_with_history(ws) -> None:  # noqa: ANN001
+def test_sessions_and_blocks_with_history(any_ws) -> None:  # noqa: ANN001
+    ws = any_ws
     ws.run("session", "login", "estagiario", "10.0.0.7", "--operator", "ti.joao", check=True)
     rc, d = ws.check("http://example.org/", "--ip", "10.0.0.7")
     assert rc == 1 and d["user"] == "estagiario" and d["level"] == 1
@@ -44,7 +45,8 @@ def test_sessions_and_blocks_with_history(ws) -> None:  # noqa: ANN001
     assert "SubPGJ" in json.dumps(hist)
 
 
-def test_release_limits_and_event_flow(ws) -> None:  # noqa: ANN001
+def test_release_limits_and_event_flow(any_ws) -> None:  # noqa: ANN001
+    ws = any_ws
     cp = ws.run("release", "grant", "--to", "user:servidor", "--domain", "youtube.com",
                 "--days", "8", "--reason", "curso")
     assert cp.returncode == 2 and "committee" in cp.stderr
@@ -86,14 +88,15 @@ def test_seed000_items1_2_grant_of_a_platform_domain_names_the_event_rule(ws) ->
     assert len(cp.stderr.strip().splitlines()) == 1 and "Traceback" not in cp.stderr
 
 
-def test_art9_par11_approve_of_a_malicious_request_needs_the_analysis_ref(ws) -> None:  # noqa: ANN001
+def test_art9_par11_approve_of_a_malicious_request_needs_the_analysis_ref(any_ws) -> None:  # noqa: ANN001
+    ws = any_ws
     import json
 
     from addon.policy.load import load_policy
     from addon.state import db, requests
 
     policy = load_policy(ws.config, ws.root)
-    rid = requests.request_access(db.connect(policy.paths.state_dir), policy, "servidor",
+    rid = requests.request_access(db.connect(policy.paths), policy, "servidor",
                                   domain="wicar.org", category=None, days=1, reason="teste")
     cp = ws.run("release", "approve", str(rid))
     assert cp.returncode == 2 and "--analysis-ref" in cp.stderr
@@ -110,7 +113,8 @@ def test_art19_block_of_an_unknown_login_is_refused(ws) -> None:  # noqa: ANN001
     assert "servidor" in ws.run("block", "list").stdout
 
 
-def test_art11_admin_history_shows_times_in_the_institutions_zone(ws) -> None:  # noqa: ANN001
+def test_art11_admin_history_shows_times_in_the_institutions_zone(any_ws) -> None:  # noqa: ANN001
+    ws = any_ws
     import json
     import re
 

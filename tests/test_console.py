@@ -79,7 +79,7 @@ def test_the_request_loop_end_user_committee_appeal(app: Any, ws: Workspace) -> 
     assert user.post("/meus-pedidos/2/recurso", data={"csrf": token, "motivo": "é do curso"}
                      ).status_code == 302
     assert "em recurso" in user.get("/meus-pedidos").get_data(as_text=True)
-    conn = db.connect(load_policy(ws.config).paths.state_dir)
+    conn = db.connect(load_policy(ws.config).paths)
     who = dict(conn.execute("SELECT action, operator FROM admin_log WHERE action IN "
                             "('release.approve', 'release.deny', 'release.appeal')").fetchall())
     assert who == {"release.approve": "comite", "release.deny": "comite",
@@ -199,7 +199,7 @@ def test_it_looks_up_and_edits_categories_with_the_history(app: Any, ws: Workspa
     gone = ti.post("/categorias", data={"csrf": t, "host": "intranet-jogos.example.org",
                                         "categoria": "games", "acao": "remover"})
     assert "retirado de games" in gone.get_data(as_text=True)
-    conn = db.connect(load_policy(ws.config).paths.state_dir)
+    conn = db.connect(load_policy(ws.config).paths)
     assert [tuple(r) for r in conn.execute(
         "SELECT action, operator FROM admin_log WHERE action LIKE 'categories.%'")] == [
         ("categories.add", "ti"), ("categories.remove", "ti")]

@@ -215,7 +215,7 @@ def test_art19_one_digest_to_the_chief_the_directory_names(ws, server, tmp_path)
         policy = load_policy(ws.config, ws.root)
         attempts(policy, "ana", "www.pornhub.com", 5, YESTERDAY)
         attempts(policy, "bruno", "www.pornhub.com", 1, YESTERDAY)  # below the count of 3
-        out = tick(db.connect(policy.paths.state_dir),
+        out = tick(db.connect(policy.paths),
                    sqlite3.connect(policy.paths.audit_file), policy,
                    make_directory(policy), TZ_NOW)
         assert out.sent == 1

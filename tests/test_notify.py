@@ -61,7 +61,7 @@ def body(m: Any) -> str:
 
 
 def run(policy: Policy, now: float | None = None) -> Any:
-    state = db.connect(policy.paths.state_dir)
+    state = db.connect(policy.paths)
     path = policy.paths.audit_file
     audit = sqlite3.connect(path) if path.exists() else None
     return tick(state, audit, policy, make_directory(policy), now)
@@ -83,7 +83,7 @@ def attempts(policy: Policy, user: str, host: str, n: int, at: float, rule: str 
 def test_the_release_loop_tells_the_committee_and_then_the_user(ws: Workspace,
                                                                  smtp: SmtpServer) -> None:
     policy = enable(ws, smtp)
-    conn = db.connect(policy.paths.state_dir)
+    conn = db.connect(policy.paths)
     rid = requests.request_access(conn, policy, "servidor", domain="www.youtube.com",
                                   category=None, days=3, reason="curso <b>EAD</b>", ref="abc1-1")
     other = requests.request_access(conn, policy, "estagiario", domain="www.twitch.tv",
@@ -108,7 +108,7 @@ def test_the_release_loop_tells_the_committee_and_then_the_user(ws: Workspace,
 def test_a_mail_server_that_goes_away_loses_nothing_and_sends_once(ws: Workspace,
                                                                     smtp: SmtpServer) -> None:
     policy = enable(ws, smtp)
-    conn = db.connect(policy.paths.state_dir)
+    conn = db.connect(policy.paths)
     for i in range(3):
         requests.request_access(conn, policy, "servidor", domain=f"site{i}.example.org",
                                 category=None, days=1, reason="trabalho")
@@ -162,7 +162,7 @@ def test_a_grave_violation_reaches_the_offices_with_a_proposal(ws: Workspace,
 
 def test_the_rate_limit_spreads_a_flood_over_hours(ws: Workspace, smtp: SmtpServer) -> None:
     policy = enable(ws, smtp, per_recipient_per_hour=2)
-    conn = db.connect(policy.paths.state_dir)
+    conn = db.connect(policy.paths)
     for i in range(5):
         requests.request_access(conn, policy, "servidor", domain=f"s{i}.example.org",
                                 category=None, days=1, reason="x")
@@ -175,7 +175,7 @@ def test_the_rate_limit_spreads_a_flood_over_hours(ws: Workspace, smtp: SmtpServ
 
 def test_expiry_warning_once_per_end(ws: Workspace, smtp: SmtpServer) -> None:
     policy = enable(ws, smtp)
-    conn = db.connect(policy.paths.state_dir)
+    conn = db.connect(policy.paths)
     now = __import__("time").time()
     rid = releases.grant(conn, policy, releases.Target("user", "servidor"), domain="www.youtube.com",
                          category=None, start=None, days=0.5, reason="curso", operator="ti")
@@ -189,7 +189,7 @@ def test_expiry_warning_once_per_end(ws: Workspace, smtp: SmtpServer) -> None:
 def test_a_user_without_an_address_is_a_failed_row_with_the_reason(ws: Workspace,
                                                                     smtp: SmtpServer) -> None:
     policy = enable(ws, smtp)
-    conn = db.connect(policy.paths.state_dir)
+    conn = db.connect(policy.paths)
     rid = requests.request_access(conn, policy, "membro", domain="x.example.org", category=None,
                                   days=1, reason="y")
     requests.deny(conn, rid, "não", "ti", policy)

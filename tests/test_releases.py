@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from pathlib import Path
@@ -18,9 +19,13 @@ ANA = Target("user", "servidor")
 
 
 @pytest.fixture
-def env(tmp_path: Path):  # noqa: ANN201
+def env(tmp_path: Path, backend: str, request: pytest.FixtureRequest):  # noqa: ANN201
+    """The shipped policy with its state in SQLite, or in a real PostgreSQL."""
     policy = load_policy(ROOT / "config" / "policy.yaml", workdir=tmp_path)
-    return policy, db.connect(policy.paths.state_dir)
+    if backend == "postgresql":
+        url = request.getfixturevalue("postgres").create_database(f"rel_{tmp_path.name}"[:60])
+        policy = dataclasses.replace(policy, paths=dataclasses.replace(policy.paths, database=url))
+    return policy, db.connect(policy.paths)
 
 
 def n_releases(conn) -> int:  # noqa: ANN001

@@ -7,9 +7,12 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from addon.errors import GuaritaError
+from addon.policy.model import Paths
+from addon.store import dialect
+from addon.store.url import redact
 
 VIOLATION_RULES = ("category.blocked", "malicious")  # Art. 19: attempts on Art. 10 categories
 
@@ -27,7 +30,8 @@ class Filters:
     ref: str | None = None  # the reference printed on a block page
     users: tuple[str, ...] | None = None  # only these users (a chief's staff); () = nobody
 
-    def where(self) -> tuple[str, list[Any]]:
+    def where(self, dialect: str = "sqlite") -> tuple[str, list[Any]]:
+        pg = dialect == "postgresql"
         clauses: list[str] = []
         args: list[Any] = []
         if self.ref is not None:
@@ -38,7 +42,7 @@ class Filters:
             args.append(self.user.lower())
         if self.users is not None:
             clauses.append("user IN ({})".format(",".join("?" for _ in self.users)) if self.users
-                           else "0")
+                           else "1 = 0")
             args.extend(u.lower() for u in self.users)
         if self.ip is not None:
             clauses.append("client_ip = ?")
@@ -54,13 +58,14 @@ class Filters:
                 clauses.append("host = ?")
                 args.append(h)
         if self.category is not None:
-            clauses.append("EXISTS (SELECT 1 FROM json_each(audit.categories) WHERE value = ?)")
+            each = CATEGORIES_PG if pg else CATEGORIES
+            clauses.append(f"EXISTS (SELECT 1 FROM {each} WHERE value = ?)")  # noqa: S608
             args.append(self.category)
         if self.decision is not None:
             # two values only: with a user, address or host given, their index is the
             # selective one, so keep the planner off the decision index (unary +)
             narrow = self.user is not None or self.ip is not None or self.host is not None
-            clauses.append("+decision = ?" if narrow else "decision = ?")
+            clauses.append("+decision = ?" if narrow and not pg else "decision = ?")
             args.append(self.decision)
         if self.since is not None:
             clauses.append("ts >= ?")
@@ -74,16 +79,42 @@ class Filters:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
-def connect_readonly(path: Path) -> sqlite3.Connection:
+# a record's categories (a JSON array), one row each, in either engine
+CATEGORIES = "json_each(audit.categories)"
+CATEGORIES_PG = "jsonb_array_elements_text(audit.categories::jsonb) AS j0(value)"
+
+
+def open_readonly(where: Paths | Path) -> sqlite3.Connection | None:
+    """The audit log for reading (PostgreSQL in read-only transactions); None when the
+    SQLite file does not exist yet."""
+    if isinstance(where, Paths) and where.database:
+        from addon.audit.pg import open_audit
+
+        try:
+            shared = open_audit(where.database)
+            shared.execute("SET default_transaction_read_only = on")
+        except sqlite3.Error as exc:
+            raise GuaritaError(f"{redact(where.database)}: cannot read the audit log: {exc}") \
+                from exc
+        return cast(sqlite3.Connection, shared)  # the adapter speaks sqlite3's interface
+    path = where.audit_file if isinstance(where, Paths) else where
     if not path.exists():
-        raise GuaritaError(f"{path}: no audit log yet (start the proxy first)")
+        return None
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     conn.row_factory = sqlite3.Row
     return conn
 
 
+def connect_readonly(where: Paths | Path) -> sqlite3.Connection:
+    conn = open_readonly(where)
+    if conn is None:
+        path = where.audit_file if isinstance(where, Paths) else where
+        raise GuaritaError(f"{path}: no audit log yet (start the proxy first)")
+    return conn
+
+
 def records(conn: sqlite3.Connection, f: Filters, limit: int = 100) -> Iterator[dict[str, Any]]:
-    where, args = f.where()
+    where, args = f.where(dialect(conn))
     sql = f"SELECT * FROM audit{where} ORDER BY ts DESC, id DESC LIMIT ?"  # noqa: S608
     for row in conn.execute(sql, (*args, limit)):
         yield dict(row)
@@ -97,11 +128,14 @@ def report(conn: sqlite3.Connection, f: Filters, by: str, top: int = 20) -> list
     """Counts, bytes and blocked attempts grouped by one dimension, top N by requests."""
     if by not in GROUPS:
         raise GuaritaError(f"cannot report by {by!r} (choose {', '.join(GROUPS)})")
-    where, args = f.where()
-    source = "audit, json_each(audit.categories) AS j" if by == "category" else "audit"
+    d = dialect(conn)
+    where, args = f.where(d)
+    each = ("jsonb_array_elements_text(audit.categories::jsonb) AS j(value)"
+            if d == "postgresql" else "json_each(audit.categories) AS j")
+    source = f"audit CROSS JOIN {each}" if by == "category" else "audit"
     sql = (
         f"SELECT {GROUPS[by]} AS {by}, count(*) AS requests, "  # noqa: S608
-        "sum(decision = 'block') AS blocked, "
+        "count(*) FILTER (WHERE decision = 'block') AS blocked, "
         "coalesce(sum(bytes_in), 0) + coalesce(sum(bytes_out), 0) AS bytes, "
         "count(DISTINCT user) AS users "
         f"FROM {source}{where} GROUP BY 1 ORDER BY requests DESC, 1 LIMIT ?"
@@ -111,11 +145,15 @@ def report(conn: sqlite3.Connection, f: Filters, by: str, top: int = 20) -> list
 
 def per_day(conn: sqlite3.Connection, f: Filters, tz: Any, days: int = 31) -> list[dict[str, Any]]:
     """Requests and blocks per local day, the last `days` days that have any."""
-    where, args = f.where()
+    d = dialect(conn)
+    where, args = f.where(d)
     offset = tz.utcoffset(dt.datetime.now(tz)).total_seconds() if tz is not None else 0
+    day = ("to_char(to_timestamp(ts + ?) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+           if d == "postgresql" else "date(ts + ?, 'unixepoch')")
     sql = (
-        "SELECT date(ts + ?, 'unixepoch') AS day, count(*) AS requests, "  # noqa: S608
-        f"sum(decision = 'block') AS blocked FROM audit{where} GROUP BY 1 ORDER BY 1 DESC LIMIT ?"
+        f"SELECT {day} AS day, count(*) AS requests, "  # noqa: S608
+        "count(*) FILTER (WHERE decision = 'block') AS blocked "
+        f"FROM audit{where} GROUP BY 1 ORDER BY 1 DESC LIMIT ?"
     )
     rows = [dict(r) for r in conn.execute(sql, (offset, *args, days))]
     return list(reversed(rows))
@@ -125,24 +163,37 @@ def violations(conn: sqlite3.Connection, f: Filters,
                rules: tuple[str, ...] = VIOLATION_RULES) -> list[dict[str, Any]]:
     """Art. 19: per user, the refusals the policy counts as violations (`rules`)."""
     g = Filters(**{**f.__dict__, "rules": rules, "decision": "block"})
-    where, args = g.where()
+    d = dialect(conn)
+    where, args = g.where(d)
+    if d == "postgresql":
+        concat, each = ("string_agg(DISTINCT j.value, ',')",
+                        "LEFT JOIN LATERAL jsonb_array_elements_text(audit.categories::jsonb) "
+                        "AS j(value) ON true")
+    else:
+        concat, each = "group_concat(DISTINCT j.value)", "LEFT JOIN json_each(audit.categories) AS j"
     sql = (
         "SELECT user, count(DISTINCT audit.id) AS attempts, min(ts) AS first, "  # noqa: S608
-        "max(ts) AS last, group_concat(DISTINCT j.value) AS categories, "
+        f"max(ts) AS last, {concat} AS categories, "
         "count(DISTINCT host) AS hosts "
-        f"FROM audit LEFT JOIN json_each(audit.categories) AS j{where} "
+        f"FROM audit {each}{where} "
         "GROUP BY user ORDER BY attempts DESC, user"
     )
     return [dict(r) for r in conn.execute(sql, args)]
 
 
-def prune(path: Path, before: float, chunk: int = 50_000,
+def prune(where: Paths | Path, before: float, chunk: int = 50_000,
           on_progress: Callable[[int], None] | None = None) -> int:
     """Delete records older than `before` in short transactions; returns how many.
 
     One DELETE of millions of rows would hold the write lock for minutes while
     the proxy's audit writer waits and its queue fills; chunks let it write in between.
+    In PostgreSQL whole months are dropped (`addon/audit/pg.py`).
     """
+    if isinstance(where, Paths) and where.database:
+        from addon.audit import pg as pg_audit
+
+        return pg_audit.prune(where.database, before, on_progress)
+    path = where.audit_file if isinstance(where, Paths) else where
     conn = sqlite3.connect(path, timeout=30)
     total = 0
     try:

@@ -1,4 +1,5 @@
-"""The audit writer: the request path appends to a deque; one thread batches into SQLite.
+"""The audit writer: the request path appends to a deque; one thread batches into SQLite
+(or into PostgreSQL with COPY, `addon/audit/pg.py`, when the nodes share one log).
 
 `submit` is a deque append (tens of nanoseconds) and never waits: it tells the
 caller when the queue is over `max_queue`, and the caller slows down (the proxy
@@ -26,9 +27,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from addon.audit.record import safe_text
 from addon.audit.schema import COLUMNS, INSERT, open_audit
+from addon.store.url import redact
+
+if TYPE_CHECKING:
+    from addon.audit.pg import PgSink
 
 log = logging.getLogger("guarita.audit")
 Record = tuple[object, ...]
@@ -57,8 +63,52 @@ def _as_text(value: object) -> object:
     return safe_text(value if isinstance(value, str) else repr(value))
 
 
+class SqliteSink:
+    """What the writer writes a batch through when the log is a SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.conn = open_audit(path)
+
+    def write(self, batch: list[Record], on_coerce: Callable[[Exception], None]) -> None:
+        conn = self.conn
+        with conn:
+            try:
+                conn.executemany(INSERT, batch)
+            except RECORD_ERRORS as exc:  # not the disk: a record SQLite refuses
+                on_coerce(exc)
+                # executemany stored the rows before the bad one: start the batch again
+                conn.rollback()
+                for rec in batch:
+                    try:
+                        conn.execute(INSERT, rec)
+                    except RECORD_ERRORS:
+                        conn.execute(INSERT, _as_row(rec))
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics (bounded sampling: milliseconds on any size).
+
+        Without them SQLite answers "report by user since yesterday" by walking the whole
+        user index (3 s on 10 million rows) instead of the day's slice of the time index.
+        """
+        self.conn.execute("PRAGMA analysis_limit=1000")
+        self.conn.execute("ANALYZE")
+        self.conn.commit()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_sink(target: Path | str) -> SqliteSink | PgSink:
+    """A SQLite file's sink, or PostgreSQL's for a postgresql:// URL."""
+    if isinstance(target, str):
+        from addon.audit.pg import PgSink
+
+        return PgSink(target)
+    return SqliteSink(target)
+
+
 class AuditWriter:
-    def __init__(self, path: Path, flush_interval: float = 0.1, max_batch: int = 50_000,
+    def __init__(self, path: Path | str, flush_interval: float = 0.1, max_batch: int = 50_000,
                  max_queue: int = 200_000, min_batch: int = 5000,
                  on_batch: Callable[[int, float], None] | None = None,
                  on_error: Callable[[str], None] | None = None) -> None:
@@ -78,7 +128,8 @@ class AuditWriter:
         self.last_error: str | None = None
         self._on_batch = on_batch
         self._on_error = on_error
-        self._conn: sqlite3.Connection | None = None
+        self._sink: SqliteSink | PgSink | None = None
+        self.where = redact(path) if isinstance(path, str) else str(path)
         # statistics whenever the log has doubled since the last time (from 1,000 records
         # up), and at least hourly: cheap, and the planner keeps up with a growing table
         self._analyzed, self._analyzed_at = time.monotonic(), 1000
@@ -120,19 +171,19 @@ class AuditWriter:
                     return
                 self._room.wait(0.05)
 
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._conn = open_audit(self.path)
-        return self._conn
+    def _connect(self) -> SqliteSink | PgSink:
+        if self._sink is None:
+            self._sink = open_sink(self.path)
+        return self._sink
 
     def _disconnect(self) -> None:
         """Drop the connection after a failure: the next attempt opens (and checks) a new one."""
-        if self._conn is not None:
+        if self._sink is not None:
             try:
-                self._conn.close()
+                self._sink.close()
             except sqlite3.Error:
                 pass
-            self._conn = None
+            self._sink = None
 
     def _flush_once(self) -> bool:
         """Write up to one batch; False (records kept) if SQLite refused."""
@@ -143,14 +194,9 @@ class AuditWriter:
         batch = list(itertools.islice(q, n))
         started = time.perf_counter()
         try:
-            conn = self._connect()
-            with conn:
-                try:
-                    conn.executemany(INSERT, batch)
-                except RECORD_ERRORS as exc:  # not the disk: a record SQLite refuses
-                    self._insert_one_by_one(conn, batch, exc)
+            self._connect().write(batch, self._coerced)
         except (sqlite3.Error, OSError) as exc:
-            message = f"audit log {self.path}: cannot write ({exc}); {len(q)} records wait, retrying"
+            message = f"audit log {self.where}: cannot write ({exc}); {len(q)} records wait, retrying"
             if message.split(";")[0] != (self.last_error or "").split(";")[0]:
                 log.error(message)
                 if self._on_error:
@@ -159,7 +205,7 @@ class AuditWriter:
             self._disconnect()
             return False
         if self.last_error:  # before the queue empties: whoever sees it empty sees no error
-            log.warning("audit log %s: writing again, backlog cleared", self.path)
+            log.warning("audit log %s: writing again, backlog cleared", self.where)
             self.last_error = None
         for _ in range(n):
             q.popleft()
@@ -173,33 +219,17 @@ class AuditWriter:
             self._room.notify_all()
         return True
 
-    def _insert_one_by_one(self, conn: sqlite3.Connection, batch: list[Record],
-                           exc: Exception) -> None:
-        """A batch with a record SQLite refuses: the others as they are, that one as text."""
+    def _coerced(self, exc: Exception) -> None:
         log.error("audit log %s: a record could not be stored as it was (%s); stored as text",
-                  self.path, exc)
+                  self.where, exc)
         self.coerced += 1
-        conn.rollback()  # executemany stored the rows before the bad one: start the batch again
-        for rec in batch:
-            try:
-                conn.execute(INSERT, rec)
-            except RECORD_ERRORS:
-                conn.execute(INSERT, _as_row(rec))
 
     def _analyze(self) -> None:
-        """Refresh the planner's statistics (bounded sampling: milliseconds on any size).
-
-        Without them SQLite answers "report by user since yesterday" by walking the whole
-        user index (3 s on 10 million rows) instead of the day's slice of the time index.
-        """
         self._analyzed, self._analyzed_at = time.monotonic(), max(self.written, 1000)
         try:
-            conn = self._connect()
-            conn.execute("PRAGMA analysis_limit=1000")
-            conn.execute("ANALYZE")
-            conn.commit()
+            self._connect().analyze()
         except sqlite3.Error as exc:
-            log.warning("audit log %s: statistics not refreshed (%s)", self.path, exc)
+            log.warning("audit log %s: statistics not refreshed (%s)", self.where, exc)
 
     def _supervise(self) -> None:
         """Run the writer loop; whatever kills it, count it, say it, and start it again."""
@@ -210,7 +240,7 @@ class AuditWriter:
             except Exception as exc:  # noqa: BLE001 - the log must outlive any bug
                 self.restarts += 1
                 log.error("audit log %s: writer failed (%s: %s); restarting it, %d records wait",
-                          self.path, type(exc).__name__, exc, len(self._queue))
+                          self.where, type(exc).__name__, exc, len(self._queue))
                 if self._on_error:
                     self._on_error(f"writer restarted: {exc}")
                 self._disconnect()
@@ -247,10 +277,10 @@ class AuditWriter:
         self._stop = True
         self._wake.set()
         self._thread.join(timeout)
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
         left = len(self._queue)
         if left:
-            log.error("audit log %s: %d records could not be written", self.path, left)
+            log.error("audit log %s: %d records could not be written", self.where, left)
         return left

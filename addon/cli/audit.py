@@ -26,6 +26,7 @@ from addon.errors import GuaritaError
 from addon.policy.model import Policy
 from addon.state import db, history
 from addon.state.sessions import canonical_ip
+from addon.store.url import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,7 +78,7 @@ def audit() -> None:
 def query_(config: Path, fmt: str, limit: int, **kw: Any) -> None:
     """Audit records, newest first, matching every filter given."""
     policy = policy_of(config)
-    conn = query.connect_readonly(policy.paths.audit_file)
+    conn = query.connect_readonly(policy.paths)
     rows = _times(query.records(conn, _filters(policy, **kw), limit), policy)
     if fmt == "table":
         cols = ["ts", "ref", "user", "client_ip", "level", "method", "host", "path", "status",
@@ -101,7 +102,7 @@ def query_(config: Path, fmt: str, limit: int, **kw: Any) -> None:
 def report(config: Path, fmt: str, by: str, top: int, **kw: Any) -> None:
     """Usage statistics: requests, blocked attempts, bytes and users, top N."""
     policy = policy_of(config)
-    conn = query.connect_readonly(policy.paths.audit_file)
+    conn = query.connect_readonly(policy.paths)
     rows = query.report(conn, _filters(policy, **kw), by, top)
     emit(rows, [by, "requests", "blocked", "bytes", "users"], fmt)
 
@@ -120,7 +121,7 @@ def violations(config: Path, fmt: str, **kw: Any) -> None:
     """
     policy = policy_of(config)
     rules = tuple(sorted({r for v in policy.notify.rules for r in v.rules}))
-    conn = query.connect_readonly(policy.paths.audit_file)
+    conn = query.connect_readonly(policy.paths)
     rows = _times(query.violations(conn, _filters(policy, **kw), rules), policy, ("first", "last"))
     emit(rows, ["user", "attempts", "first", "last", "categories", "hosts"], fmt)
     if fmt == "table":
@@ -140,7 +141,7 @@ def admin(config: Path, fmt: str, who: str | None, action: str | None, since: st
     """The append-only history of administrative operations (Art. 11 §4–6)."""
     policy = policy_of(config)
     tz = policy.calendar.tz
-    conn = db.connect(policy.paths.state_dir)
+    conn = db.connect(policy.paths)
     rows = history.entries(conn, parse_time(since, tz) if since else None,
                            parse_time(until, tz) if until else None, who, action, limit)
     emit((history.readable(r, tz) for r in rows),
@@ -155,14 +156,12 @@ def prune(before: str, config: Path, operator: str) -> None:
     """Retention: delete audit records older than --before (recorded in the history)."""
     policy = policy_of(config)
     cutoff = parse_time(before, policy.calendar.tz, "--before")
-    if not policy.paths.audit_file.exists():
-        raise GuaritaError(f"{policy.paths.audit_file}: no audit log")
-    with contextlib.closing(query.connect_readonly(policy.paths.audit_file)) as ro:
+    with contextlib.closing(query.connect_readonly(policy.paths)) as ro:
         expected = query.count_before(ro, cutoff)
     with progress("pruning the audit log", expected) as bar:
-        n = query.prune(policy.paths.audit_file, cutoff, on_progress=bar.update)
-    conn = db.connect(policy.paths.state_dir)
+        n = query.prune(policy.paths, cutoff, on_progress=bar.update)
+    conn = db.connect(policy.paths)
     with conn:
-        history.record(conn, operator, "audit.prune", str(policy.paths.audit_file),
+        history.record(conn, operator, "audit.prune", redact(str(policy.paths.audit_target)),
                        None, {"before": before, "deleted": n})
     click.echo(f"deleted {n} audit records older than {before}")

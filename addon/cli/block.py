@@ -32,14 +32,14 @@ def _do_block(kind: blocks.Kind, subject: str, reason: str, config: Path, operat
         except DirectoryUnavailable as exc:  # an incident does not wait for the directory
             click.echo(f"guarita: warning: login {subject!r} not checked ({exc}); blocking it",
                        err=True)
-    bid = blocks.block(db.connect(policy.paths.state_dir), kind, subject, reason, operator)
+    bid = blocks.block(db.connect(policy.paths), kind, subject, reason, operator)
     click.echo(f"blocked {kind} {subject} (block #{bid}); the proxy applies it within seconds")
 
 
 def _do_unblock(kind: blocks.Kind, subject: str, authorized_by: str, config: Path,
                 operator: str) -> None:
     policy = policy_of(config)
-    blocks.unblock(db.connect(policy.paths.state_dir), kind, subject, authorized_by, operator)
+    blocks.unblock(db.connect(policy.paths), kind, subject, authorized_by, operator)
     click.echo(f"unblocked {kind} {subject}, authorised by {authorized_by}")
 
 
@@ -72,7 +72,7 @@ def block_list(include_lifted: bool, config: Path, fmt: str) -> None:
     policy = policy_of(config)
     tz = policy.calendar.tz
     emit(({**dict(r), "created": fmt_time(r["created"], tz), "lifted": fmt_time(r["lifted"], tz)}
-          for r in blocks.listing(db.connect(policy.paths.state_dir), include_lifted)),
+          for r in blocks.listing(db.connect(policy.paths), include_lifted)),
          ["id", "kind", "subject", "reason", "operator", "created", "lifted", "authorized_by"], fmt)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import click
 
+from addon.audit import query
 from addon.cli.common import config_option, emit, fmt_time, format_option, policy_of
 from addon.identity.directory import make_directory
 from addon.notify import messages, outbox
@@ -43,7 +43,7 @@ def test(address: str, config: Path) -> None:
 def outbox_cmd(status: str | None, limit: int, fmt: str, config: Path) -> None:
     """The queued notifications (pending, sent, failed), newest first, with their errors."""
     policy = policy_of(config)
-    conn = db.connect(policy.paths.state_dir)
+    conn = db.connect(policy.paths)
     tz = policy.calendar.tz
     counts = outbox.counts(conn)
     rows = outbox.listing(conn, status, limit)
@@ -66,9 +66,8 @@ def flush(config: Path) -> None:
     if not policy.notify.enabled:
         raise click.ClickException("notifications are off: add a `notifications:` section "
                                    "to the policy")
-    state = db.connect(policy.paths.state_dir)
-    path = policy.paths.audit_file
-    audit = sqlite3.connect(f"file:{path}?mode=ro", uri=True) if path.exists() else None
+    state = db.connect(policy.paths)
+    audit = query.open_readonly(policy.paths)
     out = tick(state, audit, policy, make_directory(policy))
     click.echo(f"queued {out.queued}, sent {out.sent}, retried {out.retried}, "
                f"failed {out.failed}, postponed {out.postponed}")

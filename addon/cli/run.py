@@ -9,12 +9,11 @@ from pathlib import Path
 import click
 
 from addon import ca, workers
-from addon.audit.schema import open_audit
 from addon.cli.common import config_option
 from addon.errors import GuaritaError
 from addon.policy.load import load_policy
 from addon.policy.model import Policy
-from addon.state import db
+from addon.store.upgrade import upgrade
 from addon.workers import resolve_count
 
 
@@ -98,8 +97,7 @@ def _supervise(count: int, policy: Policy, host: str, port: int, metrics_host: s
     """Reserve the port, prepare the databases once, start and watch the workers."""
     reserved = workers.reserve_port(host, port)
     port = reserved.getsockname()[1]
-    db.connect(policy.paths.state_dir).close()  # migrated once, not raced by N workers
-    open_audit(policy.paths.audit_file).close()
+    upgrade(policy.paths)  # migrated once, not raced by N workers
     metrics_dir = workers.metrics_directory()
     stop_metrics = (workers.serve_metrics(metrics_dir, metrics_host, metrics_port)
                     if metrics_port else None)

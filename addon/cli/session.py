@@ -35,7 +35,7 @@ def login(user: str, ip: str, until: str | None, config: Path, operator: str) ->
     policy = policy_of(config)
     make_directory(policy).lookup(user)  # an unknown user is an error, not a session
     end = parse_time(until, policy.calendar.tz, "--until") if until else None
-    conn = db.connect(policy.paths.state_dir)
+    conn = db.connect(policy.paths)
     sessions.login(conn, user, ip, end, operator)
     click.echo(f"{user.lower()} logged in at {sessions.canonical_ip(ip)}"
                + (f" until {fmt_time(end, policy.calendar.tz)}" if end else ""))
@@ -48,7 +48,7 @@ def login(user: str, ip: str, until: str | None, config: Path, operator: str) ->
 def logout(ip: str, config: Path, operator: str) -> None:
     """End the session of machine IP (it falls back to level 0)."""
     policy = policy_of(config)
-    conn = db.connect(policy.paths.state_dir)
+    conn = db.connect(policy.paths)
     if not sessions.logout(conn, ip, operator):
         click.echo(f"no session at {sessions.canonical_ip(ip)}")
         return
@@ -61,7 +61,7 @@ def logout(ip: str, config: Path, operator: str) -> None:
 def list_(config: Path, fmt: str) -> None:
     """Every recorded session, expired ones included (marked)."""
     policy = policy_of(config)
-    conn = db.connect(policy.paths.state_dir)
+    conn = db.connect(policy.paths)
     tz = policy.calendar.tz
     live = sessions.active(conn)
     emit(

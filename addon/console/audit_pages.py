@@ -46,10 +46,9 @@ def register(app: Flask) -> None:
                              users=_scope())
 
     def _records(limit: int) -> list[dict[str, Any]]:
-        path = g.rt.policy.paths.audit_file
-        if not path.exists():
+        conn = query.open_readonly(g.rt.policy.paths)
+        if conn is None:
             return []
-        conn = query.connect_readonly(path)
         try:
             return list(query.records(conn, _filters(), limit))
         finally:
@@ -68,11 +67,10 @@ def register(app: Flask) -> None:
     def team() -> Any:
         """Art. 19: the violations the policy counts, per person, last 30 days (a chief sees
         their own staff; auditors and IT everyone)."""
-        path = g.rt.policy.paths.audit_file
         rows: list[dict[str, Any]] = []
         rules = tuple(sorted({r for v in g.rt.policy.notify.rules for r in v.rules}))
-        if path.exists():
-            conn = query.connect_readonly(path)
+        conn = query.open_readonly(g.rt.policy.paths)
+        if conn is not None:
             try:
                 f = query.Filters(since=time.time() - 30 * 86400, users=_scope())
                 rows = query.violations(conn, f, rules)
@@ -96,15 +94,14 @@ def register(app: Flask) -> None:
 def _charts(rt: Runtime, f: query.Filters) -> dict[str, Any] | None:
     """Requests and blocks per day, and the top categories, sites and users, for the page's
     own SVG bars (no script, no CDN: the console works on an offline network)."""
-    path = rt.policy.paths.audit_file
-    if not path.exists():
+    conn = query.open_readonly(rt.policy.paths)
+    if conn is None:
         return None
     # a window the indexes answer quickly on a large log: 30 days of one user, machine or
     # site; the last 24 hours of everything (the whole log's GROUP BY takes seconds)
     narrow = f.user or f.ip or f.host or f.ref or f.users is not None
     window = 30 * 86400 if narrow else 86400
     f = dataclasses.replace(f, since=max(f.since or 0, time.time() - window))
-    conn = query.connect_readonly(path)
     try:
         return {"janela": "últimos 30 dias" if narrow else "últimas 24 horas",
                 "dias": query.per_day(conn, f, rt.policy.calendar.tz),

@@ -52,7 +52,7 @@ def runtime() -> Runtime:
 
 
 def state() -> sqlite3.Connection:
-    return db.connect(g.rt.policy.paths.state_dir)
+    return db.connect(g.rt.policy.paths)
 
 
 def release(conn: sqlite3.Connection, rid: int) -> sqlite3.Row:

@@ -95,10 +95,9 @@ def register(app: Flask) -> None:
 
 def own_block(rt: Runtime, user: User, ref: str) -> dict[str, Any] | None:
     """The block page's record for `ref`, when it is this user's own."""
-    path = rt.policy.paths.audit_file
-    if not ref or not path.exists():
+    conn = query.open_readonly(rt.policy.paths) if ref else None
+    if conn is None:
         return None
-    conn = query.connect_readonly(path)
     try:
         found = list(query.records(conn, query.Filters(ref=ref), 1))
     finally:

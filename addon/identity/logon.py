@@ -32,7 +32,7 @@ from typing import Any
 
 from addon.errors import DirectoryUnavailable, GuaritaError, UnknownUser
 from addon.identity.directory import Directory
-from addon.policy.model import LogonSource
+from addon.policy.model import LogonSource, Paths
 from addon.state import db, history, sessions
 
 log = logging.getLogger("guarita.logon")
@@ -91,7 +91,7 @@ class LogonEndpoint:
     """POST /login (user, and ip= for a collector) and POST /logout; GET /health."""
 
     def __init__(self, host: str, port: int, sources: Callable[[], list[Source]],
-                 state_dir: Path, directory: Callable[[], Directory], ttl: float = 12 * 3600,
+                 state_dir: Path | Paths, directory: Callable[[], Directory], ttl: float = 12 * 3600,
                  conflicts: Callable[[], str] = lambda: "collector", max_calls: int = 32,
                  timeout: float = 10.0, slow_base: float = 0.5,
                  on_event: Callable[[str], None] | None = None) -> None:

@@ -48,7 +48,7 @@ def rewrite(path: Path, keep: set[str] | None, add: list[str]) -> None:
 
 def record(policy: Policy, operator: str, action: str, subject: str, after: object) -> None:
     """One entry in the admin history for a list edit (Art. 9 §8: who changed what)."""
-    conn = db.connect(policy.paths.state_dir)
+    conn = db.connect(policy.paths)
     try:
         with conn:
             history.record(conn, operator, action, subject, None, after)

@@ -50,8 +50,8 @@ def enqueue(conn: sqlite3.Connection, key: str, kind: str, to_kind: ToKind, to_v
     """Queue a message (inside the caller's transaction); False when its key was queued before."""
     now = time.time() if now is None else now
     cur = conn.execute(
-        "INSERT OR IGNORE INTO outbox (key, kind, to_kind, to_value, subject, body, created, "
-        "next_try) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO outbox (key, kind, to_kind, to_value, subject, body, created, "
+        "next_try) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
         (key, kind, to_kind, to_value, subject, body, now, now))
     return cur.rowcount == 1
 

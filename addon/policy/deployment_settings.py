@@ -1,5 +1,5 @@
 """Policy sections that describe where guarita runs rather than what it allows: the proxy's
-Kerberos keytab, the console's roles, and the cluster's nodes (for the PAC file)."""
+Kerberos keytab, the console's roles, the cluster's nodes (for the PAC file) and the storage."""
 
 from __future__ import annotations
 
@@ -58,3 +58,17 @@ def parse_cluster(r: Reader, tree: dict[str, Any]) -> tuple[tuple[str, ...], tup
             raise r.fail(f"cluster.nodes[{i}]", f"must be host:port, got {node!r}")
     direct = tuple(str(d) for d in r.get(cluster, "direct_domains", list, "cluster", []))
     return nodes, direct
+
+
+def parse_storage(r: Reader, tree: dict[str, Any], override: str | None) -> str:
+    """`storage.database`: empty for the embedded SQLite files, or a `postgresql://` URL that
+    every node shares. `override` (GUARITA_DATABASE_URL) wins: the password stays out of the
+    policy file (libpq's PGPASSWORD or ~/.pgpass work too)."""
+    storage = r.get(tree, "storage", dict, "", {})
+    url = override if override is not None else r.get(storage, "database", str, "storage", "")
+    url = url.strip()
+    if url in ("", "sqlite"):
+        return ""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise r.fail("storage.database", "must be sqlite or a postgresql:// URL")
+    return url

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,7 +17,12 @@ import yaml
 
 from addon.errors import PolicyError
 from addon.policy.clock import BusinessCalendar, optional_holidays
-from addon.policy.deployment_settings import parse_cluster, parse_console_roles, parse_negotiate
+from addon.policy.deployment_settings import (
+    parse_cluster,
+    parse_console_roles,
+    parse_negotiate,
+    parse_storage,
+)
 from addon.policy.destinations import DEFAULT_FORBIDDEN, LOOPBACK
 from addon.policy.ldap_settings import parse_ldap
 from addon.policy.model import (
@@ -227,6 +233,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         category_dirs=tuple((base / d).resolve() for d in cat_dirs),
         imported_dir=base / imported_raw if imported_raw else state_dir / "lists",
         state_dir=state_dir,
+        database=parse_storage(r, tree, os.environ.get("GUARITA_DATABASE_URL")),
     )
 
     nodes, direct = parse_cluster(r, tree)

@@ -80,6 +80,7 @@ class Paths:
     category_dirs: tuple[Path, ...]
     imported_dir: Path
     state_dir: Path
+    database: str = ""  # a postgresql:// URL shared by every node; empty: SQLite files here
 
     @property
     def index_file(self) -> Path:
@@ -88,6 +89,11 @@ class Paths:
     @property
     def audit_file(self) -> Path:
         return self.state_dir / "audit.db"
+
+    @property
+    def audit_target(self) -> Path | str:
+        """Where the audit log is: the shared database's URL, or the SQLite file."""
+        return self.database or self.audit_file
 
     @property
     def exceptions_dir(self) -> Path:

@@ -21,6 +21,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any
 
 from mitmproxy import ctx, http
@@ -60,12 +61,14 @@ class AuditLog:
             self.keep_query = bool(ctx.options.guarita_audit_query)
         if "guarita_policy" not in updated or self.reload.source is None:
             return
-        path = self.reload.runtime.policy.paths.audit_file
+        path = self.reload.runtime.policy.paths.audit_target
         if self.writer is not None and self.writer.path == path:
             return
         if self.writer is not None:
             self._close()
         self.writer = AuditWriter(path, on_batch=self._on_batch, on_error=self._on_error)
+        if not isinstance(path, Path):
+            return  # PostgreSQL knows time zones: auditors convert in their own queries
         try:
             with contextlib.closing(open_audit(path)) as conn:
                 local_view(conn, self.reload.runtime.policy.calendar.tz)

@@ -57,7 +57,7 @@ class Logon:
                 read_token(None, None)
             self.endpoint = LogonEndpoint(
                 ctx.options.guarita_session_host, port, self._sources,
-                self.reload.runtime.policy.paths.state_dir, self._directory,
+                self.reload.runtime.policy.paths, self._directory,
                 ttl=ctx.options.guarita_session_hours * 3600,
                 conflicts=lambda: self.reload.runtime.policy.logon_conflicts,
                 on_event=lambda kind: self.metrics.child(self.metrics.logon_events, kind).inc(),

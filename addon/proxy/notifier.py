@@ -15,6 +15,7 @@ from typing import Any
 
 from mitmproxy import ctx
 
+from addon.audit import query
 from addon.notify import outbox
 from addon.notify.worker import tick
 from addon.proxy.metrics import Metrics
@@ -53,12 +54,10 @@ class Notifier:
         rt = self.reload.runtime
         if not rt.policy.notify.enabled:
             return
-        state = db.connect(rt.policy.paths.state_dir)
+        state = db.connect(rt.policy.paths)
         audit = None
-        path = rt.policy.paths.audit_file
         try:
-            if path.exists():
-                audit = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+            audit = query.open_readonly(rt.policy.paths)
             out = tick(state, audit, rt.policy, rt.directory)
             for result in ("queued", "sent", "retried", "failed", "postponed"):
                 n = getattr(out, result)

@@ -50,7 +50,7 @@ def create_request(rt: Runtime, identity: Identity, form: dict[str, str]) -> int
     # `3f2a1c4-1b`: anything else the client sends is dropped, not stored
     sent = form.get("ref", "").strip()
     ref = sent if REF.fullmatch(sent) else None
-    conn = db.connect(policy.paths.state_dir)
+    conn = db.connect(policy.paths)
     try:
         platforms = [policy.platform_of_category(c) for c in rt.index.categories_of(host)]
         platform = next((p for p in platforms if p is not None), None)

@@ -1,17 +1,22 @@
-"""The state database: one SQLite file, WAL, schema created and migrated on open.
+"""The state database: one SQLite file (WAL), or PostgreSQL shared by every node;
+schema created and migrated on open.
 
 The CLI writes, the running proxy reads a snapshot and re-reads it when
-`PRAGMA data_version` says another connection committed: that is how a block
-or a release reaches the proxy within seconds, with no restart and no polling
-of every table.
+`data_version` says a change was committed (SQLite's `PRAGMA data_version` on one
+machine; PostgreSQL's `state_version` row, bumped by triggers, for many): that is how
+a block or a release reaches every proxy within seconds, with no restart and no
+polling of every table.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import cast
 
 from addon.errors import StateError
+from addon.policy.model import Paths
+from addon.store import dialect
 from addon.store.migrate import migrate
 
 SCHEMA = """
@@ -108,8 +113,12 @@ def state_path(state_dir: Path) -> Path:
     return state_dir / "state.db"
 
 
-def connect(state_dir: Path, readonly: bool = False) -> sqlite3.Connection:
-    """Open (and create) the state database; errors become one-line StateErrors."""
+def connect(where: Paths | Path, readonly: bool = False) -> sqlite3.Connection:
+    """Open (and create) the state database of a policy's `paths` (or of a state folder);
+    errors become one-line StateErrors."""
+    if isinstance(where, Paths) and where.database:
+        return _connect_pg(where.database)
+    state_dir = where.state_dir if isinstance(where, Paths) else where
     path = state_path(state_dir)
     try:
         if readonly and path.exists():
@@ -126,3 +135,23 @@ def connect(state_dir: Path, readonly: bool = False) -> sqlite3.Connection:
         return conn
     except (sqlite3.Error, OSError) as exc:
         raise StateError(f"{path}: cannot open state database: {exc}") from exc
+
+
+def _connect_pg(url: str) -> sqlite3.Connection:
+    from addon.state import pg_schema
+    from addon.store import pg
+
+    try:
+        conn = pg.connect(url)
+        pg.migrate(conn, "state", pg_schema.STEPS, pg.redact(url))
+    except sqlite3.Error as exc:
+        raise StateError(f"{pg.redact(url)}: cannot open state database: {exc}") from exc
+    # the adapter speaks the part of sqlite3.Connection the state modules use
+    return cast(sqlite3.Connection, conn)
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """A number that changes whenever someone commits a change to the state."""
+    if dialect(conn) == "postgresql":
+        return int(conn.execute("SELECT version FROM state_version").fetchone()[0])
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])

@@ -22,14 +22,14 @@ def test_a_round_sends_the_outbox_and_counts(ws: Workspace, tmp_path: Path, chai
         chain.reload.tick()
         policy = chain.reload.runtime.policy
         assert policy.notify.enabled
-        requests.request_access(db.connect(policy.paths.state_dir), policy, "servidor",
+        requests.request_access(db.connect(policy.paths), policy, "servidor",
                                 domain="www.youtube.com", category=None, days=1, reason="curso")
         chain.notifier.round()
         assert [m["To"] for m in smtp.messages()] == ["comite@exemplo.gov.br"]
         assert chain.metric("guarita_notifications_total", {"result": "sent"}) == 1
         assert chain.metric("guarita_notifications_pending") == 0
         smtp.stop()
-        requests.request_access(db.connect(policy.paths.state_dir), policy, "servidor",
+        requests.request_access(db.connect(policy.paths), policy, "servidor",
                                 domain="www.twitch.tv", category=None, days=1, reason="curso")
         chain.notifier.round()  # the server is away: kept, counted, one line in the log
         assert chain.metric("guarita_notifications_total", {"result": "retried"}) == 1
