@@ -1,12 +1,16 @@
 """Audit-log benchmarks: the writer alone, the enqueue cost, and auditors' queries on a big log.
 
     .venv/bin/python scripts/bench_audit.py [--records 1000000] [--rows 10000000] [--smoke]
+    .venv/bin/python scripts/bench_audit.py --backend postgresql   # a throw-away local server
 
 The writer figure is sustained: from the first submit until the last record is
 committed to SQLite on disk (WAL, synchronous=NORMAL, all indexes), with the
 producer and the writer thread sharing the GIL as they do in the proxy. The
 query figures run the CLI's own SQL (addon.audit.query) on a log of --rows
-records spread over 90 days, 2,000 users and 50,000 hosts.
+records spread over 90 days, 2,000 users and 50,000 hosts. With --backend postgresql
+the same code runs against a PostgreSQL started for the run (initdb + pg_ctl on a
+loopback port, tests/support/postgres.py; fsync off, as a throw-away server): COPY
+into the month partitions with every index.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 from addon.audit import query  # noqa: E402
 from addon.audit.writer import AuditWriter  # noqa: E402
+from addon.policy.model import Paths  # noqa: E402
+
+Target = Path | str  # a SQLite file, or a PostgreSQL database's URL
 
 DAY = 86400.0
 CATS = ["government", "news", "search_engines", "webmail", "social_networks", "video", "shopping",
@@ -57,9 +64,9 @@ def make_records(n: int, start: float, span: float, seed: int = 7) -> list[tuple
     return rows
 
 
-def bench_writer(folder: Path, n: int) -> dict[str, float]:
+def bench_writer(target: Target, n: int) -> dict[str, float]:
     rows = make_records(n, time.time() - DAY, DAY)
-    w = AuditWriter(folder / "writer.db")
+    w = AuditWriter(target)
     w.submit(rows[0])
     w.flush()  # schema created, file open: measure the steady state
     # enqueue cost on the request path: each submit timed on its own
@@ -90,7 +97,7 @@ def bench_writer(folder: Path, n: int) -> dict[str, float]:
     }
 
 
-def fill(path: Path, rows: int, chunk: int = 1_000_000) -> float:
+def fill(path: Target, rows: int, chunk: int = 1_000_000) -> float:
     """Fill a log of `rows` records over 90 days through the writer; returns records/s."""
     end = time.time()
     start = end - 90 * DAY
@@ -109,8 +116,9 @@ def fill(path: Path, rows: int, chunk: int = 1_000_000) -> float:
     return rows / (time.perf_counter() - t0)
 
 
-def bench_queries(path: Path) -> list[tuple[str, float, int]]:
-    conn = query.connect_readonly(path)
+def bench_queries(path: Target) -> list[tuple[str, float, int]]:
+    conn = query.connect_readonly(path if isinstance(path, Path) else
+                                  Paths((), Path("."), Path("."), database=path))
     now = time.time()
     day = (now - DAY, now)
     week = (now - 7 * DAY, now)
@@ -148,14 +156,31 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000, help="rows in the log the queries read")
     ap.add_argument("--smoke", action="store_true", help="a few seconds: tiny sizes, same code")
     ap.add_argument("--dir", type=Path, help="work folder (default: a temporary one)")
+    ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     a = ap.parse_args()
     if a.smoke:
         a.records, a.rows = 20_000, min(a.rows, 50_000)
+    server = None
+    if a.backend == "postgresql":
+        from tests.support import postgres
+
+        server = postgres.start()
+    try:
+        run(a, server)
+    finally:
+        if server is not None:
+            server.destroy()
+
+
+def run(a: argparse.Namespace, server: object) -> None:
+    engine = "PostgreSQL (COPY, month partitions)" if server else "SQLite on disk"
     with tempfile.TemporaryDirectory(dir=a.dir) as tmp:
         folder = Path(tmp)
-        w = bench_writer(folder, a.records)
+        target: Target = (server.create_database("bench_writer")  # type: ignore[attr-defined]
+                          if server else folder / "writer.db")
+        w = bench_writer(target, a.records)
         verdict = "ok" if w["records_per_s"] >= 100_000 else "MISSED"
-        print(f"audit writer: {w['records_per_s']:,.0f} records/s sustained into SQLite on disk "
+        print(f"audit writer: {w['records_per_s']:,.0f} records/s sustained into {engine} "
               f"({a.records:,} records; target >= 100,000: {verdict}); lost {w['lost']}, "
               f"back-pressure waits {w['backpressure_waits']}")
         verdict = "ok" if w["enqueue_p50_ns"] < 2000 else "MISSED"
@@ -164,9 +189,16 @@ def main() -> None:
               f"(target < 2 µs: {verdict})")
         if not a.rows:
             return
-        log = folder / "big.db"
+        log: Target = server.create_database("bench_big") if server else folder / "big.db"  # type: ignore[attr-defined]
         rate = fill(log, a.rows)
-        size = sum(p.stat().st_size for p in folder.glob("big.db*")) / 1e6
+        if server:
+            from addon.store import pg
+
+            conn = pg.connect(str(log))
+            conn.execute("VACUUM ANALYZE audit")  # what autovacuum does after a bulk load
+            size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0] / 1e6
+        else:
+            size = sum(p.stat().st_size for p in folder.glob("big.db*")) / 1e6
         print(f"audit log of {a.rows:,} rows: filled at {rate:,.0f} records/s, {size:,.0f} MB on disk")
         for name, seconds, n in bench_queries(log):
             print(f"  {name:32s} {seconds * 1000:9.1f} ms  ({n} rows)")

@@ -54,8 +54,8 @@ def translate(sql: str) -> str:
             out.append("%%")
         elif tok in RESERVED:
             out.append(f'"{tok}"')
-        elif tok.startswith("'"):
-            out.append(tok.replace("%", "%%"))  # psycopg reads % even inside literals
+        elif tok.startswith(("'", '"')):
+            out.append(tok.replace("%", "%%"))  # psycopg reads % even inside quotes
         else:
             out.append(tok)
     text = "".join(out)
