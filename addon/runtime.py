@@ -16,6 +16,7 @@ import os
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 from addon.errors import CategoryError, GuaritaError
 from addon.identity.directory import Directory, make_directory
 from addon.identity.negotiate import Acceptor
+from addon.lists import shared
 from addon.lists.compiler import policy_index
 from addon.policy import categories
 from addon.policy.categories import CategoryIndex
@@ -164,12 +166,17 @@ class RuntimeSource:
         self._acceptor_factory = acceptor_factory or (lambda policy: None)
         policy = load_policy(self.policy_path, self.workdir)
         self._policy_mtime = self._mtime()
+        self._conn = db.connect(policy.paths)
+        try:
+            shared.sync(self._conn, policy.paths)  # lists other nodes published meanwhile
+        except (sqlite3.Error, OSError, zlib.error) as exc:
+            log.error("guarita: shared category lists not adopted: %s", exc)
         index = policy_index(policy.paths)
         self._index_fp = index.fingerprint
-        self._conn = db.connect(policy.paths)
         self._data_version = self._version()
         self._lock = threading.Lock()
         self.broken: str | None = None  # why the files on disk are not in force, if they are not
+        self.state_down: str | None = None  # why the state database cannot be read, if it cannot
         self.loaded_at = time.time()
         self.current = Runtime(policy, self._directory_factory(policy), index,
                                read_snapshot(self._conn), self._acceptor_factory(policy))
@@ -207,6 +214,26 @@ class RuntimeSource:
                     self.broken = str(exc)
                     said.append(f"policy not reloaded, keeping the last good one: {exc}")
             try:
+                version = self._version()
+            except sqlite3.Error as exc:  # PostgreSQL away: decide from the last snapshot
+                version = self._data_version
+                if self.state_down is None:
+                    said.append(f"state database unreachable, keeping the last snapshot: {exc}")
+                self.state_down = str(exc)
+            else:
+                if self.state_down is not None:
+                    said.append("state database reachable again")
+                    self.state_down, force_state = None, True
+            state_changed = force_state or version != self._data_version
+            self._data_version = version
+            if state_changed:  # a list another node published: written here before the check
+                try:
+                    for key in shared.sync(self._conn, policy.paths):
+                        said.append(f"shared category list adopted: {key}")
+                except (sqlite3.Error, OSError, zlib.error) as exc:
+                    said.append(f"shared category lists not adopted, keeping the last good "
+                                f"index: {exc}")
+            try:
                 fp = categories.fingerprint(policy.paths.watched)
                 if fp != self._index_fp:
                     index = policy_index(policy.paths)
@@ -214,9 +241,6 @@ class RuntimeSource:
                     said.append(f"category index reloaded ({index.entries_count} entries)")
             except (CategoryError, OSError) as exc:
                 said.append(f"category lists not reloaded, keeping the last good index: {exc}")
-            version = self._version()
-            state_changed = force_state or version != self._data_version
-            self._data_version = version
             changed = policy is not rt.policy or index is not rt.index
             if not (changed or state_changed):
                 return said

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 import urllib.error
 import urllib.request
 
 import pytest
+import yaml
 
 from addon.store import pg
 from tests.conftest import Proxy, Workspace, start_proxy, use_postgres, wait_until
@@ -84,3 +86,38 @@ def test_postgresql_stopping_mid_load_loses_nothing(ws: Workspace, postgres) -> 
         p.net.stop()
     assert audited(url, "/up/%") == 20 and audited(url, "/back/%") == 10
     assert "cannot write" in out  # said once, in one line
+
+
+def test_a_category_edit_and_an_import_on_one_node_reach_the_other(
+        ws: Workspace, postgres, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: ANN001
+    other = Workspace(tmp_path_factory.mktemp("node_b"))  # its own lists and state folder
+    shutil.copytree(ws.root / "config", other.root / "config")
+    shutil.copytree(ws.root / "categories", other.root / "categories")
+    url = use_postgres(ws, postgres)
+    tree = yaml.safe_load(other.config.read_text())
+    other.config.write_text(yaml.safe_dump({**tree, "storage": {"database": url}},
+                                           allow_unicode=True))
+    a, b = start_proxy(ws), start_proxy(other)
+    try:
+        ws.run("session", "login", "servidor", "127.0.0.1", check=True)
+        wait_until(lambda: get(b, "/", host="novo-jogo.example") == 200, timeout=5,
+                   what="the session on node B")
+        ws.run("categories", "add", "games", "novo-jogo.example", check=True)
+        wait_until(lambda: get(b, "/", host="novo-jogo.example") == 403, timeout=5,
+                   what="node B following node A's category edit")
+        ut1 = ws.root / "ut1" / "blacklists" / "adult"
+        ut1.mkdir(parents=True)
+        (ut1 / "domains").write_text("importado.example\nxxx-importado.example\n")
+        assert get(b, "/", host="importado.example") == 200
+        ws.run("categories", "import", str(ws.root / "ut1"), check=True)
+        wait_until(lambda: get(b, "/", host="importado.example") == 403, timeout=5,
+                   what="node B following node A's import")
+        ws.run("categories", "remove", "adult", "importado.example", check=True)
+        wait_until(lambda: get(b, "/", host="importado.example") == 200, timeout=5,
+                   what="node B following node A's exception")
+        assert get(b, "/", host="xxx-importado.example") == 403
+    finally:
+        for p in (a, b):
+            p.stop()
+            p.net.stop()
+    assert (other.var / "lists" / "adult" / "domains").read_text().startswith("importado.example")

@@ -22,7 +22,7 @@ from addon.cli.common import (
     progress,
 )
 from addon.errors import CategoryError
-from addon.lists import compiler, edits
+from addon.lists import compiler, edits, shared
 from addon.policy import categories as cat
 from addon.policy.hosts import host_of_url, normalize_host
 from addon.policy.model import Policy
@@ -187,6 +187,7 @@ def import_(path: Path, config: Path, operator: str) -> None:
     if not counts:
         raise CategoryError(f"{path}: no <category>/domains lists found")
     n = _recompile(policy)
+    shared.publish(policy.paths, [dest / name / "domains" for name in counts])  # once, for all
     edits.record(policy, operator, "categories.import", str(path), counts)
     click.echo(f"imported {len(counts)} categories, {sum(counts.values())} lines from {path}; "
                f"index has {n} entries ({time.perf_counter() - started:.1f} s)")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from addon.errors import CategoryError
-from addon.lists import compiler
+from addon.lists import compiler, shared
 from addon.policy import categories as cat
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Policy
@@ -66,6 +66,7 @@ def add_hosts(policy: Policy, category: str, hosts: Iterable[str], operator: str
     new = [h for h in dict.fromkeys(names) if h not in present]
     if new:
         rewrite(target, None, new)
+        shared.publish(policy.paths, [target])
         record(policy, operator, "categories.add", category, new)
         if on_compile is not None:
             on_compile()
@@ -79,6 +80,7 @@ def remove_hosts(policy: Policy, category: str, hosts: Iterable[str], operator: 
     known(policy, category)
     names = {normalize_host(h) for h in hosts}
     removed: set[str] = set()
+    changed: list[Path] = []
     imported = policy.paths.imported_dir.resolve()
     for f in cat.category_dirs(policy.paths.sources).get(category, []):
         listed = set(cat.read_list(f))
@@ -89,10 +91,13 @@ def remove_hosts(policy: Policy, category: str, hosts: Iterable[str], operator: 
             exceptions = policy.paths.exceptions_dir / category / "domains"
             excepted = set(cat.read_list(exceptions)) if exceptions.exists() else set()
             rewrite(exceptions, None, sorted(hit - excepted))
+            changed.append(exceptions)
         else:
             rewrite(f, listed - hit, [])
+            changed.append(f)
         removed |= hit
     if removed:
+        shared.publish(policy.paths, changed)
         record(policy, operator, "categories.remove", category, sorted(removed))
         if on_compile is not None:
             on_compile()

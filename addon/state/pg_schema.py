@@ -98,5 +98,17 @@ CREATE TRIGGER releases_changed AFTER INSERT OR UPDATE OR DELETE ON releases
   FOR EACH STATEMENT EXECUTE FUNCTION guarita_state_changed();
 """
 
+# Category list files an edit or an import changed, for every node (addon/lists/shared.py)
+V2 = """
+CREATE TABLE list_files (
+  key TEXT PRIMARY KEY,
+  sha256 TEXT NOT NULL,
+  content BYTEA NOT NULL,
+  updated DOUBLE PRECISION NOT NULL
+);
+CREATE TRIGGER list_files_changed AFTER INSERT OR UPDATE OR DELETE ON list_files
+  FOR EACH STATEMENT EXECUTE FUNCTION guarita_state_changed();
+"""
+
 # Append a script to change the schema; never edit one that has shipped.
-STEPS = (V1,)
+STEPS = (V1, V2)
