@@ -64,11 +64,19 @@ def make_records(n: int, start: float, span: float, seed: int = 7) -> list[tuple
     return rows
 
 
-def bench_writer(target: Target, n: int) -> dict[str, float]:
+def bench_writer(target: Target, n: int, writers: int = 1) -> dict[str, float]:
+    """Enqueue cost, then sustained throughput; with `writers` > 1, that many writers (as
+    that many workers or nodes run) each fed by its own thread with its share."""
+    import threading
+
     rows = make_records(n, time.time() - DAY, DAY)
-    w = AuditWriter(target)
+    ws = [AuditWriter(target) for _ in range(writers)]
+    w = ws[0]
     w.submit(rows[0])
     w.flush()  # schema created, file open: measure the steady state
+    for other in ws[1:]:
+        other.submit(rows[0])
+        other.flush()
     # enqueue cost on the request path: each submit timed on its own
     sample = rows[1 : min(n, 200_001)]
     costs = []
@@ -80,19 +88,27 @@ def bench_writer(target: Target, n: int) -> dict[str, float]:
     w.flush(600)
     # sustained throughput: hand over everything (waiting while the queue is full, as the
     # proxy's requests do), then wait until committed
+    def feed(writer: AuditWriter, share: list[tuple[object, ...]]) -> None:
+        for r in share:
+            writer.put(r)
+        writer.flush(600)
+
+    feeders = [threading.Thread(target=feed, args=(x, rows[i::writers]))
+               for i, x in enumerate(ws)]
     t0 = time.perf_counter()
-    for r in rows:
-        w.put(r)
-    w.flush(600)
+    for f in feeders:
+        f.start()
+    for f in feeders:
+        f.join()
     elapsed = time.perf_counter() - t0
-    lost = w.close()
+    lost = sum(x.close() for x in ws)
     costs.sort()
     return {
         "records_per_s": n / elapsed,
         "enqueue_p50_ns": costs[len(costs) // 2],
         "enqueue_p99_ns": costs[int(len(costs) * 0.99)],
         "enqueue_mean_ns": statistics.fmean(costs),
-        "backpressure_waits": w.backpressure_waits,
+        "backpressure_waits": sum(x.backpressure_waits for x in ws),
         "lost": lost,
     }
 
@@ -150,6 +166,44 @@ def bench_queries(path: Target) -> list[tuple[str, float, int]]:
     return out
 
 
+def bench_console(folder: Path, log: Target) -> list[tuple[str, float, int]]:
+    """The console's audit pages on the big log, signed in as an auditor (Flask's client)."""
+    import os
+    import shutil
+
+    import yaml
+
+    from addon.console.app import create_app
+
+    work = folder / "console"
+    shutil.copytree(ROOT / "config", work / "config")
+    shutil.copytree(ROOT / "categories", work / "categories")
+    tree = yaml.safe_load((work / "config" / "policy.yaml").read_text())
+    tree.setdefault("paths", {})["state"] = str(work / "var")
+    (work / "var").mkdir()
+    if isinstance(log, Path):
+        os.symlink(log, work / "var" / "audit.db")
+    else:
+        tree["storage"] = {"database": log}
+    (work / "config" / "policy.yaml").write_text(yaml.safe_dump(tree, allow_unicode=True))
+    os.chdir(work)
+    app = create_app(work / "config" / "policy.yaml")
+    client = app.test_client()
+    client.post("/entrar", data={"login": "auditor", "senha": "auditor"})
+    out = []
+    for name, url in [("audit page, one user", "/auditoria?usuario=user0042"),
+                      ("audit page, one site", "/auditoria?site=www.site00007.com.br"),
+                      ("audit page, blocks (24 h)", "/auditoria?decisao=block"),
+                      ("audit page, a machine", "/auditoria?ip=10.3.17.10"),
+                      ("violations page (30 days)", "/equipe"),
+                      ("CSV export, one user", "/auditoria.csv?usuario=user0042")]:
+        client.get(url)  # the first call opens connections and loads templates
+        t = time.perf_counter()
+        r = client.get(url)
+        out.append((name, time.perf_counter() - t, r.status_code))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--records", type=int, default=1_000_000, help="records for the writer test")
@@ -157,6 +211,8 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="a few seconds: tiny sizes, same code")
     ap.add_argument("--dir", type=Path, help="work folder (default: a temporary one)")
     ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--writers", type=int, nargs="+", default=[1],
+                    help="writer counts to measure (PostgreSQL: 1 2, as workers or nodes)")
     a = ap.parse_args()
     if a.smoke:
         a.records, a.rows = 20_000, min(a.rows, 50_000)
@@ -176,13 +232,14 @@ def run(a: argparse.Namespace, server: object) -> None:
     engine = "PostgreSQL (COPY, month partitions)" if server else "SQLite on disk"
     with tempfile.TemporaryDirectory(dir=a.dir) as tmp:
         folder = Path(tmp)
-        target: Target = (server.create_database("bench_writer")  # type: ignore[attr-defined]
-                          if server else folder / "writer.db")
-        w = bench_writer(target, a.records)
-        verdict = "ok" if w["records_per_s"] >= 100_000 else "MISSED"
-        print(f"audit writer: {w['records_per_s']:,.0f} records/s sustained into {engine} "
-              f"({a.records:,} records; target >= 100,000: {verdict}); lost {w['lost']}, "
-              f"back-pressure waits {w['backpressure_waits']}")
+        for writers in a.writers:
+            target: Target = (server.create_database(f"bench_writer{writers}")  # type: ignore[attr-defined]
+                              if server else folder / f"writer{writers}.db")
+            w = bench_writer(target, a.records, writers)
+            verdict = "ok" if w["records_per_s"] >= 100_000 else "MISSED"
+            print(f"audit writer x{writers}: {w['records_per_s']:,.0f} records/s sustained into "
+                  f"{engine} ({a.records:,} records; target >= 100,000: {verdict}); lost "
+                  f"{w['lost']}, back-pressure waits {w['backpressure_waits']}", flush=True)
         verdict = "ok" if w["enqueue_p50_ns"] < 2000 else "MISSED"
         print(f"audit enqueue: p50 {w['enqueue_p50_ns'] / 1000:.2f} µs, p99 "
               f"{w['enqueue_p99_ns'] / 1000:.2f} µs, mean {w['enqueue_mean_ns'] / 1000:.2f} µs "
@@ -202,6 +259,8 @@ def run(a: argparse.Namespace, server: object) -> None:
         print(f"audit log of {a.rows:,} rows: filled at {rate:,.0f} records/s, {size:,.0f} MB on disk")
         for name, seconds, n in bench_queries(log):
             print(f"  {name:32s} {seconds * 1000:9.1f} ms  ({n} rows)")
+        for name, seconds, status in bench_console(folder, log):
+            print(f"  console: {name:27s} {seconds * 1000:9.1f} ms  (HTTP {status})")
 
 
 if __name__ == "__main__":

@@ -81,3 +81,9 @@ def test_a_value_postgresql_types_refuse_is_fitted_not_lost() -> None:
     row = pg_audit.fitted((1.5, "r", object(), "10.0.0.1", "x", 2**80))
     assert row[0] == 1.5 and row[2].startswith("<object") and row[4] is None and row[5] is None
     assert len(row) == len(COLUMNS)
+    cats = COLUMNS.index("categories")
+    broken = [None] * len(COLUMNS)
+    broken[cats] = "not json"
+    assert pg_audit.fitted(tuple(broken))[cats] == '["not json"]'  # jsonb takes it
+    broken[cats] = '["adult"]'
+    assert pg_audit.fitted(tuple(broken))[cats] == '["adult"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import json
 import logging
 import math
 import sqlite3
@@ -35,9 +36,14 @@ def _quoted(name: str) -> str:
     return f'"{name}"'
 
 
+def _pg_type(column: str) -> str:
+    # categories as jsonb: parsed once when written, not at every report by category
+    return "JSONB" if column == "categories" else _PG_TYPES[_TYPES[column]]
+
+
 V1 = "\n".join([
     "CREATE TABLE audit (id BIGSERIAL, "
-    + ", ".join(f"{_quoted(c)} {_PG_TYPES[_TYPES[c]]}" for c in COLUMNS)
+    + ", ".join(f"{_quoted(c)} {_pg_type(c)}" for c in COLUMNS)
     + ") PARTITION BY RANGE (ts);",
     "CREATE TABLE audit_other PARTITION OF audit DEFAULT;",
     *(f"CREATE INDEX audit_{'_'.join(cols)} ON audit ({', '.join(map(_quoted, cols))});"
@@ -112,7 +118,14 @@ def _fit(column: str, value: object) -> object:
             return float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError, OverflowError):
             return None
-    return safe_text(value if isinstance(value, str) else repr(value))
+    text = safe_text(value if isinstance(value, str) else repr(value))
+    if column == "categories":  # must be a JSON array: anything else becomes one
+        try:
+            ok = isinstance(json.loads(text or ""), list)
+        except ValueError:
+            ok = False
+        return text if ok else json.dumps([text])
+    return text
 
 
 def fitted(rec: object) -> tuple[object, ...]:

@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 from psycopg import pq
+from psycopg.types.string import TextLoader
 
 from addon.store.url import redact
 
@@ -156,6 +157,8 @@ class PgConnection:
                 self._conn = psycopg.connect(self.url, autocommit=True,
                                              connect_timeout=max(1, int(self.connect_timeout)),
                                              row_factory=_row_factory)
+                # JSON columns read as their text, as SQLite gives them
+                self._conn.adapters.register_loader("jsonb", TextLoader)
             except psycopg.Error as exc:
                 self._conn = None
                 raise error(exc) from exc
