@@ -86,4 +86,4 @@ def test_a_value_postgresql_types_refuse_is_fitted_not_lost() -> None:
     broken[cats] = "not json"
     assert pg_audit.fitted(tuple(broken))[cats] == '["not json"]'  # jsonb takes it
     broken[cats] = '["adult"]'
-    assert pg_audit.fitted(tuple(broken))[cats] == '["adult"]
+    assert pg_audit.fitted(tuple(broken))[cats] == '["adult"]'
