@@ -3,6 +3,7 @@ API under the same roles, auditors' search and CSV, and the admin history's oper
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from typing import Any
@@ -17,7 +18,9 @@ from tests.test_notify import attempts
 
 
 @pytest.fixture
-def app(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Any:
+def app(any_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The console over either storage backend (SQLite files, or a real PostgreSQL)."""
+    ws = any_ws
     monkeypatch.chdir(ws.root)
     a = create_app(ws.config)
     a.testing = True
@@ -179,8 +182,15 @@ def test_violations_per_person_and_charts_without_a_cdn(app: Any, ws: Workspace)
     attempts(policy, "membro", "www.facebook.com", 3, time.time() - 86400,
              rule="time.business_hours", categories=("social_networks",))
     auditor = signed_in(app, "auditor")
+    attempts(policy, "estagiario", "www.xvideos.com", 2, time.time() - 86400)
     team = auditor.get("/equipe").get_data(as_text=True)
     assert "<td>servidor</td><td>4</td>" in team and "membro" not in team  # a rule of use
+    # per unit: both have the chief coordenador in the directory
+    assert "<td>coordenador</td><td>2</td><td>6</td><td>servidor, estagiario</td>" in team
+    cli = json.loads(ws.run("audit", "violations", "--by-unit", "--format", "json",
+                            check=True).stdout)
+    assert cli == [{"unit": "coordenador", "people": 2, "attempts": 6,
+                    "users": "servidor,estagiario"}]
     page = auditor.get("/auditoria?decisao=block").get_data(as_text=True)
     assert "<svg" in page and "Acessos e bloqueios por dia" in page
     assert "<script" not in page and "http" not in page.split("<main>")[1].split("Exportar")[0]

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from addon.audit.record import record
-from addon.audit.schema import open_audit
+from addon.audit.writer import AuditWriter
 from addon.identity.directory import make_directory
 from addon.notify import outbox
 from addon.notify.worker import closed_period, tick
@@ -69,15 +69,13 @@ def run(policy: Policy, now: float | None = None) -> Any:
 
 def attempts(policy: Policy, user: str, host: str, n: int, at: float, rule: str = "category.blocked",
              categories: tuple[str, ...] = ("adult",)) -> None:
-    conn = open_audit(policy.paths.audit_file)
+    w = AuditWriter(policy.paths.audit_target, flush_interval=0.01)  # SQLite or PostgreSQL
     ident = Identity(user, frozenset(), 2, source="basic")
     d = Decision("block", 2, categories, "Categoria bloqueada", rule)
-    with conn:
-        for i in range(n):
-            rec = record(at + i * 60, f"r{user}{i}", ident, d, "GET", "http", host, 80, "/",
-                         403, 0, 0, 1.0, "10.0.0.5")
-            conn.execute(f"INSERT INTO audit VALUES (NULL{', ?' * len(rec)})", rec)
-    conn.close()
+    for i in range(n):
+        w.submit(record(at + i * 60, f"r{user}{i}", ident, d, "GET", "http", host, 80, "/",
+                        403, 0, 0, 1.0, "10.0.0.5"))
+    assert w.close() == 0
 
 
 def test_the_release_loop_tells_the_committee_and_then_the_user(ws: Workspace,

@@ -181,6 +181,20 @@ def violations(conn: sqlite3.Connection, f: Filters,
     return [dict(r) for r in conn.execute(sql, args)]
 
 
+def by_unit(rows: list[dict[str, Any]], unit_of: Callable[[str], str | None]
+            ) -> list[dict[str, Any]]:
+    """Art. 19 II: `violations` rows summed per unit (the immediate chief who answers for
+    the person, as the directory says); people the directory gives no chief are one unit."""
+    units: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        unit = unit_of(r["user"]) or "" if r["user"] else ""
+        u = units.setdefault(unit, {"unit": unit, "people": 0, "attempts": 0, "users": []})
+        u["people"] += 1
+        u["attempts"] += r["attempts"]
+        u["users"].append(r["user"] or "")
+    return sorted(units.values(), key=lambda u: (-u["attempts"], u["unit"]))
+
+
 def prune(where: Paths | Path, before: float, chunk: int = 50_000,
           on_progress: Callable[[int], None] | None = None) -> int:
     """Delete records older than `before` in short transactions; returns how many.

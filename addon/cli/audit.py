@@ -23,6 +23,7 @@ from addon.cli.common import (
     progress,
 )
 from addon.errors import GuaritaError
+from addon.identity.directory import chief_of, make_directory
 from addon.policy.model import Policy
 from addon.state import db, history
 from addon.state.sessions import canonical_ip
@@ -109,10 +110,12 @@ def report(config: Path, fmt: str, by: str, top: int, **kw: Any) -> None:
 
 @audit.command()
 @click.option("--user")
+@click.option("--by-unit", is_flag=True,
+              help="Sum per unit: each person's immediate chief, from the directory.")
 @_since_until
 @format_option
 @config_option
-def violations(config: Path, fmt: str, **kw: Any) -> None:
+def violations(config: Path, fmt: str, by_unit: bool, **kw: Any) -> None:
     """Art. 19: the refusals the policy's `violations.rules` count, per user.
 
     By default attempts on the Art. 10 categories and on malicious sites; time-of-day
@@ -122,8 +125,14 @@ def violations(config: Path, fmt: str, **kw: Any) -> None:
     policy = policy_of(config)
     rules = tuple(sorted({r for v in policy.notify.rules for r in v.rules}))
     conn = query.connect_readonly(policy.paths)
-    rows = _times(query.violations(conn, _filters(policy, **kw), rules), policy, ("first", "last"))
-    emit(rows, ["user", "attempts", "first", "last", "categories", "hosts"], fmt)
+    found = query.violations(conn, _filters(policy, **kw), rules)
+    if by_unit:
+        units = query.by_unit(found, chief_of(make_directory(policy)))
+        emit([{**u, "users": ",".join(u["users"])} for u in units],
+             ["unit", "people", "attempts", "users"], fmt)
+    else:
+        emit(_times(found, policy, ("first", "last")),
+             ["user", "attempts", "first", "last", "categories", "hosts"], fmt)
     if fmt == "table":
         click.echo(f"counted as violations: {', '.join(rules) or 'nothing'} "
                    "(policy: violations.rules)", err=True)

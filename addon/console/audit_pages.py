@@ -15,6 +15,7 @@ from addon.audit import query
 from addon.console.auth import User
 from addon.console.guards import AUDITORS, page
 from addon.errors import GuaritaError
+from addon.identity.directory import chief_of
 from addon.runtime import Runtime
 from addon.state.history import local_time
 
@@ -65,8 +66,9 @@ def register(app: Flask) -> None:
     @app.get("/equipe")
     @page(*AUDITORS, "chefia")
     def team() -> Any:
-        """Art. 19: the violations the policy counts, per person, last 30 days (a chief sees
-        their own staff; auditors and IT everyone)."""
+        """Art. 19: the violations the policy counts, per person and per unit (the person's
+        immediate chief), last 30 days (a chief sees their own staff; auditors and IT
+        everyone)."""
         rows: list[dict[str, Any]] = []
         rules = tuple(sorted({r for v in g.rt.policy.notify.rules for r in v.rules}))
         conn = query.open_readonly(g.rt.policy.paths)
@@ -76,7 +78,9 @@ def register(app: Flask) -> None:
                 rows = query.violations(conn, f, rules)
             finally:
                 conn.close()
-        return render_template("equipe.html", violacoes=rows, regras=rules, escopo=_scope())
+        units = query.by_unit(rows, chief_of(g.rt.directory))
+        return render_template("equipe.html", violacoes=rows, unidades=units, regras=rules,
+                               escopo=_scope())
 
     @app.get("/auditoria.csv")
     @page(*AUDITORS, "chefia")

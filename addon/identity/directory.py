@@ -7,10 +7,11 @@ the LDAP one (addon.identity.ldap) answers the same two questions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from addon.errors import UnknownUser
+from addon.errors import GuaritaError, UnknownUser
 from addon.identity.passwords import verify_password
 from addon.policy.model import Policy
 
@@ -86,3 +87,19 @@ def make_directory(policy: Policy) -> Directory:
 
     s = policy.ldap
     return CachedDirectory(LdapDirectory(s), s.cache_ttl, s.negative_ttl, s.stale_age)
+
+
+def chief_of(directory: Directory) -> Callable[[str], str | None]:
+    """login -> the login of their immediate chief, None when the directory names none or
+    cannot be asked (a unit per chief: Art. 19 II); asked once per login."""
+    seen: dict[str, str | None] = {}
+
+    def unit(login: str) -> str | None:
+        if login not in seen:
+            try:
+                seen[login] = directory.contact(login).chief
+            except GuaritaError:
+                seen[login] = None
+        return seen[login]
+
+    return unit
