@@ -124,7 +124,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--smoke", action="store_true", help="seconds, not minutes: same code")
     a = ap.parse_args()
+    if a.smoke:
+        a.turns, a.seconds, a.concurrency = 1, 1.0, 4
     net = FakeNet().start()
     results: dict[tuple[str, int], list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -26,3 +26,20 @@ def test_audit_query_benchmark_smoke() -> None:
                         capture_output=True, text=True, timeout=120)
     assert cp.returncode == 0, cp.stderr
     assert "violations, 7 days" in cp.stdout and "lost 0" in cp.stdout
+    assert "console: violations page" in cp.stdout and "(HTTP 200)" in cp.stdout
+
+
+def test_audit_benchmark_smoke_on_postgresql(postgres) -> None:  # noqa: ANN001 - installed
+    cp = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_audit.py"), "--smoke",
+                         "--backend", "postgresql", "--writers", "1", "2"],
+                        capture_output=True, text=True, timeout=300)
+    assert cp.returncode == 0, cp.stderr
+    assert "audit writer x2:" in cp.stdout and "into PostgreSQL" in cp.stdout
+    assert "report --by category, 1 day" in cp.stdout and "console: audit page" in cp.stdout
+
+
+def test_workers_benchmark_smoke() -> None:
+    cp = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_workers.py"), "--smoke"],
+                        capture_output=True, text=True, timeout=300)
+    assert cp.returncode == 0, cp.stderr
+    assert "x2: bare" in cp.stdout and "CPU-s/1k" in cp.stdout

@@ -130,15 +130,33 @@ def report(conn: sqlite3.Connection, f: Filters, by: str, top: int = 20) -> list
         raise GuaritaError(f"cannot report by {by!r} (choose {', '.join(GROUPS)})")
     d = dialect(conn)
     where, args = f.where(d)
-    each = ("jsonb_array_elements_text(audit.categories::jsonb) AS j(value)"
-            if d == "postgresql" else "json_each(audit.categories) AS j")
-    source = f"audit CROSS JOIN {each}" if by == "category" else "audit"
+    if by == "category":
+        return _report_by_category(conn, d, where, args, top)
     sql = (
         f"SELECT {GROUPS[by]} AS {by}, count(*) AS requests, "  # noqa: S608
         "count(*) FILTER (WHERE decision = 'block') AS blocked, "
-        "coalesce(sum(bytes_in), 0) + coalesce(sum(bytes_out), 0) AS bytes, "
+        "CAST(coalesce(sum(bytes_in), 0) + coalesce(sum(bytes_out), 0) AS BIGINT) AS bytes, "
         "count(DISTINCT user) AS users "
-        f"FROM {source}{where} GROUP BY 1 ORDER BY requests DESC, 1 LIMIT ?"
+        f"FROM audit{where} GROUP BY 1 ORDER BY requests DESC, 1 LIMIT ?"
+    )
+    return [dict(r) for r in conn.execute(sql, (*args, top))]
+
+
+def _report_by_category(conn: sqlite3.Connection, d: str, where: str, args: list[Any],
+                        top: int) -> list[dict[str, Any]]:
+    """Counted per (category list, user) first, then spread over the categories: a day of
+    traffic has a few thousand such pairs, so the JSON is read a few thousand times rather
+    than once per record (1 s -> tens of ms on a 10-million-row log)."""
+    each = ("jsonb_array_elements_text(s.categories) AS j(value)" if d == "postgresql"
+            else "json_each(s.categories) AS j")
+    sql = (
+        "SELECT j.value AS category, CAST(sum(s.n) AS BIGINT) AS requests, "  # noqa: S608
+        "CAST(sum(s.b) AS BIGINT) AS blocked, CAST(sum(s.bytes) AS BIGINT) AS bytes, "
+        "count(DISTINCT s.user) AS users FROM ("
+        "SELECT categories, user, count(*) AS n, count(*) FILTER (WHERE decision = 'block') AS b, "
+        "coalesce(sum(bytes_in), 0) + coalesce(sum(bytes_out), 0) AS bytes "
+        f"FROM audit{where} GROUP BY categories, user) AS s CROSS JOIN {each} "
+        "GROUP BY 1 ORDER BY requests DESC, 1 LIMIT ?"
     )
     return [dict(r) for r in conn.execute(sql, (*args, top))]
 
@@ -161,24 +179,29 @@ def per_day(conn: sqlite3.Connection, f: Filters, tz: Any, days: int = 31) -> li
 
 def violations(conn: sqlite3.Connection, f: Filters,
                rules: tuple[str, ...] = VIOLATION_RULES) -> list[dict[str, Any]]:
-    """Art. 19: per user, the refusals the policy counts as violations (`rules`)."""
+    """Art. 19: per user, the refusals the policy counts as violations (`rules`).
+
+    Counted without reading any JSON; the categories come from the distinct (user,
+    category list) pairs, a few thousand however many records (a month of a 10-million-row
+    log: under a second instead of several)."""
     g = Filters(**{**f.__dict__, "rules": rules, "decision": "block"})
     d = dialect(conn)
     where, args = g.where(d)
     if d == "postgresql":
         concat, each = ("string_agg(DISTINCT j.value, ',')",
-                        "LEFT JOIN LATERAL jsonb_array_elements_text(audit.categories::jsonb) "
-                        "AS j(value) ON true")
+                        "jsonb_array_elements_text(s.categories) AS j(value)")
     else:
-        concat, each = "group_concat(DISTINCT j.value)", "LEFT JOIN json_each(audit.categories) AS j"
+        concat, each = "group_concat(DISTINCT j.value)", "json_each(s.categories) AS j"
     sql = (
-        "SELECT user, count(DISTINCT audit.id) AS attempts, min(ts) AS first, "  # noqa: S608
-        f"max(ts) AS last, {concat} AS categories, "
-        "count(DISTINCT host) AS hosts "
-        f"FROM audit {each}{where} "
-        "GROUP BY user ORDER BY attempts DESC, user"
+        "SELECT v.user AS user, v.attempts, v.first, v.last, c.categories, v.hosts FROM ("  # noqa: S608
+        "SELECT user, count(*) AS attempts, min(ts) AS first, max(ts) AS last, "
+        f"count(DISTINCT host) AS hosts FROM audit{where} GROUP BY user) AS v "
+        f"LEFT JOIN (SELECT s.user AS user, {concat} AS categories FROM ("
+        f"SELECT user, categories FROM audit{where} GROUP BY user, categories) AS s "
+        f"CROSS JOIN {each} GROUP BY s.user) AS c ON coalesce(c.user, '') = coalesce(v.user, '') "
+        "ORDER BY v.attempts DESC, v.user"
     )
-    return [dict(r) for r in conn.execute(sql, args)]
+    return [dict(r) for r in conn.execute(sql, (*args, *args))]
 
 
 def by_unit(rows: list[dict[str, Any]], unit_of: Callable[[str], str | None]
