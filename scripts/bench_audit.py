@@ -195,7 +195,8 @@ def bench_console(folder: Path, log: Target) -> list[tuple[str, float, int]]:
                       ("audit page, one site", "/auditoria?site=www.site00007.com.br"),
                       ("audit page, blocks (24 h)", "/auditoria?decisao=block"),
                       ("audit page, a machine", "/auditoria?ip=10.3.17.10"),
-                      ("violations page (30 days)", "/equipe"),
+                      ("violations page (7 days)", "/equipe"),
+                      ("violations page (30 days)", "/equipe?dias=30"),
                       ("CSV export, one user", "/auditoria.csv?usuario=user0042")]:
         client.get(url)  # the first call opens connections and loads templates
         t = time.perf_counter()

@@ -184,6 +184,8 @@ def test_violations_per_person_and_charts_without_a_cdn(app: Any, ws: Workspace)
     auditor = signed_in(app, "auditor")
     attempts(policy, "estagiario", "www.xvideos.com", 2, time.time() - 86400)
     team = auditor.get("/equipe").get_data(as_text=True)
+    assert "últimos 7 dias" in team and 'href="/equipe?dias=30"' in team
+    assert "<td>servidor</td><td>4</td>" in auditor.get("/equipe?dias=30").get_data(as_text=True)
     assert "<td>servidor</td><td>4</td>" in team and "membro" not in team  # a rule of use
     # per unit: both have the chief coordenador in the directory
     assert "<td>coordenador</td><td>2</td><td>6</td><td>servidor, estagiario</td>" in team

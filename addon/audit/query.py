@@ -181,27 +181,25 @@ def violations(conn: sqlite3.Connection, f: Filters,
                rules: tuple[str, ...] = VIOLATION_RULES) -> list[dict[str, Any]]:
     """Art. 19: per user, the refusals the policy counts as violations (`rules`).
 
-    Counted without reading any JSON; the categories come from the distinct (user,
-    category list) pairs, a few thousand however many records (a month of a 10-million-row
-    log: under a second instead of several)."""
+    One pass over the period's refusals (measured: counting first and joining the
+    categories afterwards reads the slice twice and is 2-4x slower in both engines)."""
     g = Filters(**{**f.__dict__, "rules": rules, "decision": "block"})
     d = dialect(conn)
     where, args = g.where(d)
     if d == "postgresql":
         concat, each = ("string_agg(DISTINCT j.value, ',')",
-                        "jsonb_array_elements_text(s.categories) AS j(value)")
+                        "LEFT JOIN LATERAL jsonb_array_elements_text(audit.categories) "
+                        "AS j(value) ON true")
     else:
-        concat, each = "group_concat(DISTINCT j.value)", "json_each(s.categories) AS j"
+        concat, each = "group_concat(DISTINCT j.value)", "LEFT JOIN json_each(audit.categories) AS j"
     sql = (
-        "SELECT v.user AS user, v.attempts, v.first, v.last, c.categories, v.hosts FROM ("  # noqa: S608
-        "SELECT user, count(*) AS attempts, min(ts) AS first, max(ts) AS last, "
-        f"count(DISTINCT host) AS hosts FROM audit{where} GROUP BY user) AS v "
-        f"LEFT JOIN (SELECT s.user AS user, {concat} AS categories FROM ("
-        f"SELECT user, categories FROM audit{where} GROUP BY user, categories) AS s "
-        f"CROSS JOIN {each} GROUP BY s.user) AS c ON coalesce(c.user, '') = coalesce(v.user, '') "
-        "ORDER BY v.attempts DESC, v.user"
+        "SELECT user, count(DISTINCT audit.id) AS attempts, min(ts) AS first, "  # noqa: S608
+        f"max(ts) AS last, {concat} AS categories, "
+        "count(DISTINCT host) AS hosts "
+        f"FROM audit {each}{where} "
+        "GROUP BY user ORDER BY attempts DESC, user"
     )
-    return [dict(r) for r in conn.execute(sql, (*args, *args))]
+    return [dict(r) for r in conn.execute(sql, args)]
 
 
 def by_unit(rows: list[dict[str, Any]], unit_of: Callable[[str], str | None]
