@@ -195,6 +195,9 @@ def test_violations_per_person_and_charts_without_a_cdn(app: Any, ws: Workspace)
                     "users": "servidor,estagiario"}]
     page = auditor.get("/auditoria?decisao=block").get_data(as_text=True)
     assert "<svg" in page and "Acessos e bloqueios por dia" in page
+    assert "últimas 24 horas" in page  # everyone's traffic: the last day only
+    assert "últimos 7 dias" in auditor.get("/auditoria?site=www.pornhub.com").get_data(as_text=True)
+    assert "últimos 30 dias" in auditor.get("/auditoria?usuario=servidor").get_data(as_text=True)
     assert "<script" not in page and "http" not in page.split("<main>")[1].split("Exportar")[0]
 
 

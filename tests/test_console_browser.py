@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from addon.policy.load import load_policy
 from tests.conftest import Proxy, Workspace, free_port, guarita_cmd, start_proxy, wait_until
 from tests.support import browser as web
+from tests.test_notify import attempts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     not web.available(), reason="needs Debian chromium, chromium-driver, libnss3-tools; selenium")]
@@ -139,6 +141,9 @@ def test_from_a_block_page_to_an_open_site(ws: Workspace, console: str, tmp_path
 
 
 def test_every_page_renders_in_portuguese(ws: Workspace, console: str, tmp_path: Path) -> None:
+    policy = load_policy(ws.config, ws.root)  # refusals that count, for the Violações page
+    attempts(policy, "servidor", "www.pornhub.com", 4, time.time() - 3600)
+    attempts(policy, "estagiario", "www.xvideos.com", 2, time.time() - 7200)
     b = web.Browser(tmp_path / "ti", None, [])
     try:
         b.open(f"{console}/entrar")
@@ -150,7 +155,7 @@ def test_every_page_renders_in_portuguese(ws: Workspace, console: str, tmp_path:
             "/explicar?url=https://www.pornhub.com/&usuario=servidor": "BLOQUEADO",
             "/categorias?host=www.pornhub.com": "Conteúdo adulto",
             "/auditoria?decisao=block": "Registro de auditoria",
-            "/equipe": "Violações da política",
+            "/equipe": "Por unidade",
             "/meus-pedidos": "Meus pedidos de liberação",
         }
         for path, text in pages.items():

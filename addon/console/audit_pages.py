@@ -103,13 +103,15 @@ def _charts(rt: Runtime, f: query.Filters) -> dict[str, Any] | None:
     conn = query.open_readonly(rt.policy.paths)
     if conn is None:
         return None
-    # a window the indexes answer quickly on a large log: 30 days of one user, machine or
-    # site; the last 24 hours of everything (the whole log's GROUP BY takes seconds)
-    narrow = f.user or f.ip or f.host or f.ref or f.users is not None
-    window = 30 * 86400 if narrow else 86400
-    f = dataclasses.replace(f, since=max(f.since or 0, time.time() - window))
+    # a window the indexes answer quickly on a large log: 30 days of one person or machine
+    # (hundreds of records a day), 7 days of one site (a popular site is visited by
+    # everyone: a month of it is a million records), the last 24 hours of everything
+    person = f.user or f.ip or f.ref or f.users is not None
+    days, label = ((30, "últimos 30 dias") if person else (7, "últimos 7 dias") if f.host
+                   else (1, "últimas 24 horas"))
+    f = dataclasses.replace(f, since=max(f.since or 0, time.time() - days * 86400))
     try:
-        return {"janela": "últimos 30 dias" if narrow else "últimas 24 horas",
+        return {"janela": label,
                 "dias": query.per_day(conn, f, rt.policy.calendar.tz),
                 "categorias": query.report(conn, f, "category", 8),
                 "sites": query.report(conn, f, "host", 8),
