@@ -11,6 +11,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +129,16 @@ class Proxy:
                 self.proc.kill()
         out = self.proc.stdout.read() if self.proc.stdout else ""
         return out
+
+
+def proxied_get(proxy: Proxy, path: str, host: str = "www.gov.br") -> int:
+    """The status of one plain-HTTP GET through the proxy, on a connection of its own."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy.url}))
+    try:
+        with opener.open(f"http://{host}{path}", timeout=30) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 15.0, what: str = "") -> None:

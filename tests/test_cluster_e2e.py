@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import shutil
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 import yaml
 
 from addon.store import pg
-from tests.conftest import Proxy, Workspace, start_proxy, use_postgres, wait_until
+from tests.conftest import Workspace, start_proxy, use_postgres, wait_until
+from tests.conftest import proxied_get as get
 
 pytestmark = pytest.mark.e2e
-
-
-def get(proxy: Proxy, path: str, host: str = "www.gov.br") -> int:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy.url}))
-    try:
-        with opener.open(f"http://{host}{path}", timeout=30) as answer:
-            return int(answer.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
 
 
 def audited(url: str, like: str) -> int:

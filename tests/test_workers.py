@@ -19,7 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from addon import workers
 from addon.errors import GuaritaError
-from tests.conftest import Proxy, Workspace, free_port, guarita_cmd, start_proxy, wait_until
+from tests.conftest import Workspace, free_port, guarita_cmd, start_proxy, wait_until
+from tests.conftest import proxied_get as get
 
 SLEEPER = [sys.executable, "-c",
            "import signal, sys, time\n"
@@ -97,15 +98,6 @@ def children(pid: int) -> list[int]:
             if int(fields[1]) == pid and fields[0] != "Z":
                 out.append(int(entry))
     return sorted(out)
-
-
-def get(proxy: Proxy, path: str) -> int:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy.url}))
-    try:
-        with opener.open(f"http://www.gov.br{path}", timeout=30) as answer:
-            return int(answer.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
 
 
 def audited(ws: Workspace, like: str) -> int:

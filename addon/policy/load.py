@@ -16,13 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from addon.errors import PolicyError
+from addon.policy import deployment_settings as deploy
 from addon.policy.clock import BusinessCalendar, optional_holidays
-from addon.policy.deployment_settings import (
-    parse_cluster,
-    parse_console_roles,
-    parse_negotiate,
-    parse_storage,
-)
 from addon.policy.destinations import DEFAULT_FORBIDDEN, LOOPBACK
 from addon.policy.ldap_settings import parse_ldap
 from addon.policy.model import (
@@ -183,7 +178,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         cache_seconds=float(r.get(auth_tree, "cache_seconds", (int, float), w, 300)),
         max_failures=r.get(auth_tree, "max_failures", int, w, 5),
         lockout_seconds=float(r.get(auth_tree, "lockout_seconds", (int, float), w, 300)),
-        negotiate=parse_negotiate(r, auth_tree, path),
+        negotiate=deploy.parse_negotiate(r, auth_tree, path),
     )
     if auth.cache_seconds < 0 or auth.max_failures < 1 or auth.lockout_seconds < 0:
         raise r.fail(w, "cache_seconds and lockout_seconds must be >= 0, max_failures >= 1")
@@ -233,10 +228,10 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         category_dirs=tuple((base / d).resolve() for d in cat_dirs),
         imported_dir=base / imported_raw if imported_raw else state_dir / "lists",
         state_dir=state_dir,
-        database=parse_storage(r, tree, os.environ.get("GUARITA_DATABASE_URL")),
+        database=deploy.parse_storage(r, tree, os.environ.get("GUARITA_DATABASE_URL")),
     )
 
-    nodes, direct = parse_cluster(r, tree)
+    nodes, direct = deploy.parse_cluster(r, tree)
 
     logon = r.get(tree, "logon", dict, "", {})
     sources: list[LogonSource] = []
@@ -308,7 +303,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None) 
         ip_literal_min_level=ip_min,
         ip_literal_allow=tuple(ip_allow),
         notify=parse_notify(r, tree),
-        console_roles=parse_console_roles(r, tree),
+        console_roles=deploy.parse_console_roles(r, tree),
         cluster_nodes=nodes,
         direct_domains=direct,
         raw=tree,
