@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import socket
 
 import pytest
@@ -10,12 +11,11 @@ from mitmproxy.proxy import mode_specs
 from mitmproxy.proxy.layers.http import HttpErrorHook
 from mitmproxy.proxy.server_hooks import (
     ClientDisconnectedHook,
-    ServerConnectedHook,
     ServerConnectErrorHook,
     ServerConnectHook,
 )
 
-from addon.proxy.destinations import resolve
+from addon.proxy.destinations import PINNED, Pin, resolve
 from tests.proxy.conftest import Chain, connect, make_flow, send, server_data
 
 
@@ -47,11 +47,66 @@ def test_hole2_every_address_is_checked_and_the_checked_one_is_used(chain: Chain
     assert sd.server.error  # one forbidden answer is enough
     chain.dns["ok.example"] = ["203.0.113.7", "203.0.113.8"]
     sd = server_data(f, ("ok.example", 443))
-    run(chain.hook(ServerConnectHook(sd)))
-    assert not sd.server.error and sd.server.address == ("203.0.113.7", 443)  # pinned
-    chain.dns["ok.example"] = ["127.0.0.1"]  # DNS rebinding after the check: no second lookup
-    run(chain.hook(ServerConnectedHook(sd)))
-    assert sd.server.address == ("ok.example", 443)  # the name again, for SNI and reuse
+
+    async def check_then_connect() -> list[str]:
+        """As mitmproxy does, in one task: the hook, then the connect's own lookup."""
+        await chain.hook(ServerConnectHook(sd))
+        chain.dns["ok.example"] = ["127.0.0.1"]  # DNS rebinding after the check
+        infos = await asyncio.get_running_loop().getaddrinfo("ok.example", 443,
+                                                             type=socket.SOCK_STREAM)
+        return [i[4][0] for i in infos]
+
+    assert run(check_then_connect()) == ["203.0.113.7", "203.0.113.8"]  # no second lookup
+    # the connection keeps its name: mitmproxy reuses it for the next request to that name,
+    # sends the name as SNI, and counts its connections per name
+    assert not sd.server.error and sd.server.address == ("ok.example", 443)
+
+
+def test_the_pin_answers_only_its_own_task_name_and_port(chain: Chain) -> None:
+    chain.dns["ok.example"] = ["203.0.113.7"]
+    loop = asyncio.get_event_loop()
+    asked: list[tuple[object, object]] = []
+
+    async def system(host: object, port: object, **kw: object) -> list[tuple]:
+        asked.append((host, port))
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.99", port))]
+
+    loop.getaddrinfo = system  # type: ignore[method-assign]  # stands for the system resolver
+    sd = server_data(make_flow(), ("ok.example", 80))
+
+    async def pinned() -> tuple[str, str, str]:
+        await chain.hook(ServerConnectHook(sd))
+        same = (await loop.getaddrinfo("ok.example", 80))[0][4][0]
+        other_port = (await loop.getaddrinfo("ok.example", 81))[0][4][0]
+        other_task = await asyncio.create_task(  # a task made before the pin would not see it
+            asyncio.wait_for(loop.getaddrinfo("ok.example", 80), 5), context=contextvars.Context())
+        return same, other_port, other_task[0][4][0]
+
+    assert run(pinned()) == ("203.0.113.7", "192.0.2.99", "192.0.2.99")
+    assert asked == [("ok.example", 81), ("ok.example", 80)]
+    chain.destinations.done()  # the loop gets its own getaddrinfo back
+    assert loop.getaddrinfo is system
+
+
+def test_a_pin_gives_the_family_asked_for() -> None:
+    pin = Pin("dual.example", 443, ("203.0.113.7", "2001:db8::7"))
+    assert [i[4] for i in pin.infos(0, 0, 0)] == [("203.0.113.7", 443), ("2001:db8::7", 443, 0, 0)]
+    assert [i[0] for i in pin.infos(socket.AF_INET6, socket.SOCK_STREAM, 0)] == [socket.AF_INET6]
+    with pytest.raises(socket.gaierror):
+        Pin("v4.example", 80, ("203.0.113.7",)).infos(socket.AF_INET6, 0, 0)
+
+
+def test_ip_literals_are_checked_as_spelled_and_never_pinned(chain: Chain) -> None:
+    sd = server_data(make_flow(), ("203.0.113.9", 80))
+
+    async def hook() -> object:
+        await chain.hook(ServerConnectHook(sd))
+        return PINNED.get()
+
+    assert run(hook()) is None and not sd.server.error
+    bad = server_data(make_flow(), ("127.0.0.1", 9464))
+    run(chain.hook(ServerConnectHook(bad)))
+    assert bad.server.error and "proibido" in bad.server.error
 
 
 def test_a_connect_target_that_resolves_to_loopback_is_recorded_as_forbidden(chain: Chain) -> None:

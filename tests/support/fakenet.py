@@ -44,10 +44,12 @@ FILL = b"x" * (256 << 10)
 
 
 class FakeNet:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, tls_port: int = 0) -> None:
         self.seen: list[str] = []  # "GET http://host/path", "CONNECT host:443", "TLS sni"
-        self.port = 0
-        self.tls_port = 0
+        self.connections = 0  # client connections accepted, plain and TLS
+        self.host = host
+        self.port = port
+        self.tls_port = tls_port
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._dir = tempfile.TemporaryDirectory()
@@ -66,8 +68,9 @@ class FakeNet:
         self.seen.append(f"TLS {name}")
 
     async def _serve(self) -> None:
-        self._http = await asyncio.start_server(self._handle_http, "127.0.0.1", 0)
-        self._tls = await asyncio.start_server(self._handle_tls, "127.0.0.1", 0, ssl=self._ctx)
+        self._http = await asyncio.start_server(self._handle_http, self.host, self.port)
+        self._tls = await asyncio.start_server(self._handle_tls, self.host, self.tls_port,
+                                               ssl=self._ctx)
         self.port = self._http.sockets[0].getsockname()[1]
         self.tls_port = self._tls.sockets[0].getsockname()[1]
 
@@ -125,12 +128,14 @@ class FakeNet:
         writer.close()
 
     async def _handle_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             await self._respond(reader, writer, "upstream")
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
 
     async def _handle_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             await self._respond(reader, writer, "tls-upstream")
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
@@ -138,7 +143,7 @@ class FakeNet:
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            r2, w2 = await asyncio.open_connection("127.0.0.1", self.tls_port)
+            r2, w2 = await asyncio.open_connection(self.host, self.tls_port)
         except OSError:
             writer.close()
             return
@@ -163,3 +168,24 @@ class FakeNet:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._dir.cleanup()
+
+
+def main() -> None:
+    """`python -m tests.support.fakenet HOST PORT TLS_PORT`: an origin server in a namespace.
+
+    Prints `ready` once listening, then, for each line read on standard input, one line
+    with the connections accepted and every request seen so far (as JSON).
+    """
+    import json
+    import sys
+
+    host, port, tls_port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    net = FakeNet(host, port, tls_port).start()
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        print(json.dumps({"connections": net.connections, "seen": net.seen}), flush=True)
+    net.stop()
+
+
+if __name__ == "__main__":
+    main()

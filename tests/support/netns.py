@@ -1,0 +1,54 @@
+"""A network namespace of the test's own, with a hosts file: traffic as it really is, named.
+
+`ip netns exec NAME` bind-mounts `/etc/netns/NAME/hosts` over `/etc/hosts` for the
+command it runs, so a proxy started there resolves `www.gov.br` through the system
+resolver to an address the test chose, with no DNS server and no network. The origin
+servers listen on an address added to the namespace's own loopback device, which is
+not in 127.0.0.0/8, so the proxy's forbidden-destination check treats it as any site.
+Nothing leaves the namespace; it is deleted at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+SITE = "198.51.100.10"  # TEST-NET-2 (RFC 5737): never routed, only inside the namespace
+_names = itertools.count()
+
+
+def available() -> bool:
+    return os.geteuid() == 0 and shutil.which("ip") is not None
+
+
+class Namespace:
+    def __init__(self, hosts: dict[str, str]) -> None:
+        self.name = f"guarita{os.getpid()}x{next(_names)}"
+        self.hosts = hosts
+        self.etc = Path("/etc/netns") / self.name
+
+    def __enter__(self) -> Namespace:
+        subprocess.run(["ip", "netns", "add", self.name], check=True, capture_output=True)
+        try:
+            self.exec_check("ip", "link", "set", "lo", "up")
+            self.exec_check("ip", "addr", "add", f"{SITE}/32", "dev", "lo")
+            self.etc.mkdir(parents=True, exist_ok=True)
+            lines = ["127.0.0.1 localhost", *(f"{ip} {name}" for name, ip in self.hosts.items())]
+            (self.etc / "hosts").write_text("\n".join(lines) + "\n")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+        shutil.rmtree(self.etc, ignore_errors=True)
+
+    def command(self, *args: str) -> list[str]:
+        return ["ip", "netns", "exec", self.name, *args]
+
+    def exec_check(self, *args: str) -> None:
+        subprocess.run(self.command(*args), check=True, capture_output=True)
