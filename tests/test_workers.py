@@ -10,7 +10,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from tests.conftest import proxied_get as get
 SLEEPER = [sys.executable, "-c",
            "import signal, sys, time\n"
            "signal.signal(signal.SIGHUP, lambda *a: open(sys.argv[1], 'a').write('hup\\n'))\n"
+           "open(sys.argv[1], 'a').write('ready\\n')\n"  # its handler is in place
            "while True: time.sleep(0.05)\n"]
 
 
@@ -58,16 +58,21 @@ def test_supervisor_restarts_a_dead_worker_passes_sighup_and_stops_all(tmp_path:
     marks = [tmp_path / f"w{i}" for i in range(2)]
     sup = workers.Supervisor(2, lambda i: [*SLEEPER, str(marks[i])], str(tmp_path))
     sup.start()
+
+    def lines(i: int) -> list[str]:
+        return marks[i].read_text().split() if marks[i].exists() else []
+
     try:
+        wait_until(lambda: lines(0) == lines(1) == ["ready"], what="both workers ready")
         first = sup.pids()
         os.kill(first[1], signal.SIGKILL)
         sup.workers[1].proc.wait(5)
         sup.check()
         assert sup.pids()[0] == first[0] and sup.pids()[1] != first[1] and sup.restarts == 1
-        time.sleep(0.3)  # the new interpreter installs its SIGHUP handler
+        wait_until(lambda: lines(1) == ["ready", "ready"], what="the new worker's SIGHUP handler")
         sup.request_hangup()
         sup.check()
-        wait_until(lambda: all(m.exists() and m.read_text() == "hup\n" for m in marks),
+        wait_until(lambda: lines(0) == ["ready", "hup"] and lines(1) == ["ready", "ready", "hup"],
                    what="SIGHUP in both workers")
     finally:
         codes = sup.stop()
