@@ -16,7 +16,7 @@ import functools
 import logging
 import time
 import weakref
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, Coroutine, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -35,6 +35,11 @@ from addon.state.sessions import canonical_ip
 log = logging.getLogger("guarita")
 
 UNAVAILABLE = refusal("identity.directory_unavailable", "Diretório indisponível: acesso bloqueado")
+Pending = Coroutine[Any, Any, Identified]
+
+
+async def _settled(found: Identified | Pending) -> Identified:
+    return found if isinstance(found, Identified) else await found
 
 
 @functools.lru_cache(maxsize=65536)
@@ -64,23 +69,39 @@ class Identify:
             "no credentials, so browsers ask for the login (Art. 11 §1–2).",
         )
 
-    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+    # Hooks return None, or a coroutine only when the answer needs the directory or a
+    # password check (a thread): most requests are identified from memory, and a
+    # coroutine per request is a measurable share of the keep-alive path.
+    def requestheaders(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
         if flow.response or flow.error or not flow.live:
-            return
-        flow.metadata[IDENTIFIED] = await self._safely(flow)
+            return None
+        return self._into(flow)
 
-    async def http_connect(self, flow: http.HTTPFlow) -> None:
+    def http_connect(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
         if flow.response or flow.error or not flow.live:
-            return
-        flow.metadata[IDENTIFIED] = await self._safely(flow)
+            return None
+        return self._into(flow)
 
-    async def _safely(self, flow: http.HTTPFlow) -> Identified:
+    def _into(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
         try:
-            return await self._identify(flow)
+            found = self._identify(flow)
         except Exception as exc:  # noqa: BLE001 - fail closed: enforce refuses this
-            self.metrics.errors.labels("identify").inc()
-            log.error("guarita: identify failed, refusing: %s: %s", type(exc).__name__, exc)
-            return Identified(None, INTERNAL_ERROR)
+            found = self._failed(exc)
+        if isinstance(found, Identified):
+            flow.metadata[IDENTIFIED] = found
+            return None
+        return self._await_into(flow, found)
+
+    async def _await_into(self, flow: http.HTTPFlow, pending: Pending) -> None:
+        try:
+            flow.metadata[IDENTIFIED] = await pending
+        except Exception as exc:  # noqa: BLE001 - fail closed: enforce refuses this
+            flow.metadata[IDENTIFIED] = self._failed(exc)
+
+    def _failed(self, exc: Exception) -> Identified:
+        self.metrics.errors.labels("identify").inc()
+        log.error("guarita: identify failed, refusing: %s: %s", type(exc).__name__, exc)
+        return Identified(None, INTERNAL_ERROR)
 
     def _adopt(self, policy: Policy) -> None:
         limits = policy.auth
@@ -94,7 +115,8 @@ class Identify:
             d.on_event = lambda kind: self.metrics.directory_lookups.labels(names[kind]).inc()
         self._policy = policy
 
-    async def _identify(self, flow: http.HTTPFlow) -> Identified:
+    def _identify(self, flow: http.HTTPFlow) -> Identified | Pending:
+        """The answer when memory has it, else a coroutine that finds it off the loop."""
         rt = self.reload.runtime
         if rt.policy is not self._policy:
             self._adopt(rt.policy)
@@ -107,35 +129,64 @@ class Identify:
             del flow.request.headers["proxy-authorization"]  # never forwarded upstream
             scheme, _, value = header.strip().partition(" ")
             if scheme.lower() == "negotiate" and rt.negotiate is not None:
-                found = await self._check_ticket(rt.negotiate, value, ip)
-                if isinstance(found, Identified):
-                    self.proven.pop(flow.client_conn, None)
-                    return found
-                # Browsers treat Negotiate as connection-based (as NTLM): one ticket per
-                # connection, the requests after it on that connection carry no header.
-                login, proof = found, "kerberos"
-                self.proven[flow.client_conn] = (login, proof)
-            elif (creds := parse_basic(header)) is not None:
-                refused = await self._check_password(rt, creds[0], creds[1], ip)
-                if refused is not None:
-                    return refused
+                return self._by_ticket(flow, rt, rt.negotiate, value, ip, now)
+            if (creds := parse_basic(header)) is not None:
+                if not self.auth.verified(creds[0], creds[1]):
+                    return self._by_password(flow, rt, creds, ip, now)
+                self.metrics.child(self.metrics.cache_hits, "auth").inc()
                 login, proof = creds[0], "basic"
                 if flow.request.method == "CONNECT":
                     self.proven[flow.client_conn] = (login, proof)
         if login is None and flow.client_conn in self.proven:
             login, proof = self.proven[flow.client_conn]  # proven earlier on this connection
+        return self._lookup(rt, login, ip, now, proof)
+
+    def _lookup(self, rt: Runtime, login: str | None, ip: str, now: float,
+                proof: str) -> Identified | Pending:
+        if self._needs_directory_io(rt, login, ip):
+            return self._lookup_off_loop(rt, login, ip, now, proof)
         try:
-            if self._needs_directory_io(rt, login, ip):
-                identity = await asyncio.get_running_loop().run_in_executor(
-                    self.pool, rt.identity, login, ip, now, None, proof)
-            else:
-                identity = rt.identity(login, ip, now, None, proof)
-        except UnknownUser:
+            return self._found(rt.identity(login, ip, now, None, proof))
+        except (UnknownUser, DirectoryUnavailable) as exc:
+            return self._not_found(exc)
+
+    async def _lookup_off_loop(self, rt: Runtime, login: str | None, ip: str, now: float,
+                               proof: str) -> Identified:
+        try:
+            return self._found(await asyncio.get_running_loop().run_in_executor(
+                self.pool, rt.identity, login, ip, now, None, proof))
+        except (UnknownUser, DirectoryUnavailable) as exc:
+            return self._not_found(exc)
+
+    def _found(self, identity: Identity) -> Identified:
+        return Identified(identity, None, self._challenge(identity))
+
+    @staticmethod
+    def _not_found(exc: UnknownUser | DirectoryUnavailable) -> Identified:
+        if isinstance(exc, UnknownUser):
             return Identified(None, refusal("identity.unknown_user",
                                             "Usuário desconhecido no diretório"))
-        except DirectoryUnavailable:
-            return Identified(None, UNAVAILABLE)
-        return Identified(identity, None, self._challenge(identity))
+        return Identified(None, UNAVAILABLE)
+
+    async def _by_password(self, flow: http.HTTPFlow, rt: Runtime, creds: tuple[str, str],
+                           ip: str, now: float) -> Identified:
+        refused = await self._check_password(rt, creds[0], creds[1], ip)
+        if refused is not None:
+            return refused
+        if flow.request.method == "CONNECT":
+            self.proven[flow.client_conn] = (creds[0], "basic")
+        return await _settled(self._lookup(rt, creds[0], ip, now, "basic"))
+
+    async def _by_ticket(self, flow: http.HTTPFlow, rt: Runtime, acceptor: Acceptor, value: str,
+                         ip: str, now: float) -> Identified:
+        found = await self._check_ticket(acceptor, value, ip)
+        if isinstance(found, Identified):
+            self.proven.pop(flow.client_conn, None)
+            return found
+        # Browsers treat Negotiate as connection-based (as NTLM): one ticket per
+        # connection, the requests after it on that connection carry no header.
+        self.proven[flow.client_conn] = (found, "kerberos")
+        return await _settled(self._lookup(rt, found, ip, now, "kerberos"))
 
     def configure(self, updated: set[str]) -> None:
         if "guarita_auth_challenge" in updated:
@@ -146,10 +197,11 @@ class Identify:
 
     async def _check_password(self, rt: Runtime, login: str, password: str,
                               ip: str) -> Identified | None:
-        """None when the password is right; else the refusal (with a challenge to retry)."""
-        if self.auth.verified(login, password):
-            self.metrics.child(self.metrics.cache_hits, "auth").inc()
-            return None  # verified before: accepted even while this pair is slowed down
+        """None when the password is right; else the refusal (with a challenge to retry).
+
+        A password verified before never comes here (`_identify` accepts it from memory),
+        even while this pair is slowed down: an attacker elsewhere cannot lock a user out.
+        """
         wait = self.auth.wait_seconds(login, ip)
         if wait > 0:
             self.metrics.child(self.metrics.directory_lookups, "throttled").inc()

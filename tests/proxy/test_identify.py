@@ -137,11 +137,15 @@ def test_directory_down_fails_closed_off_the_event_loop(chain: Chain) -> None:
     assert not chain.upstream
 
 
-def test_identify_crash_is_a_refusal(chain: Chain, monkeypatch) -> None:  # noqa: ANN001
-    async def boom(flow):  # noqa: ANN001, ANN202
+@pytest.mark.parametrize("where", ["on the loop", "off the loop"])
+def test_identify_crash_is_a_refusal(chain: Chain, monkeypatch, where: str) -> None:  # noqa: ANN001
+    def boom(flow):  # noqa: ANN001, ANN202
         raise KeyError("bug")
 
-    monkeypatch.setattr(chain.identify, "_identify", boom)
+    async def later(flow):  # noqa: ANN001, ANN202
+        raise KeyError("bug")
+
+    monkeypatch.setattr(chain.identify, "_identify", boom if where == "on the loop" else later)
     f = make_flow()
     run(chain.hook(HttpRequestHeadersHook(f)))
     assert f.metadata[IDENTIFIED].refusal.rule == "internal.error"
@@ -211,3 +215,20 @@ def test_basic_still_works_beside_kerberos(kerberos_ws: Workspace, chain: Chain)
     f = run(send(chain, make_flow(headers=basic("membro", "membro"))))
     assert f.response.status_code == 200
     assert f.metadata[IDENTIFIED].identity.source == "basic"
+
+
+def test_a_request_identified_from_memory_costs_no_coroutine(chain: Chain) -> None:
+    """The hot path: a session, or a password verified before, is answered synchronously."""
+    chain.login("servidor")
+    f = make_flow()
+    assert chain.identify.requestheaders(f) is None
+    assert f.metadata[IDENTIFIED].identity.user == "servidor"
+    first = make_flow(ip="10.9.9.9", headers=basic("membro", "membro"))
+    pending = chain.identify.requestheaders(first)  # a password never seen: checked off the loop
+    assert pending is not None
+    run(pending)
+    assert first.metadata[IDENTIFIED].identity.user == "membro"
+    again = make_flow(ip="10.9.9.9", headers=basic("membro", "membro"))
+    assert chain.identify.requestheaders(again) is None
+    assert again.metadata[IDENTIFIED].identity.source == "basic"
+    assert "proxy-authorization" not in again.request.headers  # never forwarded
