@@ -1,4 +1,4 @@
-"""The audit table and its indexes, made with sqlite-utils; readable by Datasette as it is.
+"""The audit table and its indexes: plain SQLite, readable by Datasette as it is.
 
 The schema moves forward by numbered steps (`addon.store.migrate`): an audit.db
 written by an older guarita gains the new columns when a newer one opens it.
@@ -34,16 +34,21 @@ INSERT = "INSERT INTO audit ({}) VALUES ({})".format(  # noqa: S608 - fixed colu
 )
 
 
-def _v1_table(conn: sqlite3.Connection) -> None:
-    # Imported here, once per new file: sqlite-utils imports numpy when it is installed,
-    # 16 MB in every proxy process that never needs it.
-    import sqlite_utils
+_SQL_TYPES = {int: "INTEGER", float: "FLOAT", str: "TEXT"}
 
-    table = sqlite_utils.db.Table(sqlite_utils.Database(conn), "audit")
-    if not table.exists():  # round-1 files have it already, at version 0
-        table.create({"id": int, **V1_TYPES}, pk="id")
-    for cols in INDEXES:
-        table.create_index(list(cols), if_not_exists=True)
+
+def _v1_table(conn: sqlite3.Connection) -> None:
+    """The first schema, as sqlite-utils wrote it (the same names, so old files match).
+
+    Written as SQL rather than through sqlite-utils, which imports numpy when it is
+    installed: 16 MB in every proxy that starts on a new log.
+    """
+    cols = ",\n".join(f"   [{name}] {_SQL_TYPES[t]}" for name, t in V1_TYPES.items())
+    conn.execute(f"CREATE TABLE IF NOT EXISTS [audit] (\n   [id] INTEGER PRIMARY KEY,\n{cols}\n)")
+    for index in INDEXES:
+        name = "idx_audit_" + "_".join(index)
+        on = ", ".join(f"[{c}]" for c in index)
+        conn.execute(f"CREATE INDEX IF NOT EXISTS [{name}]\n    ON [audit] ({on})")
 
 
 def _v2_identity_source(conn: sqlite3.Connection) -> None:
