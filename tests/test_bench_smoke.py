@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.support import netns
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -43,3 +47,11 @@ def test_workers_benchmark_smoke() -> None:
                         capture_output=True, text=True, timeout=300)
     assert cp.returncode == 0, cp.stderr
     assert "x2: bare" in cp.stdout and "CPU-s/1k" in cp.stdout
+
+
+@pytest.mark.skipif(not netns.available(), reason="needs root and iproute2 (a network namespace)")
+def test_soak_benchmark_smoke() -> None:
+    cp = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_soak.py"), "--smoke"],
+                        capture_output=True, text=True, timeout=300)
+    assert cp.returncode == 0, cp.stderr
+    assert "guarita - bare at the end:" in cp.stdout and "spread after warm-up" in cp.stdout
