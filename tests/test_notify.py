@@ -219,3 +219,41 @@ def test_digest_periods_in_local_time(ws: Workspace) -> None:
     assert label == "23/11/2026" and end - start == 86400
     early = closed_period(TZ_NOW - 3 * 3600, tz, policy.notify)  # 06:00, before digest_hour
     assert early is not None and early[0] == "22/11/2026"
+
+
+def test_a_bad_directory_address_fails_its_own_row_and_the_mail_behind_it_goes(
+        ws: Workspace, smtp: SmtpServer) -> None:
+    """A `mail` attribute with CR/LF stopped the whole outbox (ValueError in a header)."""
+    policy = enable(ws, smtp)
+    tree = yaml.safe_load(ws.config.read_text())
+    tree["directory"]["users"]["membro"]["email"] = "zeca@exemplo.gov.br\r\nBcc: intruso@evil.example"
+    ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    policy = load_policy(ws.config, ws.root)
+    conn = db.connect(policy.paths)
+    bad = requests.request_access(conn, policy, "membro", domain="x.example.org", category=None,
+                                  days=1, reason="y")
+    requests.deny(conn, bad, "não", "ti", policy)  # queued first, for the bad address
+    requests.request_access(conn, policy, "servidor", domain="y.example.org", category=None,
+                            days=1, reason="z")  # the committee's mail, queued after it
+    out = run(policy)
+    failed = outbox.listing(conn, "failed")
+    assert [r["kind"] for r in failed] == ["release.denied"]
+    assert "invalid e-mail address" in failed[0]["error"] and out.failed == 1
+    sent = smtp.messages()
+    assert sent and all("intruso" not in str(m) for m in sent)
+    assert sum(1 for m in sent if "comite@exemplo.gov.br" in m["To"]) == 2  # both requests
+    assert not outbox.listing(conn, "pending")
+
+
+def test_an_event_decision_is_mailed_to_the_person_not_the_operator(ws: Workspace,
+                                                                   smtp: SmtpServer) -> None:
+    policy = enable(ws, smtp)
+    conn = db.connect(policy.paths)
+    today = dt.date(2026, 11, 24)
+    target = releases.parse_target("user:servidor")
+    rid = requests.request_event(conn, policy, target, "zoom", dt.date(2026, 12, 10),
+                                 dt.time(14), dt.time(16), "banca", "ti", today=today)
+    requests.approve(conn, policy, rid, "ti")
+    run(policy)
+    mails = [m for m in smtp.messages() if "servidor@exemplo.gov.br" in m["To"]]
+    assert len(mails) == 1 and not outbox.listing(conn, "failed")

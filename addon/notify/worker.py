@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -163,11 +165,11 @@ def warn_expiring(state: sqlite3.Connection, policy: Policy, now: float) -> int:
 def addresses(row: sqlite3.Row, n: NotifySettings, directory: Directory) -> list[str]:
     """Where a queued message goes now; NotifyError when nobody can be named."""
     if row["to_kind"] == "address":
-        return [row["to_value"]]
+        return [checked_address(row["to_value"], "address")]
     if row["to_kind"] == "committee":
         if not n.committee:
             raise NotifyError("no committee address in notifications.committee")
-        return list(n.committee)
+        return [checked_address(a, "notifications.committee") for a in n.committee]
     try:
         email = directory.contact(row["to_value"]).email
     except UnknownUser as exc:
@@ -176,7 +178,28 @@ def addresses(row: sqlite3.Row, n: NotifySettings, directory: Directory) -> list
         raise NotifyError(f"directory unavailable: {exc}", down=True) from exc
     if not email:
         raise NotifyError(f"user {row['to_value']!r} has no e-mail address in the directory")
-    return [email]
+    return [checked_address(email, f"user {row['to_value']!r}")]
+
+
+_ADDRESS = re.compile(r"^[^\s@<>(),;:\\\"\[\]]+@[^\s@<>(),;:\\\"\[\]]+$")
+
+
+def checked_address(address: str, whose: str) -> str:
+    """The address as a header can carry it; NotifyError (for this message only) if not.
+
+    A directory `mail` attribute is outside guarita's control: one holding CR/LF or a
+    second address must fail its own message, never the outbox behind it.
+    """
+    if not _ADDRESS.match(address) or not address.isprintable():
+        raise NotifyError(f"{whose}: invalid e-mail address in the directory: {address!r}")
+    return address
+
+
+def _message(n: NotifySettings, to: list[str], row: sqlite3.Row) -> EmailMessage:
+    try:
+        return build(n.smtp, to, row["subject"], row["body"], row["key"])
+    except ValueError as exc:  # a header the email package refuses: this message only
+        raise NotifyError(f"message #{row['id']} cannot be written: {exc}") from exc
 
 
 def send_due(state: sqlite3.Connection, policy: Policy, directory: Directory, now: float,
@@ -205,7 +228,14 @@ def send_due(state: sqlite3.Connection, policy: Policy, directory: Directory, no
                 out.postponed += 1
                 continue
             try:
-                session.send(build(n.smtp, to, row["subject"], row["body"], row["key"]))
+                msg = _message(n, to, row)
+            except NotifyError as exc:  # nothing a retry would change
+                outbox.mark_retry(state, row, str(exc), now, 1)
+                out.failed += 1
+                out.errors.append(str(exc))
+                continue
+            try:
+                session.send(msg)
             except NotifyError as exc:
                 outbox.mark_retry(state, row, str(exc), now, n.max_tries)
                 out.errors.append(str(exc))

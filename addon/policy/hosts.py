@@ -78,16 +78,21 @@ def _strip_port(text: str) -> str:
 
 @lru_cache(maxsize=65536)
 def normalize_host(raw: str) -> str:
-    """Canonical form of a host: lower-case ASCII (punycode), no trailing dot, no
-    userinfo or port, IPv4 in dotted decimal, IPv6 compressed without brackets.
+    """Canonical form of a host: lower-case ASCII (punycode), no trailing dot, no port,
+    IPv4 in dotted decimal, IPv6 compressed without brackets.
 
-    Raises HostError for anything that is not a host, so callers fail closed.
+    Raises HostError for anything that is not a host, so callers fail closed. A user
+    name (`user@host`) belongs to a URL, not a host (`host_of_url` takes it off): here it
+    is refused, as is white space or a control character anywhere, so that a form field
+    `www.pornhub.com\r\nBcc: x@evil.example` is not read as `evil.example`.
     """
     text = raw.strip()
     if not text:
         raise HostError("empty host")
     if "@" in text:
-        text = text.rpartition("@")[2]
+        raise HostError(f"a host name has no user name (@): {raw!r}")
+    if not text.isprintable() or any(c.isspace() for c in text):
+        raise HostError(f"white space or a control character in a host name: {raw!r}")
     text = _strip_port(text)
     if text.startswith("["):
         return _canonical_ipv6(text[1:-1])

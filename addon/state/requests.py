@@ -119,7 +119,7 @@ def approve(conn: sqlite3.Connection, policy: Policy, rid: int, operator: str,
             subject, body = messages.approved(row, float(start), float(end),  # type: ignore[arg-type]
                                               policy.calendar.tz)
             _queue(conn, operator, f"release.approved:{rid}", "release.approved", "user",
-                   row["requested_by"], subject, body)
+                   person(row), subject, body)
 
 
 def deny(conn: sqlite3.Connection, rid: int, reason: str, operator: str,
@@ -137,7 +137,7 @@ def deny(conn: sqlite3.Connection, rid: int, reason: str, operator: str,
             n = conn.execute("SELECT count(*) FROM admin_log WHERE action = 'release.deny' "
                              "AND subject = ?", (f"release #{rid}",)).fetchone()[0]
             _queue(conn, operator, f"release.denied:{rid}:{n}", "release.denied", "user",
-                   row["requested_by"], subject, body)
+                   person(row), subject, body)
 
 
 def appeal(conn: sqlite3.Connection, rid: int, reason: str, operator: str,
@@ -158,6 +158,13 @@ def appeal(conn: sqlite3.Connection, rid: int, reason: str, operator: str,
             subject, body = messages.appeal_filed(row, reason)
             _queue(conn, operator, f"request.appeal:{rid}", "request.appeal", "committee", "-",
                    subject, body)
+
+
+def person(row: sqlite3.Row) -> str:
+    """Who hears of a decision: the user the release is for; for a group or a machine,
+    whoever asked. IT files event requests for others (`--to user:bruno --operator ti`):
+    the operator is not the person."""
+    return str(row["target"] if row["target_kind"] == "user" else row["requested_by"])
 
 
 def _tell_committee(conn: sqlite3.Connection, policy: Policy, rid: int) -> None:

@@ -143,3 +143,15 @@ def test_a_reference_that_is_not_ours_is_not_stored(chain: Chain) -> None:
     run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=x&ref=%3Cscript%3E")))
     found = json.loads(chain.ws.run("release", "requests", "--format", "json", check=True).stdout)
     assert found[0]["ref"] is None
+
+
+def test_a_host_field_carrying_a_second_address_is_refused_not_filed(chain: Chain) -> None:
+    """Issue 25: `www.pornhub.com\\r\\nBcc: intruso@evil.example` was filed for evil.example."""
+    chain.login("servidor")
+    for smuggled in (b"www.pornhub.com%0D%0ABcc%3A+intruso%40evil.example",
+                     b"user%40www.youtube.com", b"www.youtube.com+evil.example"):
+        f = run(send(chain, make_flow(FORM, "POST", body=b"host=" + smuggled + b"&reason=curso")))
+        assert f.response.status_code == 400 and "endereço do site" in f.response.text
+    pending = json.loads(chain.ws.run("release", "requests", "--format", "json",
+                                      check=True).stdout)
+    assert pending == []
