@@ -16,6 +16,7 @@ from addon.errors import GuaritaError
 from addon.identity.directory import Directory
 from addon.identity.logon import LogonEndpoint, Source, current_sources, read_token
 from addon.proxy.metrics import Metrics
+from addon.proxy.options import positive_number
 from addon.proxy.reload import Reload
 
 OPTIONS = {"guarita_session_port", "guarita_session_host", "guarita_session_hours",
@@ -38,12 +39,13 @@ class Logon:
                           "Address the logon-script endpoint binds to.")
         loader.add_option("guarita_session_token_file", str, "",
                           "File holding the logon-script endpoint's shared token.")
-        loader.add_option("guarita_session_hours", float, 12.0,
+        loader.add_option("guarita_session_hours", str, "12",
                           "Hours a session announced by a logon script lasts unless renewed.")
 
     def configure(self, updated: set[str]) -> None:
         if not updated & OPTIONS:
             return
+        hours = positive_number("guarita_session_hours")
         self.done()
         port = ctx.options.guarita_session_port
         if not port:
@@ -58,7 +60,7 @@ class Logon:
             self.endpoint = LogonEndpoint(
                 ctx.options.guarita_session_host, port, self._sources,
                 self.reload.runtime.policy.paths, self._directory,
-                ttl=ctx.options.guarita_session_hours * 3600,
+                ttl=hours * 3600,
                 conflicts=lambda: self.reload.runtime.policy.logon_conflicts,
                 on_event=lambda kind: self.metrics.child(self.metrics.logon_events, kind).inc(),
             ).start()

@@ -19,6 +19,7 @@ from addon.audit import query
 from addon.notify import outbox
 from addon.notify.worker import tick
 from addon.proxy.metrics import Metrics
+from addon.proxy.options import positive_number
 from addon.proxy.reload import Reload
 from addon.state import db
 
@@ -31,10 +32,11 @@ class Notifier:
         self.metrics = metrics
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.interval = 30.0  # seconds; guarita_notify_interval
 
     def load(self, loader: Any) -> None:
         loader.add_option(
-            "guarita_notify_interval", float, 30.0,
+            "guarita_notify_interval", str, "30",
             "Seconds between rounds of the notification worker (expiry warnings, the Art. 19 "
             "digest, sending the outbox); only when the policy enables notifications.",
         )
@@ -43,6 +45,10 @@ class Notifier:
             "Run the notification worker in this process (off in all but one of the workers "
             "of `guarita run --workers`, or each message would go out once per worker).",
         )
+
+    def configure(self, updated: set[str]) -> None:
+        if "guarita_notify_interval" in updated:
+            self.interval = positive_number("guarita_notify_interval")
 
     def running(self) -> None:
         if self._thread is None and ctx.options.guarita_notifier:
@@ -73,7 +79,7 @@ class Notifier:
                     audit.close()
 
     def _loop(self) -> None:
-        while not self._stop.wait(ctx.options.guarita_notify_interval):
+        while not self._stop.wait(self.interval):
             try:
                 self.round()
             except Exception as exc:  # noqa: BLE001 - the worker must never die

@@ -22,6 +22,7 @@ from mitmproxy import ctx, exceptions
 from addon.errors import GuaritaError
 from addon.identity.negotiate import make_acceptor
 from addon.proxy.metrics import Metrics
+from addon.proxy.options import positive_number
 from addon.runtime import Runtime, RuntimeSource
 
 log = logging.getLogger("guarita")
@@ -36,6 +37,7 @@ class Reload:
         self.runtime: Runtime = None  # type: ignore[assignment]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.interval = 1.0  # seconds; guarita_reload_interval
 
     def load(self, loader: Any) -> None:
         loader.add_option(
@@ -45,12 +47,14 @@ class Reload:
             "refused with one log line and the last good policy stays in force.",
         )
         loader.add_option(
-            "guarita_reload_interval", float, 1.0,
+            "guarita_reload_interval", str, "1",
             "Seconds between checks for changed state (sessions, blocks, releases), category "
             "lists and policy. A block made with the CLI is enforced within this time.",
         )
 
     def configure(self, updated: set[str]) -> None:
+        if "guarita_reload_interval" in updated:
+            self.interval = positive_number("guarita_reload_interval")
         if "guarita_policy" not in updated:
             return
         try:
@@ -109,7 +113,7 @@ class Reload:
 
     def _loop(self) -> None:
         ticks = 0
-        while not self._stop.wait(ctx.options.guarita_reload_interval):
+        while not self._stop.wait(self.interval):
             ticks += 1
             try:
                 # every minute the state is re-read anyway: releases and sessions expire by time
