@@ -77,3 +77,41 @@ def test_every_tier_round_trips(tmp_path: Path, postgres, tier: str) -> None:  #
     src.write_text("jogo.example\n")
     shared.publish(a, [src])
     assert shared.sync(db.connect(b), b) == [f"{tier}/games/domains"]
+
+
+def test_an_edit_while_the_database_is_away_changes_nothing(ws, postgres) -> None:  # noqa: ANN001
+    """Issue 25: `categories add` exited 2 but had already rewritten this node's list."""
+    import yaml
+
+    from addon.policy.categories import read_list
+    from tests.conftest import free_port
+
+    tree = yaml.safe_load(ws.config.read_text())
+    tree["storage"] = {"database": f"postgresql://guarita@127.0.0.1:{free_port()}/gone"}
+    ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    games = ws.root / "categories" / "games" / "domains"
+    before = games.read_bytes()
+    listed = next(iter(read_list(games)))
+    for verb, host in (("add", "www.jogos-exemplo.com.br"), ("remove", listed)):
+        cp = ws.run("categories", verb, "games", host)
+        assert cp.returncode == 2 and "Traceback" not in cp.stderr, cp.stderr
+        assert "database" in cp.stderr
+    assert games.read_bytes() == before
+    assert not [p for p in games.parent.iterdir() if p.name.startswith(".domains-")]
+
+
+def test_an_edit_reaches_the_database_and_the_file_together(ws, postgres) -> None:  # noqa: ANN001
+    from tests.conftest import use_postgres
+
+    url = use_postgres(ws, postgres)
+    ws.run("categories", "add", "games", "www.jogos-exemplo.com.br", check=True)
+    games = ws.root / "categories" / "games" / "domains"
+    assert "www.jogos-exemplo.com.br" in games.read_text().split()
+    p = node(ws.root, url)
+    conn = db.connect(p)
+    try:
+        stored = conn.execute("SELECT content FROM list_files WHERE key = ?",
+                              ("curated0/games/domains",)).fetchone()
+        assert zlib.decompress(bytes(stored[0])) == games.read_bytes()
+    finally:
+        conn.close()

@@ -30,8 +30,9 @@ def known(policy: Policy, name: str) -> None:
         )
 
 
-def rewrite(path: Path, keep: set[str] | None, add: list[str]) -> None:
-    """Rewrite a list atomically, dropping entries not in `keep` (None = keep all)."""
+def stage(path: Path, keep: set[str] | None, add: list[str]) -> Path:
+    """The list rewritten beside it (a temporary file), dropping entries not in `keep`
+    (None = keep all) and adding `add`; `commit` makes it the list."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".domains-")
     with open(fd, "w", encoding="utf-8") as out:
@@ -43,7 +44,29 @@ def rewrite(path: Path, keep: set[str] | None, add: list[str]) -> None:
                         out.write(line if line.endswith("\n") else line + "\n")
         for h in add:
             out.write(h + "\n")
-    Path(tmp).replace(path)
+    return Path(tmp)
+
+
+def commit(policy: Policy, operator: str, action: str, subject: str, after: object,
+           staged: list[tuple[Path, Path]]) -> None:
+    """Make staged lists real: stored for every node and in the admin history first, in
+    one transaction, then written here. A database that cannot be reached refuses the
+    edit before any list changes (a node must never block what the database never had).
+    """
+    try:
+        conn = db.connect(policy.paths)
+        try:
+            with conn:
+                shared.store(conn, policy.paths, [(t, tmp.read_bytes()) for t, tmp in staged])
+                history.record(conn, operator, action, subject, None, after)
+        finally:
+            conn.close()
+    except BaseException:
+        for _, tmp in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for target, tmp in staged:
+        tmp.replace(target)
 
 
 def record(policy: Policy, operator: str, action: str, subject: str, after: object) -> None:
@@ -65,9 +88,8 @@ def add_hosts(policy: Policy, category: str, hosts: Iterable[str], operator: str
     present = set(cat.read_list(target)) if target.exists() else set()
     new = [h for h in dict.fromkeys(names) if h not in present]
     if new:
-        rewrite(target, None, new)
-        shared.publish(policy.paths, [target])
-        record(policy, operator, "categories.add", category, new)
+        commit(policy, operator, "categories.add", category, new,
+               [(target, stage(target, None, new))])
         if on_compile is not None:
             on_compile()
         compiler.compile_policy(policy.paths)
@@ -80,7 +102,7 @@ def remove_hosts(policy: Policy, category: str, hosts: Iterable[str], operator: 
     known(policy, category)
     names = {normalize_host(h) for h in hosts}
     removed: set[str] = set()
-    changed: list[Path] = []
+    staged: list[tuple[Path, Path]] = []
     imported = policy.paths.imported_dir.resolve()
     for f in cat.category_dirs(policy.paths.sources).get(category, []):
         listed = set(cat.read_list(f))
@@ -90,15 +112,12 @@ def remove_hosts(policy: Policy, category: str, hosts: Iterable[str], operator: 
         if f.parent.parent.resolve() == imported:
             exceptions = policy.paths.exceptions_dir / category / "domains"
             excepted = set(cat.read_list(exceptions)) if exceptions.exists() else set()
-            rewrite(exceptions, None, sorted(hit - excepted))
-            changed.append(exceptions)
+            staged.append((exceptions, stage(exceptions, None, sorted(hit - excepted))))
         else:
-            rewrite(f, listed - hit, [])
-            changed.append(f)
+            staged.append((f, stage(f, listed - hit, [])))
         removed |= hit
     if removed:
-        shared.publish(policy.paths, changed)
-        record(policy, operator, "categories.remove", category, sorted(removed))
+        commit(policy, operator, "categories.remove", category, sorted(removed), staged)
         if on_compile is not None:
             on_compile()
         compiler.compile_policy(policy.paths)

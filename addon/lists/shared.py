@@ -81,26 +81,37 @@ def publish(paths: Paths, files: Iterable[Path]) -> int:
     """Store these list files for every node; returns how many were published."""
     if not paths.database:
         return 0
-    rows = []
-    for f in files:
-        key = key_of(paths, f)
-        if key is None or not f.exists():
-            continue
-        data = f.read_bytes()
-        rows.append((key, hashlib.sha256(data).hexdigest(), zlib.compress(data, 6), time.time()))
-    if not rows:
+    items = [(f, f.read_bytes()) for f in files if f.exists()]
+    if not items:
         return 0
     conn = db.connect(paths)
     try:
         with conn:
-            for row in rows:
-                conn.execute(
-                    "INSERT INTO list_files (key, sha256, content, updated) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (key) DO UPDATE SET sha256 = excluded.sha256, "
-                    "content = excluded.content, updated = excluded.updated", row)
+            return store(conn, paths, items)
     finally:
         conn.close()
-    return len(rows)
+
+
+def store(conn: sqlite3.Connection, paths: Paths, items: Iterable[tuple[Path, bytes]]) -> int:
+    """Store (file, content) pairs in the caller's transaction; how many were stored.
+
+    The content is given, not read: an edit stores what it is about to write, and
+    writes the file only once the database has it.
+    """
+    if not paths.database:
+        return 0
+    n = 0
+    for f, data in items:
+        key = key_of(paths, f)
+        if key is None:
+            continue
+        conn.execute(
+            "INSERT INTO list_files (key, sha256, content, updated) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET sha256 = excluded.sha256, "
+            "content = excluded.content, updated = excluded.updated",
+            (key, hashlib.sha256(data).hexdigest(), zlib.compress(data, 6), time.time()))
+        n += 1
+    return n
 
 
 def sync(conn: sqlite3.Connection, paths: Paths) -> list[str]:
