@@ -169,3 +169,14 @@ def test_the_command_list_keeps_whole_sentences(ws) -> None:  # noqa: ANN001
         assert "(Art.\n" not in out and not out.rstrip().endswith("(Art.")
         assert "Art.  " not in out
     assert "(Art. 9 §10–12)" in " ".join(ws.run("--help", check=True).stdout.split())
+
+
+def test_check_explains_a_forbidden_destination_as_the_proxy_refuses_it(ws) -> None:  # noqa: ANN001
+    """Issue 25: check said `allow` for localhost and (level 3) for 127.0.0.1:8080."""
+    for url, user in (("http://localhost/", "servidor"), ("http://127.0.0.1:8080/", "membro"),
+                      ("http://[::1]/", "membro"), ("http://169.254.169.254/latest/", "membro")):
+        code, out = ws.check(url, "--user", user)
+        assert (code, out["decision"], out["rule"]) == (1, "block", "destination.forbidden"), url
+        assert out["level"] == (2 if user == "servidor" else 3)  # the person's level, as ever
+    code, out = ws.check("http://www.gov.br/", "--user", "membro")
+    assert (code, out["decision"]) == (0, "allow")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -10,6 +11,8 @@ import click
 
 from addon.cli.common import config_option, fmt_time, parse_time
 from addon.errors import GuaritaError
+from addon.policy.decide import effective_level
+from addon.policy.destinations import FORBIDDEN, forbidden_host
 from addon.policy.hosts import host_of_url
 from addon.policy.model import Identity
 from addon.runtime import RuntimeSource
@@ -55,7 +58,12 @@ def check(url: str, user: str | None, groups: str | None, level: int | None, ip:
             identity = rt.identity(None, client_ip, now, groups=names)
         else:
             identity = rt.identity(user, client_ip, now)
-        d = rt.decide(host, identity, now, client_ip)
+        # the proxy refuses its own host and protected networks before any category
+        # (`--set guarita_allow_localhost` aside): check says so as the proxy would
+        if forbidden_host(host, policy.forbidden_networks, False):
+            d = dataclasses.replace(FORBIDDEN, level=effective_level(policy, identity, now))
+        else:
+            d = rt.decide(host, identity, now, client_ip)
     finally:
         source.close()
     result = {

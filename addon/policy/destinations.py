@@ -14,10 +14,13 @@ from __future__ import annotations
 import ipaddress
 
 from addon.policy.hosts import is_ip
+from addon.policy.model import Decision
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOOPBACK: tuple[IPNetwork, ...] = (ipaddress.ip_network("127.0.0.0/8"),
                                    ipaddress.ip_network("::1/128"))
+FORBIDDEN = Decision("block", 0, (), "Destino proibido: o próprio proxy ou uma rede interna "
+                     "protegida", "destination.forbidden")
 DEFAULT_FORBIDDEN: tuple[str, ...] = (
     "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "::/128", "::1/128", "fe80::/10",
 )

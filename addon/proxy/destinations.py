@@ -35,9 +35,8 @@ from typing import Any
 from mitmproxy import ctx
 from mitmproxy.proxy import mode_specs, server_hooks
 
-from addon.policy.destinations import forbidden_address
+from addon.policy.destinations import FORBIDDEN, forbidden_address
 from addon.policy.hosts import is_ip
-from addon.proxy.enforce import FORBIDDEN
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
 from addon.proxy.verdict import ConnectionNotes

@@ -22,7 +22,7 @@ from mitmproxy import ctx, exceptions, http
 
 from addon.audit.record import new_ref
 from addon.errors import HostError
-from addon.policy.destinations import forbidden_host
+from addon.policy.destinations import FORBIDDEN, forbidden_host
 from addon.policy.hosts import MAX_URL_LEN, normalize_host
 from addon.policy.model import Decision
 from addon.proxy import blockpage
@@ -47,8 +47,6 @@ LARGE_BODY = 1 << 20  # a refused request with a bigger (or unknown) body is cut
 MAX_FORM = 16384  # the request form's body; the portal reads nothing bigger
 # refusals that say "the filter cannot decide now", not "you may not"
 UNAVAILABLE = {"internal.error": 503, "identity.directory_unavailable": 503}
-FORBIDDEN = refusal("destination.forbidden",
-                    "Destino proibido: o próprio proxy ou uma rede interna protegida")
 
 
 def body_over(req: http.Request, limit: int) -> bool:

@@ -31,12 +31,11 @@ from mitmproxy.proxy.layers.tcp import TCPLayer
 
 from addon.audit.record import record
 from addon.errors import HostError
-from addon.policy.destinations import forbidden_host
+from addon.policy.destinations import FORBIDDEN, forbidden_host
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Decision
 from addon.proxy.auditlog import AuditLog
 from addon.proxy.bytecount import ByteCounter, CountingRelay
-from addon.proxy.enforce import FORBIDDEN
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
 from addon.proxy.upstream import error_decision
