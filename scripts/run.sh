@@ -7,9 +7,16 @@ cd "$(dirname "$0")/.."
 stamp=.venv/.guarita-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -x .venv/bin/guarita ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "guarita: installing into .venv (pyproject.toml changed or first run) ..."
   [ -x .venv/bin/python ] || python3.11 -m venv .venv 2>/dev/null || python3 -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e .
+  log=$(mktemp)
+  if ! { .venv/bin/python -m pip install -q --upgrade pip \
+         && .venv/bin/python -m pip install -q -e .; } >"$log" 2>&1; then
+    cat "$log" >&2; rm -f "$log"
+    echo "guarita: installation failed (pip's output above)" >&2; exit 1
+  fi
+  rm -f "$log"
   echo "$want" > "$stamp"
+  echo "guarita: installed"
 fi
 exec .venv/bin/guarita run "$@"
