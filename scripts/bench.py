@@ -259,11 +259,10 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def in_namespace(argv: list[str]) -> int:
-    """Run this script again inside a namespace whose hosts file names the local origin."""
-    hosts = dict.fromkeys([*HOSTS, *TUNNEL_HOSTS, "www.pornhub.com"], netns.SITE)
-    with netns.Namespace(hosts) as ns:
-        return subprocess.run(ns.command(sys.executable, __file__, *argv, "--inside")).returncode
+def in_namespace(script: str, argv: list[str], names: list[str]) -> int:
+    """Run `script` again inside a namespace whose hosts file maps `names` to the origin."""
+    with netns.Namespace(dict.fromkeys(names, netns.SITE)) as ns:
+        return subprocess.run(ns.command(sys.executable, script, *argv, "--inside")).returncode
 
 
 def prepare(work: Path, domains: int) -> None:
@@ -303,7 +302,8 @@ def main() -> None:
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.via == "names" and not a.inside:
-        raise SystemExit(in_namespace(sys.argv[1:]))
+        raise SystemExit(in_namespace(__file__, sys.argv[1:],
+                                      [*HOSTS, *TUNNEL_HOSTS, "www.pornhub.com"]))
     if a.smoke:
         a.turns, a.seconds, a.concurrency, a.domains, a.bulk_mb = 1, 1.0, 4, 0, 20
     if (os.cpu_count() or 1) > 1:

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench import BIN, cpu_seconds, free_port, pin, prepare, rss_mb, wait_port  # noqa: E402
+from bench import BIN, cpu_seconds, free_port, in_namespace, pin, prepare, rss_mb, wait_port  # noqa: E402
 
 from tests.support import netns  # noqa: E402
 from tests.support.fakenet import FakeNet  # noqa: E402
@@ -111,9 +111,7 @@ def main() -> None:
     if not a.inside:
         if not netns.available():
             raise SystemExit("bench_soak.py needs root and iproute2 (a network namespace)")
-        with netns.Namespace({HOST: netns.SITE}) as ns:
-            raise SystemExit(subprocess.run(ns.command(sys.executable, __file__, *sys.argv[1:],
-                                                       "--inside")).returncode)
+        raise SystemExit(in_namespace(__file__, sys.argv[1:], [HOST]))
     if (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {1})
     net = FakeNet(netns.SITE, 80, 443).start()

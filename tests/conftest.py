@@ -121,14 +121,18 @@ class Proxy:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        out = self.proc.stdout.read() if self.proc.stdout else ""
-        return out
+        return stop_process(self.proc)
+
+
+def stop_process(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM (a graceful stop: the audit queue is written), SIGKILL after 30 s; its output."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.stdout.read() if proc.stdout else ""
 
 
 def proxied_get(proxy: Proxy, path: str, host: str = "www.gov.br") -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, Workspace, guarita_cmd, wait_until
+from tests.conftest import ROOT, Workspace, guarita_cmd, stop_process, wait_until
 from tests.support import netns
 from tests.support.netns import SITE, Namespace
 
@@ -68,14 +67,7 @@ class Named:
         return dict(json.loads(self.origin.stdout.readline()))
 
     def stop(self) -> str:
-        if self.proxy.poll() is None:
-            self.proxy.send_signal(signal.SIGTERM)
-            try:
-                self.proxy.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proxy.kill()
-        assert self.proxy.stdout
-        return self.proxy.stdout.read()
+        return stop_process(self.proxy)
 
 
 @pytest.fixture
