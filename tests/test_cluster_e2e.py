@@ -76,6 +76,8 @@ def test_postgresql_stopping_mid_load_loses_nothing(ws: Workspace, postgres) -> 
         p.net.stop()
     assert audited(url, "/up/%") == 20 and audited(url, "/back/%") == 10
     assert "cannot write" in out  # said once, in one line
+    # the start-up line names where the log really is (issue 25: it named var/audit.db)
+    assert "audit log postgresql://" in out and "audit.db" not in out
 
 
 def test_a_category_edit_and_an_import_on_one_node_reach_the_other(

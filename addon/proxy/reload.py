@@ -24,6 +24,7 @@ from addon.identity.negotiate import make_acceptor
 from addon.proxy.metrics import Metrics
 from addon.proxy.options import positive_number
 from addon.runtime import Runtime, RuntimeSource
+from addon.store.url import redact
 
 log = logging.getLogger("guarita")
 
@@ -78,7 +79,7 @@ class Reload:
             self._thread.start()
         rt = self.runtime
         log.info("guarita: policy %s, %d category entries, audit log %s", rt.policy.source,
-                 rt.index.entries_count, rt.policy.paths.audit_file)
+                 rt.index.entries_count, redact(str(rt.policy.paths.audit_target)))
 
     def tick(self, force_state: bool = False, force_policy: bool = False) -> None:
         """One reload check (the thread calls it; tests call it directly)."""
