@@ -78,6 +78,7 @@ def test_a_key_of_another_certificate_or_a_leaf_certificate_is_refused(tmp_path:
 
 def test_cli_ca_export(ws: Workspace, tmp_path: Path) -> None:
     out = tmp_path / "ca.der"
+    ws.var.mkdir()
     cp = ws.run("ca", "export", str(out), "--der", check=True)
     assert "SHA-256" in cp.stdout and out.stat().st_size > 300
     cert_file, key_file = make_cert(tmp_path)
@@ -86,3 +87,26 @@ def test_cli_ca_export(ws: Workspace, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "chmod 600" in bad.stderr and "Traceback" not in bad.stderr
     half = ws.run("ca", "export", str(out), "--ca-cert", str(cert_file))
     assert half.returncode == 2 and "go together" in half.stderr
+
+
+def test_export_never_makes_a_new_ca_where_the_state_folder_is_missing(ws: Workspace,
+                                                                       tmp_path: Path) -> None:
+    """Issue 25: with var/ missing, export made a CA no machine trusts, and said nothing."""
+    cp = ws.run("ca", "export", str(tmp_path / "ca.pem"))
+    assert cp.returncode == 2 and "does not exist" in cp.stderr and "Traceback" not in cp.stderr
+    assert not ws.var.exists() and not (tmp_path / "ca.pem").exists()
+
+
+def test_every_command_finds_the_policys_state_from_any_folder(ws: Workspace,
+                                                               tmp_path: Path) -> None:
+    """Issue 25: the CLI run elsewhere wrote sessions to a new ./var there."""
+    import subprocess
+
+    from tests.conftest import guarita_cmd
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    subprocess.run([*guarita_cmd(), "session", "login", "servidor", "10.1.1.1", "--config",
+                    str(ws.config)], cwd=elsewhere, check=True, capture_output=True)
+    assert not (elsewhere / "var").exists()
+    assert "10.1.1.1" in ws.run("session", "list", check=True).stdout

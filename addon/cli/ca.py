@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives import hashes
 
 from addon import ca
 from addon.cli.common import config_option, policy_of
+from addon.errors import GuaritaError
 
 
 @click.group("ca")
@@ -33,6 +34,11 @@ def export(out: Path, der: bool, ca_cert: Path | None, ca_key: Path | None, conf
     state = policy_of(config).paths.state_dir
     if (ca_cert is None) != (ca_key is None):
         raise click.UsageError("--ca-cert and --ca-key go together")
+    if not state.is_dir():
+        # a new CA here would be one the institution's machines do not trust: never silently
+        raise GuaritaError(f"the state folder {state} does not exist, so there is no CA to "
+                           "export (is this the policy the proxy runs with? its paths.state "
+                           "names the folder); create it, or run the proxy once, to make the CA")
     if ca_cert is not None and ca_key is not None:
         ca.install(ca_cert, ca_key, state)
     cert = ca.export(state, out, der)
