@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
+
+import pytest
 
 
 def test_check_contract(ws) -> None:  # noqa: ANN001
@@ -180,3 +184,29 @@ def test_check_explains_a_forbidden_destination_as_the_proxy_refuses_it(ws) -> N
         assert out["level"] == (2 if user == "servidor" else 3)  # the person's level, as ever
     code, out = ws.check("http://www.gov.br/", "--user", "membro")
     assert (code, out["decision"]) == (0, "allow")
+
+
+@pytest.mark.parametrize("which", ["--listen-port", "--metrics-port", "--session-port", "console"])
+def test_a_taken_port_is_one_line_naming_it_and_nothing_claims_to_have_started(
+        ws, which: str) -> None:  # noqa: ANN001
+    """Issue 25: the proxy named only the metrics port; a second console said its URL first."""
+    import socket
+
+    from tests.conftest import free_port, guarita_cmd
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        if which == "console":
+            cp = ws.run("console", "--port", port, timeout=60)
+        else:
+            ports = {"--listen-port": str(free_port()), "--metrics-port": "0",
+                     "--session-port": "0", which: port}
+            env = {"GUARITA_SESSION_TOKEN": "x" * 32}
+            cp = subprocess.run([*guarita_cmd(), "run", *(a for kv in ports.items() for a in kv),
+                                 "--config", str(ws.config)], cwd=ws.root, capture_output=True,
+                                text=True, timeout=60, env={**os.environ, **env})
+    assert cp.returncode == 2, cp.stdout + cp.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in cp.stderr and "Traceback" not in cp.stderr
+    assert " on http" not in cp.stdout and "proxy on" not in cp.stdout  # nothing said started

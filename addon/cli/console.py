@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from addon.cli.common import config_option
+from addon.errors import GuaritaError
 
 
 @click.command("console")
@@ -23,6 +24,11 @@ def console(listen_host: str, port: int, secure_cookie: bool, config: Path) -> N
     from addon.console.app import create_app
 
     app = create_app(config, secure_cookie)
+    try:  # bound here, so that a port in use is one line and nothing is said to have started
+        server = waitress.create_server(app, host=listen_host, port=port, threads=8,
+                                        ident="guarita")
+    except OSError as exc:
+        raise GuaritaError(f"cannot listen on {listen_host}:{port}: "
+                           f"{exc.strerror or exc}") from exc
     click.echo(f"guarita: console on http://{listen_host}:{port}/ (policy {config})")
-    waitress.serve(app, host=listen_host, port=port, threads=8, ident="guarita",
-                   _quiet=True)
+    server.run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 from pathlib import Path
 
 import click
@@ -76,6 +77,11 @@ def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str
         from addon.proxy import listener
 
         listener.share_port()
+    else:  # every port named before anything is printed as started
+        for host, port in ((listen_host, listen_port), (metrics_host, metrics_port),
+                           (session_host, session_port)):
+            if port:
+                _check_free(host, port)
     guarita_options = {
         "guarita_https_block_page": https_block_page or intercept,
         "guarita_policy": str(config),
@@ -89,6 +95,18 @@ def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str
     }
     asyncio.run(_serve(listen_host, listen_port, mode, guarita_options,
                        str(policy.paths.state_dir), list(settings), confdir, worker_index))
+
+
+def _check_free(host: str, port: int) -> None:
+    """GuaritaError naming the port when something already listens there. (mitmproxy binds
+    later, inside its own start-up, and says only "--mode regular@PORT" advice.)"""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise GuaritaError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
 def _supervise(count: int, policy: Policy, host: str, port: int, metrics_host: str,
