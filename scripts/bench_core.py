@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import random
 import resource
+import shutil
 import statistics
 import sys
 import tarfile
@@ -100,7 +101,9 @@ def main() -> None:
         for h in probe:
             idx.lookup(h)
         mem = rss_mb() - base
-        policy = load_policy(ROOT / "config" / "policy.yaml", workdir=Path(tmp))
+        for part in ("config", "categories"):  # the shipped policy keeps its state beside it
+            shutil.copytree(ROOT / part, Path(tmp) / part)
+        policy = load_policy(Path(tmp) / "config" / "policy.yaml", workdir=Path(tmp))
         ident = Identity("ana", frozenset({"servidores"}), 2, source="directory")
         now = dt.datetime(2026, 11, 24, 14, tzinfo=dt.UTC).timestamp()
 

@@ -59,12 +59,18 @@ class Workspace:
         return cp.returncode, json.loads(cp.stdout)
 
 
+def copy_shipped(folder: Path) -> Workspace:
+    """Copies of config/ and categories/ in `folder`: the shipped policy names its state
+    (`../var`) beside itself, so a test's state must come with a copy, never the checkout's."""
+    shutil.copytree(ROOT / "config", folder / "config")
+    shutil.copytree(ROOT / "categories", folder / "categories")
+    return Workspace(folder)
+
+
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     """A working folder with copies of config/ and categories/, as an operator has."""
-    shutil.copytree(ROOT / "config", tmp_path / "config")
-    shutil.copytree(ROOT / "categories", tmp_path / "categories")
-    return Workspace(tmp_path)
+    return copy_shipped(tmp_path)
 
 
 @pytest.fixture(scope="session")

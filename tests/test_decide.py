@@ -11,6 +11,7 @@ from addon.lists.compiler import policy_index
 from addon.policy.decide import RULES, decide
 from addon.policy.load import load_policy
 from addon.policy.model import Identity, Policy, Release
+from tests.conftest import copy_shipped
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = dt.timezone(dt.timedelta(hours=-3))
@@ -24,7 +25,7 @@ FARROUPILHA_2PM = dt.datetime(2024, 9, 20, 14, 0, tzinfo=TZ).timestamp()  # RS-o
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     work = tmp_path_factory.mktemp("work")
-    policy = load_policy(ROOT / "config" / "policy.yaml", workdir=work)
+    policy = load_policy(copy_shipped(work).config, workdir=work)
     index = policy_index(policy.paths)
     return policy, index
 

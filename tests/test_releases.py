@@ -13,6 +13,7 @@ from addon.errors import ReleaseError
 from addon.policy.load import load_policy
 from addon.state import db, history, releases, requests
 from addon.state.releases import Target
+from tests.conftest import copy_shipped
 
 ROOT = Path(__file__).resolve().parent.parent
 ANA = Target("user", "servidor")
@@ -21,7 +22,7 @@ ANA = Target("user", "servidor")
 @pytest.fixture
 def env(tmp_path: Path, backend: str, request: pytest.FixtureRequest):  # noqa: ANN201
     """The shipped policy with its state in SQLite, or in a real PostgreSQL."""
-    policy = load_policy(ROOT / "config" / "policy.yaml", workdir=tmp_path)
+    policy = load_policy(copy_shipped(tmp_path).config, workdir=tmp_path)
     if backend == "postgresql":
         url = request.getfixturevalue("postgres").create_database(f"rel_{tmp_path.name}"[:60])
         policy = dataclasses.replace(policy, paths=dataclasses.replace(policy.paths, database=url))
