@@ -47,13 +47,18 @@ def test_a_category_edit_swaps_the_index(chain: Chain) -> None:
     assert rt.index is not before and rt.index.categories_of("novo-jogo.example") == ("games",)
 
 
-def test_the_first_policy_must_load(tmp_path) -> None:  # noqa: ANN001
+def test_the_first_policy_must_load(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     from mitmproxy.test import taddons
     from prometheus_client import CollectorRegistry
 
     from addon.proxy.metrics import Metrics
     from addon.proxy.reload import Reload
 
+    # loading the add-on reads the option's default (config/policy.yaml of the working
+    # folder) first: a copy of the test's own, never the checkout's policy and state
+    from tests.conftest import copy_shipped
+
+    monkeypatch.chdir(copy_shipped(tmp_path).root)
     r = Reload(Metrics(CollectorRegistry()))
     with taddons.context(r) as tctx, pytest.raises(exceptions.OptionsError, match="missing.yaml"):
         tctx.configure(r, guarita_policy=str(tmp_path / "missing.yaml"))
