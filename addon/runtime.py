@@ -30,8 +30,8 @@ from addon.policy import categories
 from addon.policy.categories import CategoryIndex
 from addon.policy.decide import decide
 from addon.policy.hosts import host_suffixes
-from addon.policy.load import load_policy
 from addon.policy.model import Decision, Identity, Policy, Release
+from addon.settings.load import load_policy
 from addon.state import blocks, db, releases, requests, sessions
 
 log = logging.getLogger("guarita")
@@ -212,7 +212,8 @@ class RuntimeSource:
                     self.broken = None
                 except GuaritaError as exc:
                     self.broken = str(exc)
-                    said.append(f"policy not reloaded, keeping the last good one: {exc}")
+                    said.extend(f"policy not reloaded, keeping the last good one: {mistake}"
+                                for mistake in str(exc).splitlines())  # one line each
             try:
                 version = self._version()
             except sqlite3.Error as exc:  # PostgreSQL away: decide from the last snapshot

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 from addon.lists.compiler import compile_index  # noqa: E402
 from addon.policy.categories import CategoryIndex  # noqa: E402
 from addon.policy.decide import decide  # noqa: E402
-from addon.policy.load import load_policy  # noqa: E402
 from addon.policy.model import Identity  # noqa: E402
+from addon.settings.load import load_policy  # noqa: E402
 
 UT1 = ROOT.parent / "shared" / "data" / "ut1-blacklists-2026-08-17.tar.gz"
 

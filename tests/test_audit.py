@@ -19,8 +19,8 @@ import pytest
 from addon.audit import query
 from addon.audit.record import record
 from addon.audit.writer import AuditWriter
-from addon.policy.load import load_policy
 from addon.policy.model import Decision, Identity, Paths
+from addon.settings.load import load_policy
 
 
 def rec(i: int, user: str = "ana", host: str = "www.gov.br", decision: str = "allow",

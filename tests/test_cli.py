@@ -96,7 +96,7 @@ def test_art9_par11_approve_of_a_malicious_request_needs_the_analysis_ref(any_ws
     ws = any_ws
     import json
 
-    from addon.policy.load import load_policy
+    from addon.settings.load import load_policy
     from addon.state import db, requests
 
     policy = load_policy(ws.config, ws.root)

@@ -11,7 +11,7 @@ import pytest
 
 from addon.errors import PolicyError
 from addon.policy.clock import BusinessCalendar
-from addon.policy.load import load_policy
+from addon.settings.load import load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 CAL = BusinessCalendar(ZoneInfo("America/Sao_Paulo"), dt.time(8, 30), dt.time(18, 30))
@@ -81,7 +81,7 @@ def test_hole12_a_null_or_wrong_path_names_the_key(tmp_path) -> None:  # noqa: A
     import yaml
 
     from addon.errors import PolicyError
-    from addon.policy.load import load_policy
+    from addon.settings.load import load_policy
     from tests.conftest import ROOT
 
     tree = yaml.safe_load((ROOT / "config" / "policy.yaml").read_text())
@@ -104,7 +104,7 @@ def test_forbidden_destinations_are_loaded_and_loopback_is_never_optional(tmp_pa
     import yaml
 
     from addon.errors import PolicyError
-    from addon.policy.load import load_policy
+    from addon.settings.load import load_policy
     from tests.conftest import ROOT
 
     tree = yaml.safe_load((ROOT / "config" / "policy.yaml").read_text())
@@ -122,7 +122,7 @@ def test_forbidden_destinations_are_loaded_and_loopback_is_never_optional(tmp_pa
 def _calendar(tmp_path, **holidays):  # noqa: ANN001, ANN003, ANN202
     import yaml
 
-    from addon.policy.load import load_policy
+    from addon.settings.load import load_policy
     from tests.conftest import ROOT
 
     tree = yaml.safe_load((ROOT / "config" / "policy.yaml").read_text())
@@ -158,7 +158,7 @@ def test_seed000_item4_notice_skips_the_kept_optional_holidays(tmp_path) -> None
 def test_the_shipped_policy_keeps_the_usual_pontos_facultativos() -> None:
     import datetime as dt
 
-    from addon.policy.load import load_policy
+    from addon.settings.load import load_policy
     from tests.conftest import ROOT
 
     cal = load_policy(ROOT / "config" / "policy.yaml").calendar
@@ -182,7 +182,7 @@ def test_logon_sources_are_validated_and_never_hold_a_token(tmp_path) -> None:  
     import yaml
 
     from addon.errors import PolicyError
-    from addon.policy.load import load_policy
+    from addon.settings.load import load_policy
     from tests.conftest import ROOT
 
     base = yaml.safe_load((ROOT / "config" / "policy.yaml").read_text())
@@ -205,7 +205,7 @@ def test_logon_sources_are_validated_and_never_hold_a_token(tmp_path) -> None:  
 def test_state_named_in_the_policy_is_beside_it_wherever_the_cli_runs(tmp_path) -> None:  # noqa: ANN001
     import shutil
 
-    from addon.policy.load import load_policy as load
+    from addon.settings.load import load_policy as load
     from tests.conftest import ROOT
 
     etc = tmp_path / "etc"
@@ -230,7 +230,7 @@ def test_a_missing_quote_is_pointed_at_where_it_is_missing(tmp_path) -> None:  #
     import pytest
 
     from addon.errors import PolicyError
-    from addon.policy.load import load_policy as load
+    from addon.settings.load import load_policy as load
 
     bad = tmp_path / "policy.yaml"
     bad.write_text('categories:\n  adult: "Conteúdo adulto\n  games: Jogos\n'
@@ -244,16 +244,17 @@ def test_art19_settings_are_checked_with_the_key_named(ws) -> None:  # noqa: ANN
     import yaml
 
     from addon.errors import PolicyError
-    from addon.policy.load import load_policy as load
+    from addon.settings.load import load_policy as load
 
     base = yaml.safe_load(ws.config.read_text())
     cases = [
-        ({"violations": {"severities": {"media": ["user", "papa"]}}}, "unknown recipient 'papa'"),
+        ({"violations": {"severities": {"media": ["user", "papa"]}}},
+         r"violations.severities.media\[1\]: must be one of 'user'.*got 'papa'"),
         ({"violations": {"rules": [{"name": "x", "severity": "nenhuma"}]}}, "unknown severity"),
         ({"violations": {"rules": [{"name": "x", "attempts": 0}]}}, "attempts: must be at least 1"),
         ({"notifications": {"offices": {"papa": "p@x.va"}}}, "offices.papa: must be one of"),
         ({"notifications": {"committee": ["não é endereço"]}}, "committee: must be an e-mail"),
-        ({"notifications": {"digest": "monthly"}}, "digest: must be daily or weekly"),
+        ({"notifications": {"digest": "monthly"}}, "digest: must be one of 'daily', 'weekly'"),
     ]
     for extra, message in cases:
         ws.config.write_text(yaml.safe_dump({**base, **extra}, allow_unicode=True))

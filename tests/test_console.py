@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from addon.console.app import create_app
-from addon.policy.load import load_policy
+from addon.settings.load import load_policy
 from addon.state import db
 from tests.conftest import Workspace
 from tests.test_notify import attempts

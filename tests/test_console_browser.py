@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from addon.policy.load import load_policy
+from addon.settings.load import load_policy
 from tests.conftest import Proxy, Workspace, free_port, guarita_cmd, start_proxy, wait_until
 from tests.support import browser as web
 from tests.test_notify import attempts

@@ -9,8 +9,8 @@ import pytest
 
 from addon.lists.compiler import policy_index
 from addon.policy.decide import RULES, decide
-from addon.policy.load import load_policy
 from addon.policy.model import Identity, Policy, Release
+from addon.settings.load import load_policy
 from tests.conftest import copy_shipped
 
 ROOT = Path(__file__).resolve().parent.parent

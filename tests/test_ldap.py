@@ -17,7 +17,7 @@ from addon.errors import DirectoryUnavailable, UnknownUser
 from addon.identity.cache import CachedDirectory
 from addon.identity.directory import make_directory
 from addon.identity.ldap import LdapDirectory
-from addon.policy.ldap_settings import LdapSettings
+from addon.settings.deployment import LdapSettings
 from tests.conftest import free_port, start_proxy
 from tests.support import slapd as sl
 
@@ -200,7 +200,7 @@ def test_contact_reads_mail_and_the_chief_from_manager(server) -> None:  # noqa:
 def test_art19_one_digest_to_the_chief_the_directory_names(ws, server, tmp_path) -> None:  # noqa: ANN001
     """Repeated attempts by ana: exactly one digest, to eva (ana's `manager`), none elsewhere."""
     from addon.notify.worker import tick
-    from addon.policy.load import load_policy
+    from addon.settings.load import load_policy
     from addon.state import db
     from tests.support.smtp import SmtpServer
     from tests.test_notify import TZ_NOW, YESTERDAY, attempts

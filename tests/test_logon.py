@@ -95,8 +95,8 @@ WORKSTATION = "workstation-token-0123456789"
 def endpoint(ws: Workspace, tmp_path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
     from addon.identity.directory import StaticDirectory
     from addon.identity.logon import LogonEndpoint, current_sources
-    from addon.policy.load import load_policy
     from addon.policy.model import LogonSource
+    from addon.settings.load import load_policy
 
     policy = load_policy(ws.config, ws.root)
     token_file = tmp_path / "collector.token"
@@ -185,7 +185,7 @@ def test_concurrent_calls_are_bounded(ws: Workspace) -> None:
 
     from addon.identity.directory import StaticDirectory
     from addon.identity.logon import LogonEndpoint
-    from addon.policy.load import load_policy
+    from addon.settings.load import load_policy
 
     policy = load_policy(ws.config, ws.root)
     ep = LogonEndpoint("127.0.0.1", 0, lambda: [], policy.paths.state_dir,

@@ -19,8 +19,8 @@ from addon.identity.negotiate import (
     one_line,
     principal_login,
 )
-from addon.policy.load import load_policy
-from addon.policy.model import NegotiateSettings
+from addon.settings.deployment import NegotiateSettings
+from addon.settings.load import load_policy
 from tests.conftest import Workspace, use_kerberos, wait_until
 from tests.support import kdc as kerberos
 from tests.support.kdc import Kdc
@@ -61,7 +61,8 @@ def test_gss_messages_become_one_line() -> None:
 @pytest.fixture
 def acceptor(kdc: Kdc, tmp_path: Path) -> Acceptor:
     os.environ["KRB5_CONFIG"] = kdc.env["KRB5_CONFIG"]
-    return Acceptor(NegotiateSettings(kdc.keytab, REALMS, kerberos.SERVICE), tmp_path / "rc2")
+    settings = NegotiateSettings(keytab=kdc.keytab, realms=REALMS, principal=kerberos.SERVICE)
+    return Acceptor(settings, tmp_path / "rc2")
 
 
 def test_a_ticket_proves_its_user_once_and_a_replay_is_refused(kdc: Kdc, acceptor: Acceptor) -> None:
@@ -94,24 +95,25 @@ def test_a_token_whose_ticket_has_expired_is_refused(kdc: Kdc, acceptor: Accepto
 
 
 def test_an_unusable_keytab_is_one_clear_error(kdc: Kdc, tmp_path: Path) -> None:
-    settings = NegotiateSettings(tmp_path / "missing.keytab", REALMS)
+    settings = NegotiateSettings(keytab=tmp_path / "missing.keytab", realms=REALMS)
     with pytest.raises(PolicyError, match="missing.keytab: No such file"):
         Acceptor(settings, tmp_path / "rc")
     shared = tmp_path / "shared.keytab"
     shared.write_bytes(kdc.keytab.read_bytes())
     shared.chmod(0o644)
     with pytest.raises(PolicyError, match="readable by every user"):
-        Acceptor(NegotiateSettings(shared, REALMS), tmp_path / "rc")
+        Acceptor(NegotiateSettings(keytab=shared, realms=REALMS), tmp_path / "rc")
     shared.chmod(0o600)
     with pytest.raises(PolicyError, match="cannot use"):  # no key for this principal in it
-        Acceptor(NegotiateSettings(shared, REALMS, f"HTTP/outro@{kerberos.REALM}"), tmp_path / "rc")
+        other = f"HTTP/outro@{kerberos.REALM}"
+        Acceptor(NegotiateSettings(keytab=shared, realms=REALMS, principal=other), tmp_path / "rc")
 
 
 def test_without_the_gssapi_package_the_error_says_what_to_install(
         kdc: Kdc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "gssapi", None)
     with pytest.raises(PolicyError, match=r"guarita\[kerberos\]"):
-        Acceptor(NegotiateSettings(kdc.keytab, REALMS), tmp_path / "rc")
+        Acceptor(NegotiateSettings(keytab=kdc.keytab, realms=REALMS), tmp_path / "rc")
 
 
 def test_the_policy_names_the_keytab_beside_it_and_the_realm(ws: Workspace, kdc: Kdc) -> None:

@@ -19,8 +19,8 @@ from addon.audit.writer import AuditWriter
 from addon.identity.directory import make_directory
 from addon.notify import outbox
 from addon.notify.worker import closed_period, tick
-from addon.policy.load import load_policy
 from addon.policy.model import Decision, Identity, Policy
+from addon.settings.load import load_policy
 from addon.state import db, releases, requests
 from tests.conftest import Workspace
 from tests.support.smtp import SmtpServer

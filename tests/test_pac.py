@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from addon.policy.load import load_policy
 from addon.policy.pac import pac
+from addon.settings.load import load_policy
 from tests.conftest import Workspace, free_port, start_proxy
 from tests.support import browser as web
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from addon.errors import ReleaseError
-from addon.policy.load import load_policy
+from addon.settings.load import load_policy
 from addon.state import db, history, releases, requests
 from addon.state.releases import Target
 from tests.conftest import copy_shipped

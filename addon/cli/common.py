@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import click
 
 from addon.errors import GuaritaError
-from addon.policy.load import DEFAULT_POLICY, load_policy
 from addon.policy.model import Policy
+from addon.settings.load import DEFAULT_POLICY, load_policy
 from addon.state.history import default_operator
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -71,7 +71,8 @@ def main() -> None:
     except click.Abort:
         sys.exit(130)
     except GuaritaError as exc:
-        click.echo(f"guarita: error: {exc}", err=True)
+        for mistake in str(exc).splitlines():  # a policy with three mistakes: three lines
+            click.echo(f"guarita: error: {mistake}", err=True)
         sys.exit(2)
     except sqlite3.Error as exc:
         click.echo(f"guarita: error: database: {exc}", err=True)

@@ -12,8 +12,8 @@ import click
 from addon import ca, workers
 from addon.cli.common import config_option
 from addon.errors import GuaritaError
-from addon.policy.load import load_policy
 from addon.policy.model import Policy
+from addon.settings.load import load_policy
 from addon.store.upgrade import upgrade
 from addon.workers import resolve_count
 

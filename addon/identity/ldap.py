@@ -22,7 +22,7 @@ from ldap3.utils.dn import parse_dn
 
 from addon.errors import DirectoryUnavailable, PolicyError, UnknownUser
 from addon.identity.directory import Contact, Entry
-from addon.policy.ldap_settings import PRESETS, LdapSettings
+from addon.settings.deployment import PRESETS, LdapSettings
 
 IN_CHAIN = "1.2.840.113556.1.4.1941"  # AD LDAP_MATCHING_RULE_IN_CHAIN
 

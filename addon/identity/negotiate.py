@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from addon.errors import GuaritaError, PolicyError
-from addon.policy.model import NegotiateSettings, Policy
+from addon.policy.model import Policy
+from addon.settings.deployment import NegotiateSettings
 
 MAX_TOKEN = 64 * 1024  # AD tickets with many groups (PAC) reach ~12 KB; this is far above
 

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from addon.errors import GuaritaError
-from addon.policy.notify_settings import SmtpSettings
+from addon.settings.deployment import SmtpSettings
 
 
 class NotifyError(GuaritaError):

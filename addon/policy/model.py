@@ -5,10 +5,11 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from addon.policy.clock import BusinessCalendar
 from addon.policy.notify_settings import NotifySettings
+from addon.settings.deployment import LdapSettings, NegotiateSettings
 
 Action = Literal["allow", "block", "error"]  # error: allowed, but the site failed
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -113,20 +114,6 @@ class Paths:
 
 
 @dataclass(frozen=True)
-class NegotiateSettings:
-    """Kerberos (SPNEGO) proxy authentication: the proxy's keytab and whose tickets count.
-
-    Only principals of `realms` map to logins (`ana@EXEMPLO.GOV.BR` -> `ana`): a trusted
-    foreign realm's `ana` is somebody else. `principal` pins the key the proxy accepts
-    with (`HTTP/proxy.fqdn@REALM`); without it any key in the keytab is accepted.
-    """
-
-    keytab: Path
-    realms: frozenset[str]
-    principal: str | None = None
-
-
-@dataclass(frozen=True)
 class AuthLimits:
     """Proxy authentication: how long a verified password is trusted, and the brute-force brake."""
 
@@ -151,7 +138,7 @@ class Policy:
     group_special: dict[str, frozenset[str]]
     default_level: int
     users: dict[str, StaticUser]
-    ldap: Any
+    ldap: LdapSettings | None
     auth: AuthLimits
     machines: tuple[MachineLevel, ...]
     paths: Paths
@@ -189,7 +176,6 @@ class Policy:
             return True
         addr = ipaddress.ip_address(host)
         return any(addr.version == n.version and addr in n for n in self.ip_literal_allow)
-    raw: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
     # decide()'s memo: a reload builds a new Policy, so it never outlives its rules.
     decision_cache: dict[object, Decision] = field(default_factory=dict, compare=False, repr=False)
 

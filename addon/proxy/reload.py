@@ -63,7 +63,8 @@ class Reload:
         except GuaritaError as exc:
             if self.source is None:
                 raise exceptions.OptionsError(str(exc)) from exc
-            log.error("guarita: %s; keeping the last good policy", exc)
+            for mistake in str(exc).splitlines():
+                log.error("guarita: %s; keeping the last good policy", mistake)
             return
         old, self.source = self.source, source
         if old is not None:
@@ -87,11 +88,13 @@ class Reload:
         if source is None:
             return
         before = source.current
+        outcomes: set[tuple[str, str]] = set()  # a file with three mistakes is one failed reload
         for line in source.refresh(force_state, force_policy):
             ok = "keeping" not in line
-            what = "policy" if "policy" in line else "categories"
-            self.metrics.reloads.labels(what, "ok" if ok else "error").inc()
+            outcomes.add(("policy" if "policy" in line else "categories", "ok" if ok else "error"))
             (log.info if ok else log.error)("guarita: %s", line)
+        for what, outcome in outcomes:
+            self.metrics.reloads.labels(what, outcome).inc()
         if source.current is not before:
             self._adopted()
         self.metrics.policy_broken.set(1 if source.broken else 0)

@@ -39,6 +39,22 @@ def test_broken_policy_is_refused_and_fixing_it_is_adopted_with_a_line(
     assert chain.metric("guarita_last_reload_timestamp_seconds") > 0
 
 
+def test_a_misspelt_key_is_refused_by_the_running_proxy_naming_it(
+        chain: Chain, caplog: pytest.LogCaptureFixture) -> None:
+    good = chain.ws.config.read_text()
+    before = chain.reload.runtime
+    chain.ws.config.write_text(good.replace("blocked:\n", "blokced:\n", 1)
+                               .replace("  allow: []", "  alow: []", 1))
+    chain.reload.tick()
+    assert chain.reload.runtime is before and before.policy.blocked  # the last good one
+    assert chain.metric("guarita_policy_file_broken") == 1
+    refused = [r.message for r in caplog.records if "keeping the last good one" in r.message]
+    assert [m.split(": ", 3)[-1] for m in refused] == [
+        "blokced: unknown key (did you mean 'blocked'?)",
+        "ip_literals.alow: unknown key (did you mean 'allow'?)"]
+    assert chain.metric("guarita_reloads_total", {"what": "policy", "result": "error"}) == 1
+
+
 def test_a_category_edit_swaps_the_index(chain: Chain) -> None:
     before = chain.reload.runtime.index
     chain.ws.run("categories", "add", "games", "novo-jogo.example", check=True)

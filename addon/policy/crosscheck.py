@@ -1,0 +1,66 @@
+"""Checks across sections of a declared policy: every name it uses must be declared.
+
+A category name with a typo would silently open or close access for a whole level, so each
+list of categories, each special group named by a directory group and each severity named by
+a violation rule must exist. Each problem is `(where in the file, problem)`, found all at once, so a
+person fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from addon.policy.build import calendar_of
+from addon.policy.clock import optional_holidays
+from addon.policy.document import PolicyDocument
+
+Loc = tuple[int | str, ...]
+Problem = tuple[Loc, str]
+HOLIDAY_YEARS = range(2024, 2031)
+
+
+def _category_lists(doc: PolicyDocument) -> Iterator[tuple[Loc, tuple[str, ...]]]:
+    for n, level in sorted(doc.levels.items()):
+        if level.allow_only is not None:
+            yield ("levels", n, "allow_only"), level.allow_only
+        yield ("levels", n, "outside_business_hours_only"), level.outside_business_hours_only
+    yield ("blocked",), doc.blocked
+    yield ("malicious",), doc.malicious
+    for name, group in doc.special_groups.items():
+        yield ("special_groups", name, "categories"), group.categories
+    yield ("webconference", "homologated"), doc.webconference.homologated
+    for name, platform in doc.webconference.platforms.items():
+        yield ("webconference", "platforms", name, "category"), (platform.category,)
+    for i, rule in enumerate(doc.violations.rules or ()):
+        yield ("violations", "rules", i, "categories"), rule.categories
+
+
+def problems(doc: PolicyDocument) -> list[Problem]:
+    found: list[Problem] = []
+    for key, names in _category_lists(doc):
+        for name in names:
+            if name not in doc.categories:
+                found.append((key, f"unknown category {name!r} (declare it under 'categories')"))
+    for group, specials in doc.directory.special_groups.items():
+        for name in specials:
+            if name not in doc.special_groups:
+                found.append((("directory", "special_groups", group),
+                              f"unknown special group {name!r} (declare it under "
+                              "'special_groups')"))
+    for i, rule in enumerate(doc.violations.rules or ()):
+        if rule.severity not in doc.violations.severities:
+            found.append((("violations", "rules", i, "severity"),
+                          f"unknown severity {rule.severity!r} (defined: "
+                          f"{', '.join(doc.violations.severities)})"))
+    hol = doc.holidays
+    known = {n for y in HOLIDAY_YEARS for n in optional_holidays(hol.country, hol.subdivision, y)
+             .values()}
+    unknown = sorted(set(hol.optional) - known)
+    if unknown:
+        found.append((("holidays", "optional"), f"unknown optional holiday(s) {unknown}; known: "
+                      f"{', '.join(sorted(known)) or 'none for this country'}"))
+    try:
+        calendar_of(doc).holidays_of(2026)
+    except NotImplementedError:
+        found.append((("holidays",), f"no holiday calendar for {hol.country}/{hol.subdivision}"))
+    return found
