@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from addon.errors import CategoryError, GuaritaError
-from addon.identity.directory import Directory, make_directory
+from addon.identity.directory import Directory
 from addon.identity.negotiate import Acceptor
+from addon.identity.registry import make_directory
 from addon.lists import shared
 from addon.lists.compiler import policy_index
 from addon.policy import categories

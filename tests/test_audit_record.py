@@ -8,7 +8,8 @@ import sqlite3
 from hypothesis import given
 from hypothesis import strategies as st
 
-from addon.audit.record import MAX_FIELD, new_ref, safe_text
+from addon.audit.record import new_ref
+from addon.policy.text import MAX_FIELD, safe_text
 
 
 def unescape(text: str) -> bytes:

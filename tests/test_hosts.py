@@ -100,3 +100,13 @@ def test_idn_unicode_and_punycode_agree(label: str) -> None:
         return
     assert normalize_host(canonical) == canonical
     assert canonical.isascii()
+
+
+def test_a_client_address_has_one_spelling() -> None:
+    from addon.errors import HostError
+    from addon.policy.hosts import canonical_ip
+
+    assert canonical_ip(" ::ffff:10.0.0.5 ") == "10.0.0.5"
+    assert canonical_ip("[2001:DB8:0::1]") == "2001:db8::1"
+    with pytest.raises(HostError, match="invalid IP address 'x'"):
+        canonical_ip("x")

@@ -19,13 +19,14 @@ def module_name(path: Path) -> str:
 
 
 def imports() -> dict[str, set[str]]:
-    """Module-level imports of addon modules (imports inside functions are lazy by design)."""
+    """Every import of an addon module, those inside functions too: a lazy import hides a
+    cycle from Python, not from the design."""
     names = {module_name(p) for p in PACKAGE.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for path in PACKAGE.rglob("*.py"):
         me = module_name(path)
         deps: set[str] = set()
-        for node in ast.parse(path.read_text()).body:
+        for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("addon"):
                 for alias in node.names:
                     full = f"{node.module}.{alias.name}"

@@ -15,8 +15,8 @@ import yaml
 
 from addon.errors import DirectoryUnavailable, UnknownUser
 from addon.identity.cache import CachedDirectory
-from addon.identity.directory import make_directory
 from addon.identity.ldap import LdapDirectory
+from addon.identity.registry import make_directory
 from addon.settings.deployment import LdapSettings
 from tests.conftest import free_port, start_proxy
 from tests.support import slapd as sl

@@ -93,8 +93,8 @@ WORKSTATION = "workstation-token-0123456789"
 
 @pytest.fixture
 def endpoint(ws: Workspace, tmp_path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
-    from addon.identity.directory import StaticDirectory
     from addon.identity.logon import LogonEndpoint, current_sources
+    from addon.identity.static import StaticDirectory
     from addon.policy.model import LogonSource
     from addon.settings.load import load_policy
 
@@ -183,8 +183,8 @@ def test_concurrent_calls_are_bounded(ws: Workspace) -> None:
     """Past `max_calls` connections at once, a new one is closed at once, never queued."""
     import socket
 
-    from addon.identity.directory import StaticDirectory
     from addon.identity.logon import LogonEndpoint
+    from addon.identity.static import StaticDirectory
     from addon.settings.load import load_policy
 
     policy = load_policy(ws.config, ws.root)

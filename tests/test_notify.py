@@ -16,7 +16,7 @@ import yaml
 
 from addon.audit.record import record
 from addon.audit.writer import AuditWriter
-from addon.identity.directory import make_directory
+from addon.identity.registry import make_directory
 from addon.notify import outbox
 from addon.notify.worker import closed_period, tick
 from addon.policy.model import Decision, Identity, Policy

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from addon.identity.directory import StaticDirectory
 from addon.identity.negotiate import make_acceptor
+from addon.identity.static import StaticDirectory
 from addon.policy.model import Policy
 from addon.runtime import IDENTITY_MEMO_SECONDS, RuntimeSource
 from addon.state import blocks, releases

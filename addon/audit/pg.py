@@ -22,8 +22,8 @@ from typing import Any
 
 import psycopg
 
-from addon.audit.record import safe_text
 from addon.audit.schema import COLUMNS, INDEXES, V1_TYPES
+from addon.policy.text import safe_text
 from addon.store import pg
 
 log = logging.getLogger("guarita.audit")

@@ -29,8 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from addon.audit.record import safe_text
 from addon.audit.schema import COLUMNS, INSERT, open_audit
+from addon.policy.text import safe_text
 from addon.store.url import redact
 
 if TYPE_CHECKING:

@@ -23,10 +23,11 @@ from addon.cli.common import (
     progress,
 )
 from addon.errors import GuaritaError
-from addon.identity.directory import chief_of, make_directory
+from addon.identity.directory import chief_of
+from addon.identity.registry import make_directory
+from addon.policy.hosts import canonical_ip
 from addon.policy.model import Policy
 from addon.state import db, history
-from addon.state.sessions import canonical_ip
 from addon.store.url import redact
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -8,7 +8,7 @@ import click
 
 from addon.cli.common import config_option, emit, fmt_time, format_option, operator_option, policy_of
 from addon.errors import DirectoryUnavailable
-from addon.identity.directory import make_directory
+from addon.identity.registry import make_directory
 from addon.state import blocks, db
 
 

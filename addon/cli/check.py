@@ -13,10 +13,9 @@ from addon.cli.common import config_option, fmt_time, parse_time
 from addon.errors import GuaritaError
 from addon.policy.decide import effective_level
 from addon.policy.destinations import FORBIDDEN, forbidden_host
-from addon.policy.hosts import host_of_url
+from addon.policy.hosts import canonical_ip, host_of_url
 from addon.policy.model import Identity
 from addon.runtime import RuntimeSource
-from addon.state.sessions import canonical_ip
 
 
 @click.command()

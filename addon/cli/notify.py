@@ -8,7 +8,7 @@ import click
 
 from addon.audit import query
 from addon.cli.common import config_option, emit, fmt_time, format_option, policy_of
-from addon.identity.directory import make_directory
+from addon.identity.registry import make_directory
 from addon.notify import messages, outbox
 from addon.notify.smtp import Session, build
 from addon.notify.worker import tick

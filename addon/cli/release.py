@@ -18,7 +18,7 @@ from addon.cli.common import (
     policy_of,
 )
 from addon.errors import ReleaseError
-from addon.identity.directory import make_directory
+from addon.identity.registry import make_directory
 from addon.lists import compiler
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Policy

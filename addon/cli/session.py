@@ -15,7 +15,8 @@ from addon.cli.common import (
     parse_time,
     policy_of,
 )
-from addon.identity.directory import make_directory
+from addon.identity.registry import make_directory
+from addon.policy.hosts import canonical_ip
 from addon.state import db, sessions
 
 
@@ -37,7 +38,7 @@ def login(user: str, ip: str, until: str | None, config: Path, operator: str) ->
     end = parse_time(until, policy.calendar.tz, "--until") if until else None
     conn = db.connect(policy.paths)
     sessions.login(conn, user, ip, end, operator)
-    click.echo(f"{user.lower()} logged in at {sessions.canonical_ip(ip)}"
+    click.echo(f"{user.lower()} logged in at {canonical_ip(ip)}"
                + (f" until {fmt_time(end, policy.calendar.tz)}" if end else ""))
 
 
@@ -50,9 +51,9 @@ def logout(ip: str, config: Path, operator: str) -> None:
     policy = policy_of(config)
     conn = db.connect(policy.paths)
     if not sessions.logout(conn, ip, operator):
-        click.echo(f"no session at {sessions.canonical_ip(ip)}")
+        click.echo(f"no session at {canonical_ip(ip)}")
         return
-    click.echo(f"logged out {sessions.canonical_ip(ip)}")
+    click.echo(f"logged out {canonical_ip(ip)}")
 
 
 @session.command("list")

@@ -84,3 +84,6 @@ class CachedDirectory:
 
     def staff(self, chief: str) -> frozenset[str]:
         return self.inner.staff(chief)
+
+    def watch(self, event: Callable[[str], None]) -> None:
+        self.on_event = event

@@ -1,8 +1,8 @@
 """The directory interface and the embedded static directory.
 
-A directory answers two questions: which groups a login belongs to, and whether
-a password is right. The static one reads the policy file's `directory.users`;
-the LDAP one (addon.identity.ldap) answers the same two questions.
+A directory answers which groups a login belongs to, whether a password is right, and
+who a person's chief is. The kinds (`static.py`: the policy file's users; `ldap.py`
+behind `cache.py`) are chosen by `registry.py`; nothing else asks which kind it has.
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from addon.errors import GuaritaError, UnknownUser
-from addon.identity.passwords import verify_password
-from addon.policy.model import Policy
+from addon.errors import GuaritaError
 
 
 @dataclass(frozen=True)
@@ -49,44 +47,15 @@ class Directory(Protocol):
         """The logins whose immediate chief is `chief` (Art. 2, 19 II)."""
         ...
 
+    def peek(self, login: str) -> bool:
+        """True when `lookup(login)` would answer from memory: the proxy may ask on its
+        event loop instead of a thread."""
+        ...
 
-class StaticDirectory:
-    """The users of the policy file: the embedded default that needs no server."""
-
-    def __init__(self, policy: Policy) -> None:
-        self._users = policy.users
-
-    def lookup(self, login: str) -> Entry:
-        user = self._users.get(login.strip().lower())
-        if user is None:
-            raise UnknownUser(f"unknown user {login!r} (not in the directory)")
-        return Entry(user.login, user.groups)
-
-    def authenticate(self, login: str, password: str) -> bool:
-        user = self._users.get(login.strip().lower())
-        return user is not None and verify_password(password, user.password_hash)
-
-    def contact(self, login: str) -> Contact:
-        user = self._users.get(login.strip().lower())
-        if user is None:
-            raise UnknownUser(f"unknown user {login!r} (not in the directory)")
-        chief = self._users.get(user.chief) if user.chief else None
-        return Contact(user.login, user.email, user.chief, chief.email if chief else None)
-
-    def staff(self, chief: str) -> frozenset[str]:
-        chief = chief.strip().lower()
-        return frozenset(u.login for u in self._users.values() if u.chief == chief)
-
-
-def make_directory(policy: Policy) -> Directory:
-    """The directory the policy names: LDAP behind a cache, or the embedded static one."""
-    if policy.ldap is None:
-        return StaticDirectory(policy)
-    from addon.identity.cache import CachedDirectory
-    from addon.identity.ldap import LdapDirectory
-
-    s = policy.ldap
-    return CachedDirectory(LdapDirectory(s), s.cache_ttl, s.negative_ttl, s.stale_age)
+    def watch(self, event: Callable[[str], None]) -> None:
+        """Have `event(kind)` called for each lookup (asked, cached, stale, unavailable):
+        the metrics."""
+        ...
 
 
 def chief_of(directory: Directory) -> Callable[[str], str | None]:

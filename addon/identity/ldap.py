@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 from ldap3 import NONE, SUBTREE, Connection, Server, Tls
@@ -203,6 +204,12 @@ class LdapDirectory:
         if user_conn is not None:
             user_conn.unbind()
         return ok
+
+    def peek(self, login: str) -> bool:
+        return False  # every answer is a network round trip (the cache in front remembers)
+
+    def watch(self, event: Callable[[str], None]) -> None:
+        """Nothing to report here: the cache in front counts lookups."""
 
 
 def _first(value: object) -> str | None:

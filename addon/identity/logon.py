@@ -32,6 +32,7 @@ from typing import Any
 
 from addon.errors import DirectoryUnavailable, GuaritaError, UnknownUser
 from addon.identity.directory import Directory
+from addon.policy.hosts import canonical_ip
 from addon.policy.model import LogonSource, Paths
 from addon.state import db, history, sessions
 
@@ -195,8 +196,8 @@ class LogonEndpoint:
             self._failures.pop(peer, None)
             if form is None:
                 return 400, "malformed form body"
-            peer_ip = sessions.canonical_ip(peer)
-            ip = sessions.canonical_ip(form.get("ip") or peer_ip)
+            peer_ip = canonical_ip(peer)
+            ip = canonical_ip(form.get("ip") or peer_ip)
             conn = db.connect(self.state_dir)
             try:
                 if source.scope == "workstation" and ip != peer_ip:

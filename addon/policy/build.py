@@ -100,6 +100,7 @@ def build_policy(doc: PolicyDocument, node: NodeSettings, source: Path, digest: 
                                          u.password, u.email, u.chief.lower() if u.chief else None)
                for login, u in d.users.items()},
         ldap=node.ldap,
+        directory_kind=d.kind,
         auth=AuthLimits(auth.cache_seconds, auth.max_failures, auth.lockout_seconds,
                         node.negotiate),
         machines=tuple(MachineLevel(m.network, m.level, m.note) for m in doc.machines),

@@ -1,10 +1,12 @@
-"""The one host normaliser.
+"""The one host and address normaliser.
 
 Every host that reaches a decision (URL host, Host header, CONNECT target, TLS
 SNI, category list entry, release object) goes through `normalize_host`, so two
 spellings of one destination can never decide differently. The IPv4 rules are
 the WHATWG URL standard's: browsers and curl accept `2130706433`, `0x7f000001`
-and `0177.0.0.1` as 127.0.0.1, so the filter must too.
+and `0177.0.0.1` as 127.0.0.1, so the filter must too. A client's address (a session,
+a machine block, a release to a machine, a search) goes through `canonical_ip`, so the
+state and the proxy always compare one spelling.
 """
 
 from __future__ import annotations
@@ -171,3 +173,14 @@ def host_of_url(url: str) -> tuple[str, str, int, str]:
     if parts.query:
         path += "?" + parts.query
     return scheme, host, port, path
+
+
+def canonical_ip(ip: str) -> str:
+    """A client address as one spelling: IPv4-mapped IPv6 as IPv4, IPv6 compressed."""
+    try:
+        addr = ipaddress.ip_address(ip.strip().strip("[]"))
+    except ValueError as exc:
+        raise HostError(f"invalid IP address {ip!r}") from exc
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return str(addr.ipv4_mapped)
+    return str(addr)

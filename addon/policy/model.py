@@ -165,6 +165,7 @@ class Policy:
     console_roles: dict[str, frozenset[str]] = field(default_factory=dict)
     # SHA-256 of the policy file's text: nodes that run different policies show it (a metric)
     digest: str = ""
+    directory_kind: Literal["static", "ldap"] = "static"  # which: addon.identity.registry
 
     def roles_of(self, groups: frozenset[str]) -> frozenset[str]:
         """The console roles a user's groups give (none: an end user)."""

@@ -16,8 +16,8 @@ from string import Template
 
 from mitmproxy import http
 
-from addon.audit.record import safe_text
 from addon.policy.model import Decision, Policy
+from addon.policy.text import safe_text
 from addon.proxy.verdict import Verdict
 
 _TEMPLATE = Template(files("addon.proxy").joinpath("templates/block.html").read_text("utf-8"))

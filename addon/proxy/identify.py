@@ -25,12 +25,12 @@ from mitmproxy import connection, ctx, http
 from addon.errors import DirectoryUnavailable, UnknownUser
 from addon.identity.credentials import AuthCache, parse_basic
 from addon.identity.negotiate import Acceptor, TicketRefused, decode_token
+from addon.policy.hosts import canonical_ip
 from addon.policy.model import Identity, Policy
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
 from addon.proxy.verdict import IDENTIFIED, INTERNAL_ERROR, Identified, refusal
 from addon.runtime import Runtime
-from addon.state.sessions import canonical_ip
 
 log = logging.getLogger("guarita")
 
@@ -108,11 +108,10 @@ class Identify:
         self.auth.ttl = limits.cache_seconds
         self.auth.free_failures = limits.max_failures
         self.auth.max_delay = limits.lockout_seconds
-        d: Any = self.reload.runtime.directory
-        if hasattr(d, "on_event"):
-            names = {"lookups": "asked", "hits": "cached", "stale": "stale",
-                     "unavailable": "unavailable"}
-            d.on_event = lambda kind: self.metrics.directory_lookups.labels(names[kind]).inc()
+        names = {"lookups": "asked", "hits": "cached", "stale": "stale",
+                 "unavailable": "unavailable"}
+        self.reload.runtime.directory.watch(
+            lambda kind: self.metrics.directory_lookups.labels(names[kind]).inc())
         self._policy = policy
 
     def _identify(self, flow: http.HTTPFlow) -> Identified | Pending:
@@ -240,11 +239,8 @@ class Identify:
 
     @staticmethod
     def _needs_directory_io(rt: Runtime, login: str | None, ip: str) -> bool:
-        peek = getattr(rt.directory, "peek", None)
-        if peek is None:
-            return False  # the static directory answers from memory
         who = login or rt.snapshot.sessions.get(ip)
-        return bool(who) and not peek(who)
+        return who is not None and who != "" and not rt.directory.peek(who)
 
     def done(self) -> None:
         self.pool.shutdown(wait=False)

@@ -10,8 +10,8 @@ import time
 from typing import Literal
 
 from addon.errors import StateError
+from addon.policy.hosts import canonical_ip
 from addon.state import history
-from addon.state.sessions import canonical_ip
 
 Kind = Literal["user", "machine"]
 

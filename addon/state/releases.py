@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from addon.errors import GuaritaError, ReleaseError
-from addon.policy.hosts import normalize_host
+from addon.policy.hosts import canonical_ip, normalize_host
 from addon.policy.model import Policy, Release
 from addon.state import history
-from addon.state.sessions import canonical_ip
 
 DAY = 86400.0
 TargetKind = Literal["user", "group", "machine"]

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import sqlite3
 import time
 
 from addon.errors import StateError
+from addon.policy.hosts import canonical_ip
 from addon.state import history
-
-
-def canonical_ip(ip: str) -> str:
-    try:
-        addr = ipaddress.ip_address(ip.strip().strip("[]"))
-    except ValueError as exc:
-        raise StateError(f"invalid IP address {ip!r}") from exc
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        return str(addr.ipv4_mapped)
-    return str(addr)
 
 
 def login(conn: sqlite3.Connection, user: str, ip: str, until: float | None,

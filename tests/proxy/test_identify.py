@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Callable
 
 import pytest
 import yaml
 from mitmproxy.proxy.layers.http import HttpRequestHeadersHook
 
 from addon.errors import DirectoryUnavailable
-from addon.identity.directory import Entry
+from addon.identity.directory import Contact, Entry
 from addon.proxy.verdict import IDENTIFIED, VERDICT
 from tests.conftest import Workspace, use_kerberos
 from tests.proxy.conftest import Chain, connect, make_flow, send
@@ -119,8 +120,17 @@ class DownDirectory:
     def authenticate(self, login: str, password: str) -> bool:
         raise DirectoryUnavailable("ldap://dc1: timed out")
 
+    def contact(self, login: str) -> Contact:
+        raise DirectoryUnavailable("ldap://dc1: timed out")
+
+    def staff(self, chief: str) -> frozenset[str]:
+        raise DirectoryUnavailable("ldap://dc1: timed out")
+
     def peek(self, login: str) -> bool:
         return False
+
+    def watch(self, event: Callable[[str], None]) -> None:
+        return None
 
 
 def test_directory_down_fails_closed_off_the_event_loop(chain: Chain) -> None:
