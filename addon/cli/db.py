@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from addon.cli.common import config_option, policy_of
+from addon.store.backup import backup as backup_databases
 from addon.store.upgrade import upgrade as upgrade_schemas
 
 
@@ -20,4 +21,14 @@ def db_group() -> None:
 def upgrade(config: Path) -> None:
     """Create or migrate the state and audit schemas (storage.database, or the SQLite files)."""
     for line in upgrade_schemas(policy_of(config).paths):
+        click.echo(line)
+
+
+@db_group.command()
+@click.argument("dest", type=click.Path(path_type=Path, file_okay=False))
+@config_option
+def backup(dest: Path, config: Path) -> None:
+    """Copy state.db and audit.db into DEST while the proxy runs (SQLite's online backup);
+    for PostgreSQL, says the pg_dump command to use."""
+    for line in backup_databases(policy_of(config).paths, dest):
         click.echo(line)
