@@ -87,3 +87,25 @@ def test_a_value_postgresql_types_refuse_is_fitted_not_lost() -> None:
     assert pg_audit.fitted(tuple(broken))[cats] == '["not json"]'  # jsonb takes it
     broken[cats] = '["adult"]'
     assert pg_audit.fitted(tuple(broken))[cats] == '["adult"]'
+
+
+def test_a_column_added_the_documented_way_reaches_an_old_postgresql_log(url: str) -> None:
+    """The trap of the first PostgreSQL step built from the live column list: appending a
+    column used to change a shipped step, so a log at version 1 never gained it and COPY
+    failed on every node. Now the new column is a step of its own."""
+    from addon.audit.schema import COLUMN_TYPES
+
+    pg_audit.open_audit(url).close()  # a log at today's version
+    conn = pg.connect(url)
+    conn.execute("INSERT INTO audit (ts, ref) VALUES (1.0, 'antes')")
+    grown = (*COLUMN_TYPES, ("witness", str))
+    steps = pg_audit.pg_steps(grown)
+    assert steps[:len(pg_audit.STEPS)] == pg_audit.STEPS  # the shipped steps are untouched
+    assert pg.migrate(conn, "audit", steps, "test") == 1
+    names = ", ".join(f'"{c}"' for c, _ in grown)
+    with conn, conn.raw.cursor() as cur, cur.copy(f"COPY audit ({names}) FROM STDIN") as copy:
+        copy.write_row((2.0, "depois", *[None] * (len(grown) - 3), "w1"))
+    assert conn.execute("SELECT ref, witness FROM audit ORDER BY ts").fetchall() == [
+        ("antes", None), ("depois", "w1")]
+    assert pg.migrate(conn, "audit", steps, "test") == 0
+    conn.close()

@@ -133,3 +133,32 @@ def test_art9_par9_datasette_questions_run_on_a_real_log_in_local_time(tmp_path:
     for name, q in meta["databases"]["audit"]["queries"].items():
         rows = conn.execute(q["sql"], params).fetchall()
         assert len(rows) == 1, name  # every canned question finds the one record
+
+
+SHIPPED = ("ts", "ref", "user", "client_ip", "machine_level", "user_level", "level", "method",
+           "scheme", "host", "port", "path", "status", "decision", "rule", "categories",
+           "release_id", "bytes_in", "bytes_out", "duration_ms", "source")
+
+
+def test_the_columns_that_shipped_never_move() -> None:
+    """Both engines' shipped steps are prefixes of COLUMN_TYPES: it may only grow at the end."""
+    from addon.audit.schema import COLUMN_TYPES, PG_FIRST, SQLITE_FIRST
+
+    assert COLUMNS[:len(SHIPPED)] == SHIPPED and len(COLUMN_TYPES) == len(COLUMNS)
+    assert (SQLITE_FIRST, PG_FIRST) == (20, 21) and len(STEPS) == 1 + len(COLUMNS) - SQLITE_FIRST
+
+
+def test_a_column_added_the_documented_way_reaches_an_old_sqlite_log(tmp_path: Path) -> None:
+    from addon.audit.schema import COLUMN_TYPES, sqlite_steps
+    from addon.store.migrate import migrate
+
+    path = tmp_path / "audit.db"
+    open_audit(path).close()  # a log at today's version, with a record in it
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("INSERT INTO audit (ts, ref) VALUES (1, 'antes')")
+    grown = sqlite_steps((*COLUMN_TYPES, ("witness", str)))
+    assert migrate(conn, grown, str(path)) == 1
+    conn.execute("INSERT INTO audit (ts, ref, witness) VALUES (2, 'depois', 'w1')")
+    assert conn.execute("SELECT ref, witness FROM audit ORDER BY ts").fetchall() == [
+        ("antes", None), ("depois", "w1")]
+    assert migrate(conn, grown, str(path)) == 0

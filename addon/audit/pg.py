@@ -22,34 +22,41 @@ from typing import Any
 
 import psycopg
 
-from addon.audit.schema import COLUMNS, INDEXES, V1_TYPES
+from addon.audit.schema import COLUMN_TYPES, COLUMNS, INDEXES, PG_FIRST
 from addon.policy.text import safe_text
 from addon.store import pg
 
 log = logging.getLogger("guarita.audit")
 
 _PG_TYPES = {float: "DOUBLE PRECISION", int: "BIGINT", str: "TEXT"}
-_TYPES: dict[str, type] = {**V1_TYPES, "source": str}
+_TYPES: dict[str, type] = dict(COLUMN_TYPES)
 
 
 def _quoted(name: str) -> str:
     return f'"{name}"'
 
 
-def _pg_type(column: str) -> str:
+def _pg_type(column: str, kind: type) -> str:
     # categories as jsonb: parsed once when written, not at every report by category
-    return "JSONB" if column == "categories" else _PG_TYPES[_TYPES[column]]
+    return "JSONB" if column == "categories" else _PG_TYPES[kind]
 
 
-V1 = "\n".join([
-    "CREATE TABLE audit (id BIGSERIAL, "
-    + ", ".join(f"{_quoted(c)} {_pg_type(c)}" for c in COLUMNS)
-    + ") PARTITION BY RANGE (ts);",
-    "CREATE TABLE audit_other PARTITION OF audit DEFAULT;",
-    *(f"CREATE INDEX audit_{'_'.join(cols)} ON audit ({', '.join(map(_quoted, cols))});"
-      for cols in INDEXES),
-])
-STEPS = (V1,)
+def pg_steps(column_types: Sequence[tuple[str, type]] = COLUMN_TYPES) -> tuple[str, ...]:
+    """The first table (the columns it shipped with), then one step per column declared
+    after it: on the partitioned parent, so every month has it."""
+    first = "\n".join([
+        "CREATE TABLE audit (id BIGSERIAL, "
+        + ", ".join(f"{_quoted(c)} {_pg_type(c, k)}" for c, k in column_types[:PG_FIRST])
+        + ") PARTITION BY RANGE (ts);",
+        "CREATE TABLE audit_other PARTITION OF audit DEFAULT;",
+        *(f"CREATE INDEX audit_{'_'.join(cols)} ON audit ({', '.join(map(_quoted, cols))});"
+          for cols in INDEXES),
+    ])
+    return (first, *(f"ALTER TABLE audit ADD COLUMN IF NOT EXISTS {_quoted(c)} {_pg_type(c, k)};"
+                      for c, k in column_types[PG_FIRST:]))
+
+
+STEPS = pg_steps()
 COPY = "COPY audit ({}) FROM STDIN".format(", ".join(map(_quoted, COLUMNS)))
 
 

@@ -2,7 +2,8 @@
 
 The schema moves forward by numbered steps (`addon.store.migrate`): an audit.db
 written by an older guarita gains the new columns when a newer one opens it.
-To add a column, append a step that adds it, and add it to COLUMNS and to `record()`.
+To add a column, append it to COLUMN_TYPES and to `record()`: the steps of both engines
+(here, and `addon.audit.pg`) follow from that one list.
 """
 
 from __future__ import annotations
@@ -10,22 +11,27 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from addon.store.migrate import columns, migrate
 
-COLUMNS: tuple[str, ...] = (
-    "ts", "ref", "user", "client_ip", "machine_level", "user_level", "level", "method", "scheme",
-    "host", "port", "path", "status", "decision", "rule", "categories", "release_id",
-    "bytes_in", "bytes_out", "duration_ms", "source",
+# Every column of the audit log, in order, with its type: the one declaration both engines'
+# migration steps come from. APPEND-ONLY: a new column goes at the end (and into `record()`);
+# its steps then follow by themselves, an ALTER TABLE on SQLite and on PostgreSQL, while the
+# steps already shipped stay as they were (each engine's first step is the prefix below).
+COLUMN_TYPES: tuple[tuple[str, type], ...] = (
+    ("ts", float), ("ref", str), ("user", str), ("client_ip", str), ("machine_level", int),
+    ("user_level", int), ("level", int), ("method", str), ("scheme", str), ("host", str),
+    ("port", int), ("path", str), ("status", int), ("decision", str), ("rule", str),
+    ("categories", str), ("release_id", int), ("bytes_in", int), ("bytes_out", int),
+    ("duration_ms", float), ("source", str),
 )
-V1_TYPES: dict[str, type] = {  # the columns of the first schema; later ones come by steps
-    "ts": float, "ref": str, "user": str, "client_ip": str, "machine_level": int,
-    "user_level": int, "level": int, "method": str, "scheme": str, "host": str, "port": int,
-    "path": str, "status": int, "decision": str, "rule": str, "categories": str,
-    "release_id": int, "bytes_in": int, "bytes_out": int, "duration_ms": float,
-}
+SQLITE_FIRST = 20  # columns of SQLite's first step (its second added `source`)
+PG_FIRST = 21  # columns of PostgreSQL's first step (it shipped with `source`)
+COLUMNS: tuple[str, ...] = tuple(name for name, _ in COLUMN_TYPES)
+V1_TYPES: dict[str, type] = dict(COLUMN_TYPES[:SQLITE_FIRST])
 # One index per filter auditors use, each ending in ts so ranges and ORDER BY ts stay indexed.
 INDEXES = (("ts",), ("user", "ts"), ("client_ip", "ts"), ("host", "ts"), ("decision", "ts"),
            ("ref",))
@@ -51,13 +57,22 @@ def _v1_table(conn: sqlite3.Connection) -> None:
         conn.execute(f"CREATE INDEX IF NOT EXISTS [{name}]\n    ON [audit] ({on})")
 
 
-def _v2_identity_source(conn: sqlite3.Connection) -> None:
-    """How the user was known: session, proxy authentication, or nobody (none)."""
-    if "source" not in columns(conn, "audit"):
-        conn.execute("ALTER TABLE audit ADD COLUMN source TEXT")
+def _added(name: str, kind: type) -> Callable[[sqlite3.Connection], None]:
+    def step(conn: sqlite3.Connection) -> None:
+        if name not in columns(conn, "audit"):
+            conn.execute(f"ALTER TABLE audit ADD COLUMN [{name}] {_SQL_TYPES[kind]}")
+
+    step.__doc__ = f"audit gains `{name}`"
+    return step
 
 
-STEPS = (_v1_table, _v2_identity_source)
+def sqlite_steps(column_types: Sequence[tuple[str, type]] = COLUMN_TYPES
+                 ) -> tuple[Callable[[sqlite3.Connection], None], ...]:
+    """The first table, then one step per column declared after it."""
+    return (_v1_table, *(_added(n, k) for n, k in column_types[SQLITE_FIRST:]))
+
+
+STEPS = sqlite_steps()
 
 
 def local_view(conn: sqlite3.Connection, tz: ZoneInfo, now: float | None = None) -> None:
