@@ -81,7 +81,8 @@ def open_audit(url: str) -> pg.PgConnection:
     return conn
 
 
-def _months(batch: Sequence[Sequence[Any]]) -> set[tuple[int, int]]:
+def months_of(batch: Sequence[Sequence[Any]]) -> set[tuple[int, int]]:
+    """The UTC months of a batch's records (their first field is the time)."""
     out = set()
     for rec in batch:
         ts = rec[0] if rec else None
@@ -141,6 +142,11 @@ def fitted(rec: object) -> tuple[object, ...]:
     return tuple(_fit(c, v) for c, v in zip(COLUMNS, fields, strict=True))
 
 
+def fitted_named(columns: Sequence[str], row: Sequence[Any]) -> tuple[object, ...]:
+    """A record given with its column names (a copy from SQLite, whose columns are untyped)."""
+    return tuple(v if c == "id" else _fit(c, v) for c, v in zip(columns, row, strict=True))
+
+
 class PgSink:
     """What the audit writer writes a batch through when the log is in PostgreSQL."""
 
@@ -151,7 +157,7 @@ class PgSink:
         self.coerced = 0
 
     def write(self, batch: Sequence[Sequence[Any]], on_coerce: Callable[[Exception], None]) -> None:
-        months = _months(batch)
+        months = months_of(batch)
         try:
             self._copy(batch, months)
         except sqlite3.OperationalError:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from addon.cli.common import config_option, policy_of
+from addon.cli.common import config_option, policy_of, progress
 from addon.store.backup import backup as backup_databases
+from addon.store.copy import copy_to, total_rows
 from addon.store.upgrade import upgrade as upgrade_schemas
 
 
@@ -32,3 +33,21 @@ def backup(dest: Path, config: Path) -> None:
     for PostgreSQL, says the pg_dump command to use."""
     for line in backup_databases(policy_of(config).paths, dest):
         click.echo(line)
+
+
+@db_group.command()
+@click.option("--to", "url", required=True, metavar="postgresql://…",
+              help="The PostgreSQL the nodes will share (its password: PGPASSWORD or ~/.pgpass).")
+@config_option
+def copy(url: str, config: Path) -> None:
+    """Copy the embedded SQLite state and audit log into PostgreSQL, keeping every id.
+
+    Safe to run again and to interrupt: it resumes where it stopped and never copies a row
+    twice. Exit 1 when a table of the target misses rows of the source."""
+    paths = policy_of(config).paths
+    with progress("copying", total_rows(paths)) as bar:
+        counted = copy_to(paths, url, bar.update)
+    for c in counted:
+        click.echo(c.line)
+    if any(c.target < c.source for c in counted):
+        raise SystemExit(1)
