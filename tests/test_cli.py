@@ -210,3 +210,55 @@ def test_a_taken_port_is_one_line_naming_it_and_nothing_claims_to_have_started(
     assert cp.returncode == 2, cp.stdout + cp.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in cp.stderr and "Traceback" not in cp.stderr
     assert " on http" not in cp.stdout and "proxy on" not in cp.stdout  # nothing said started
+
+
+def test_every_connection_a_command_opens_is_closed(ws, monkeypatch) -> None:  # noqa: ANN001
+    """In-process, so the connections can be counted: each verb closes what it opened."""
+    from click.testing import CliRunner
+
+    from addon.audit import query
+    from addon.cli.main import cli
+    from addon.state import db
+
+    opened: list[object] = []
+    closed: list[object] = []
+
+    def tracked(opener):  # noqa: ANN001, ANN202
+        def open_(*args, **kw):  # noqa: ANN002, ANN003, ANN202
+            conn = opener(*args, **kw)
+            opened.append(conn)
+            real_close = conn.close
+
+            class Tracked:
+                def __getattr__(self, name: str) -> object:
+                    return getattr(conn, name)
+
+                def __enter__(self):  # noqa: ANN204
+                    return conn.__enter__()
+
+                def __exit__(self, *exc):  # noqa: ANN002, ANN204
+                    return conn.__exit__(*exc)
+
+                def close(self) -> None:
+                    closed.append(conn)
+                    real_close()
+
+            return Tracked()
+        return open_
+
+    monkeypatch.setattr(db, "connect", tracked(db.connect))
+    monkeypatch.setattr(query, "connect_readonly", tracked(query.connect_readonly))
+    monkeypatch.chdir(ws.root)
+    from addon.audit.schema import open_audit
+    from addon.settings.load import load_policy
+
+    open_audit(load_policy(ws.config, ws.root, env={}).paths.audit_file).close()
+    runner = CliRunner()
+    for args in (["session", "login", "servidor", "10.0.0.5"], ["session", "list"],
+                 ["block", "user", "estagiario", "--reason", "Art. 19"], ["block", "list"],
+                 ["release", "grant", "--to", "user:servidor", "--domain", "x.gov.br", "--days",
+                  "1", "--reason", "curso"], ["release", "list"], ["audit", "query"],
+                 ["audit", "admin"]):
+        result = runner.invoke(cli, args, catch_exceptions=False)
+        assert result.exit_code == 0, (args, result.output)
+    assert opened and len(closed) == len(opened)

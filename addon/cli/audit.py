@@ -13,6 +13,7 @@ import click
 from addon.audit import query
 from addon.audit.schema import COLUMNS
 from addon.cli.common import (
+    closing,
     config_option,
     emit,
     fmt_time,
@@ -21,13 +22,14 @@ from addon.cli.common import (
     parse_time,
     policy_of,
     progress,
+    state_of,
 )
 from addon.errors import GuaritaError
 from addon.identity.directory import chief_of
 from addon.identity.registry import make_directory
 from addon.policy.hosts import canonical_ip
 from addon.policy.model import Policy
-from addon.state import db, history
+from addon.state import history
 from addon.store.url import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,7 +82,7 @@ def audit() -> None:
 def query_(config: Path, fmt: str, limit: int, **kw: Any) -> None:
     """Audit records, newest first, matching every filter given."""
     policy = policy_of(config)
-    conn = query.connect_readonly(policy.paths)
+    conn = closing(query.connect_readonly(policy.paths))
     rows = _times(query.records(conn, _filters(policy, **kw), limit), policy)
     if fmt == "table":
         cols = ["ts", "ref", "user", "client_ip", "level", "method", "host", "path", "status",
@@ -104,7 +106,7 @@ def query_(config: Path, fmt: str, limit: int, **kw: Any) -> None:
 def report(config: Path, fmt: str, by: str, top: int, **kw: Any) -> None:
     """Usage statistics: requests, blocked attempts, bytes and users, top N."""
     policy = policy_of(config)
-    conn = query.connect_readonly(policy.paths)
+    conn = closing(query.connect_readonly(policy.paths))
     rows = query.report(conn, _filters(policy, **kw), by, top)
     emit(rows, [by, "requests", "blocked", "bytes", "users"], fmt)
 
@@ -125,7 +127,7 @@ def violations(config: Path, fmt: str, by_unit: bool, **kw: Any) -> None:
     """
     policy = policy_of(config)
     rules = tuple(sorted({r for v in policy.notify.rules for r in v.rules}))
-    conn = query.connect_readonly(policy.paths)
+    conn = closing(query.connect_readonly(policy.paths))
     found = query.violations(conn, _filters(policy, **kw), rules)
     if by_unit:
         units = query.by_unit(found, chief_of(make_directory(policy)))
@@ -151,7 +153,7 @@ def admin(config: Path, fmt: str, who: str | None, action: str | None, since: st
     """The append-only history of administrative operations (Art. 11 §4–6)."""
     policy = policy_of(config)
     tz = policy.calendar.tz
-    conn = db.connect(policy.paths)
+    conn = state_of(policy)
     rows = history.entries(conn, parse_time(since, tz) if since else None,
                            parse_time(until, tz) if until else None, who, action, limit)
     emit((history.readable(r, tz) for r in rows),
@@ -170,7 +172,7 @@ def prune(before: str, config: Path, operator: str) -> None:
         expected = query.count_before(ro, cutoff)
     with progress("pruning the audit log", expected) as bar:
         n = query.prune(policy.paths, cutoff, on_progress=bar.update)
-    conn = db.connect(policy.paths)
+    conn = state_of(policy)
     with conn:
         history.record(conn, operator, "audit.prune", redact(str(policy.paths.audit_target)),
                        None, {"before": before, "deleted": n})

@@ -6,10 +6,18 @@ from pathlib import Path
 
 import click
 
-from addon.cli.common import config_option, emit, fmt_time, format_option, operator_option, policy_of
+from addon.cli.common import (
+    config_option,
+    emit,
+    fmt_time,
+    format_option,
+    operator_option,
+    policy_of,
+    state_of,
+)
 from addon.errors import DirectoryUnavailable
 from addon.identity.registry import make_directory
-from addon.state import blocks, db
+from addon.state import blocks
 
 
 @click.group()
@@ -32,14 +40,14 @@ def _do_block(kind: blocks.Kind, subject: str, reason: str, config: Path, operat
         except DirectoryUnavailable as exc:  # an incident does not wait for the directory
             click.echo(f"guarita: warning: login {subject!r} not checked ({exc}); blocking it",
                        err=True)
-    bid = blocks.block(db.connect(policy.paths), kind, subject, reason, operator)
+    bid = blocks.block(state_of(policy), kind, subject, reason, operator)
     click.echo(f"blocked {kind} {subject} (block #{bid}); the proxy applies it within seconds")
 
 
 def _do_unblock(kind: blocks.Kind, subject: str, authorized_by: str, config: Path,
                 operator: str) -> None:
     policy = policy_of(config)
-    blocks.unblock(db.connect(policy.paths), kind, subject, authorized_by, operator)
+    blocks.unblock(state_of(policy), kind, subject, authorized_by, operator)
     click.echo(f"unblocked {kind} {subject}, authorised by {authorized_by}")
 
 
@@ -72,7 +80,7 @@ def block_list(include_lifted: bool, config: Path, fmt: str) -> None:
     policy = policy_of(config)
     tz = policy.calendar.tz
     emit(({**dict(r), "created": fmt_time(r["created"], tz), "lifted": fmt_time(r["lifted"], tz)}
-          for r in blocks.listing(db.connect(policy.paths), include_lifted)),
+          for r in blocks.listing(state_of(policy), include_lifted)),
          ["id", "kind", "subject", "reason", "operator", "created", "lifted", "authorized_by"], fmt)
 
 

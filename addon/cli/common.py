@@ -17,6 +17,7 @@ import click
 from addon.errors import GuaritaError
 from addon.policy.model import Policy
 from addon.settings.load import DEFAULT_POLICY, load_policy
+from addon.state import db
 from addon.state.history import default_operator
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,6 +52,20 @@ def operator_option(f: F) -> F:
 
 def policy_of(config: Path) -> Policy:
     return load_policy(config)
+
+
+C = TypeVar("C", bound=Any)
+
+
+def closing(conn: C) -> C:
+    """`conn`, closed when the command ends (click's `call_on_close`), however it ends."""
+    click.get_current_context().call_on_close(conn.close)
+    return conn
+
+
+def state_of(policy: Policy) -> Any:
+    """The state database for this command, closed when the command ends."""
+    return closing(db.connect(policy.paths))
 
 
 def parse_time(text: str, tz: ZoneInfo, what: str = "time") -> float:

@@ -7,12 +7,11 @@ from pathlib import Path
 import click
 
 from addon.audit import query
-from addon.cli.common import config_option, emit, fmt_time, format_option, policy_of
+from addon.cli.common import closing, config_option, emit, fmt_time, format_option, policy_of, state_of
 from addon.identity.registry import make_directory
 from addon.notify import messages, outbox
 from addon.notify.smtp import Session, build
 from addon.notify.worker import tick
-from addon.state import db
 
 
 @click.group("notify")
@@ -43,7 +42,7 @@ def test(address: str, config: Path) -> None:
 def outbox_cmd(status: str | None, limit: int, fmt: str, config: Path) -> None:
     """The queued notifications (pending, sent, failed), newest first, with their errors."""
     policy = policy_of(config)
-    conn = db.connect(policy.paths)
+    conn = state_of(policy)
     tz = policy.calendar.tz
     counts = outbox.counts(conn)
     rows = outbox.listing(conn, status, limit)
@@ -66,8 +65,8 @@ def flush(config: Path) -> None:
     if not policy.notify.enabled:
         raise click.ClickException("notifications are off: add a `notifications:` section "
                                    "to the policy")
-    state = db.connect(policy.paths)
-    audit = query.open_readonly(policy.paths)
+    state = state_of(policy)
+    audit = closing(query.open_readonly(policy.paths))
     out = tick(state, audit, policy, make_directory(policy))
     click.echo(f"queued {out.queued}, sent {out.sent}, retried {out.retried}, "
                f"failed {out.failed}, postponed {out.postponed}")

@@ -16,13 +16,14 @@ from addon.cli.common import (
     operator_option,
     parse_time,
     policy_of,
+    state_of,
 )
 from addon.errors import ReleaseError
 from addon.identity.registry import make_directory
 from addon.lists import compiler
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Policy
-from addon.state import db, releases
+from addon.state import releases
 from addon.state import requests as pending
 from addon.state.releases import Target
 
@@ -82,7 +83,7 @@ def grant(to: str, domain: str | None, category: str | None, start: str | None, 
     target = _target(policy, to)
     begin = parse_time(start, policy.calendar.tz, "--start") if start else None
     rid = releases.grant(
-        db.connect(policy.paths), policy, target, domain=domain, category=category,
+        state_of(policy), policy, target, domain=domain, category=category,
         start=begin, days=days, reason=reason, operator=operator, committee_ref=committee_ref,
         analysis_ref=analysis_ref, domain_categories=_categories(policy, domain),
     )
@@ -99,7 +100,7 @@ def extend(release_id: str, days: float, committee_ref: str | None, config: Path
            operator: str) -> None:
     """Extend an active temporary release once, by at most a week (Art. 9 §10)."""
     policy = policy_of(config)
-    end = releases.extend(db.connect(policy.paths), policy, _rid(release_id), days,
+    end = releases.extend(state_of(policy), policy, _rid(release_id), days,
                           operator, committee_ref)
     click.echo(f"release #{_rid(release_id)} now ends {fmt_time(end, policy.calendar.tz)}")
 
@@ -112,7 +113,7 @@ def extend(release_id: str, days: float, committee_ref: str | None, config: Path
 def revoke(release_id: str, reason: str, config: Path, operator: str) -> None:
     """End a release (or cancel a request) at once."""
     policy = policy_of(config)
-    releases.revoke(db.connect(policy.paths), _rid(release_id), reason, operator)
+    releases.revoke(state_of(policy), _rid(release_id), reason, operator)
     click.echo(f"release #{_rid(release_id)} revoked")
 
 
@@ -137,7 +138,7 @@ def event(to: str, platform: str, date_: str, start: str, end: str, reason: str,
         t0, t1 = dt.time.fromisoformat(start), dt.time.fromisoformat(end)
     except ValueError as exc:
         raise ReleaseError(f"invalid event date or time: {exc}") from exc
-    rid = pending.request_event(db.connect(policy.paths), policy, _target(policy, to),
+    rid = pending.request_event(state_of(policy), policy, _target(policy, to),
                                  platform, day, t0, t1, reason, operator)
     click.echo(f"event request #{rid} recorded; it takes effect only once approved "
                f"(guarita release approve {rid})")
@@ -157,7 +158,7 @@ def level(to: str, until: str, committee_ref: str, reason: str, config: Path,
     t = _target(policy, to)
     if t.kind != "user":
         raise ReleaseError("level 4 is assigned to a user: --to user:LOGIN")
-    rid = releases.grant_level4(db.connect(policy.paths), t.value,
+    rid = releases.grant_level4(state_of(policy), t.value,
                                 parse_time(until, policy.calendar.tz, "--until"),
                                 committee_ref, reason, operator)
     click.echo(f"release #{rid}: {t.value} has level 4 until {until}")
@@ -166,7 +167,7 @@ def level(to: str, until: str, committee_ref: str, reason: str, config: Path,
 def _decision(verb: str, release_id: str, config: Path, operator: str,
               reason: str | None = None, analysis_ref: str | None = None) -> None:
     policy = policy_of(config)
-    conn = db.connect(policy.paths)
+    conn = state_of(policy)
     rid = _rid(release_id)
     if verb == "approve":
         row = conn.execute("SELECT kind, obj FROM releases WHERE id = ?", (rid,)).fetchone()
@@ -235,7 +236,7 @@ def _rows(policy: Policy, rows: list) -> list[dict]:
 def list_(active: bool, to: str | None, fmt: str, config: Path) -> None:
     """Releases and requests, with their state."""
     policy = policy_of(config)
-    rows = releases.listing(db.connect(policy.paths), active_only=active,
+    rows = releases.listing(state_of(policy), active_only=active,
                             target=releases.parse_target(to) if to else None)
     emit(_rows(policy, rows), COLUMNS, fmt)
 
@@ -248,6 +249,6 @@ def list_(active: bool, to: str | None, fmt: str, config: Path) -> None:
 def requests(ref: str | None, fmt: str, config: Path) -> None:
     """Pending requests and appeals, for IT and the committee (or one by its reference)."""
     policy = policy_of(config)
-    rows = releases.listing(db.connect(policy.paths),
+    rows = releases.listing(state_of(policy),
                             statuses=None if ref else ("requested", "appealed"), ref=ref)
     emit(_rows(policy, rows), COLUMNS + ["event_date", "decision_note"], fmt)

@@ -14,10 +14,11 @@ from addon.cli.common import (
     operator_option,
     parse_time,
     policy_of,
+    state_of,
 )
 from addon.identity.registry import make_directory
 from addon.policy.hosts import canonical_ip
-from addon.state import db, sessions
+from addon.state import sessions
 
 
 @click.group()
@@ -36,7 +37,7 @@ def login(user: str, ip: str, until: str | None, config: Path, operator: str) ->
     policy = policy_of(config)
     make_directory(policy).lookup(user)  # an unknown user is an error, not a session
     end = parse_time(until, policy.calendar.tz, "--until") if until else None
-    conn = db.connect(policy.paths)
+    conn = state_of(policy)
     sessions.login(conn, user, ip, end, operator)
     click.echo(f"{user.lower()} logged in at {canonical_ip(ip)}"
                + (f" until {fmt_time(end, policy.calendar.tz)}" if end else ""))
@@ -49,7 +50,7 @@ def login(user: str, ip: str, until: str | None, config: Path, operator: str) ->
 def logout(ip: str, config: Path, operator: str) -> None:
     """End the session of machine IP (it falls back to level 0)."""
     policy = policy_of(config)
-    conn = db.connect(policy.paths)
+    conn = state_of(policy)
     if not sessions.logout(conn, ip, operator):
         click.echo(f"no session at {canonical_ip(ip)}")
         return
@@ -62,7 +63,7 @@ def logout(ip: str, config: Path, operator: str) -> None:
 def list_(config: Path, fmt: str) -> None:
     """Every recorded session, expired ones included (marked)."""
     policy = policy_of(config)
-    conn = db.connect(policy.paths)
+    conn = state_of(policy)
     tz = policy.calendar.tz
     live = sessions.active(conn)
     emit(
