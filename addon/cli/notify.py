@@ -66,7 +66,9 @@ def flush(config: Path) -> None:
         raise click.ClickException("notifications are off: add a `notifications:` section "
                                    "to the policy")
     state = state_of(policy)
-    audit = closing(query.open_readonly(policy.paths))
+    audit = query.open_readonly(policy.paths)  # None: no audit log yet
+    if audit is not None:
+        closing(audit)
     out = tick(state, audit, policy, make_directory(policy))
     click.echo(f"queued {out.queued}, sent {out.sent}, retried {out.retried}, "
                f"failed {out.failed}, postponed {out.postponed}")
