@@ -240,3 +240,24 @@ def test_the_api_answers_bad_input_with_a_400(app: Any) -> None:
                  {"site": "a.org", "justificativa": " "}):
         r = api.post("/api/pedidos", json=body, headers=auth)
         assert r.status_code == 400 and r.get_json()["erro"]
+
+
+def test_the_api_answers_malformed_input_with_400_naming_the_field(app: Any) -> None:
+    api = app.test_client()
+    auth = {"Authorization": "Basic c2Vydmlkb3I6c2Vydmlkb3I="}  # servidor:servidor
+    for body, field in (([1], "corpo"), ("x", "corpo"), (3, "corpo"),
+                        ({"site": "www.youtube.com", "justificativa": "c", "dias": "NaN"}, "dias"),
+                        ({"site": "www.youtube.com", "justificativa": "c", "ref": {}}, "ref"),
+                        ({"site": "", "justificativa": "c"}, "site"), ({"justificativa": "c"}, "site")):
+        r = api.post("/api/pedidos", json=body, headers=auth)
+        assert r.status_code == 400 and r.get_json()["campo"] == field, (body, r.get_data())
+    made = api.post("/api/pedidos", json={"site": "www.youtube.com", "justificativa": "curso"},
+                    headers=auth)
+    rid = made.get_json()["id"]
+    comite = {"Authorization": "Basic Y29taXRlOmNvbWl0ZQ=="}  # comite:comite
+    assert api.post(f"/api/pedidos/{rid}/negar", json="x", headers=comite).status_code == 400
+    assert api.post(f"/api/pedidos/{rid}/negar", json={"motivo": "não"}, headers=comite) \
+        .status_code == 200
+    bad = api.post(f"/api/pedidos/{rid}/recurso", json=[1], headers=auth)
+    assert bad.status_code == 400 and bad.get_json()["campo"] == "corpo"
+    assert api.get("/api/pedidos", headers=auth).get_json()[0]["situacao"] == "denied"

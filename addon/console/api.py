@@ -10,9 +10,11 @@ from typing import Any
 from flask import Flask, g, jsonify, request
 
 from addon.console.auth import User
-from addon.console.guards import REVIEWERS, api_error, approve, page, release, state
+from addon.console.guards import REVIEWERS, api_error, categories_of, page, release, state
 from addon.errors import GuaritaError
-from addon.state import releases, requests
+from addon.service import requests as service
+from addon.service.inputs import InvalidInput
+from addon.state import releases
 
 
 def register(app: Flask) -> None:
@@ -29,14 +31,12 @@ def register(app: Flask) -> None:
     @page()
     def api_file() -> Any:
         user: User = g.user
-        body = request.get_json(silent=True) or {}
         try:
-            rid = requests.request_access(state(), g.rt.policy, user.login,
-                                          domain=str(body.get("site", "")), category=None,
-                                          days=float(body.get("dias", 1)),
-                                          reason=str(body.get("justificativa", "")),
-                                          ref=body.get("ref"))
-        except (GuaritaError, ValueError, TypeError) as exc:
+            rid = service.file_access(state(), g.rt.policy, user.login,
+                                      request.get_json(silent=True))
+        except InvalidInput as exc:
+            return api_error(400, exc.for_user, exc.field)
+        except GuaritaError as exc:
             return api_error(400, getattr(exc, "for_user", None) or str(exc))
         return jsonify(release_json(release(state(), rid))), 201
 
@@ -46,19 +46,21 @@ def register(app: Flask) -> None:
         user: User = g.user
         conn = state()
         row = release(conn, rid)
-        body = request.get_json(silent=True) or {}
+        body = request.get_json(silent=True)
+        policy = g.rt.policy
         try:
             if acao == "recurso" and row["requested_by"] == user.login:
-                requests.appeal(conn, rid, str(body.get("motivo", "")), user.login, g.rt.policy)
-            elif acao in ("aprovar", "negar") and user.has(*REVIEWERS):
-                if acao == "aprovar":
-                    approve(conn, row, user.login, body.get("analise"), body.get("comite"))
-                else:
-                    requests.deny(conn, rid, str(body.get("motivo", "")), user.login, g.rt.policy)
+                service.appeal(conn, policy, rid, user.login, body)
+            elif acao == "aprovar" and user.has(*REVIEWERS):
+                service.approve(conn, policy, rid, user.login, body, categories_of(row))
+            elif acao == "negar" and user.has(*REVIEWERS):
+                service.deny(conn, policy, rid, user.login, body)
             else:
                 return api_error(403, "sem permissão")
+        except InvalidInput as exc:
+            return api_error(400, exc.for_user, exc.field)
         except GuaritaError as exc:
-            return api_error(400, str(exc))
+            return api_error(400, getattr(exc, "for_user", None) or str(exc))
         return jsonify(release_json(release(conn, rid)))
 
 

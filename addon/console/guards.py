@@ -16,7 +16,7 @@ from flask import Response, abort, current_app, g, jsonify, redirect, render_tem
 
 from addon.console.auth import User
 from addon.runtime import Runtime
-from addon.state import db, requests
+from addon.state import db
 
 REVIEWERS = ("comite", "ti")
 AUDITORS = ("auditoria", "ti")
@@ -62,13 +62,10 @@ def release(conn: sqlite3.Connection, rid: int) -> sqlite3.Row:
     return row
 
 
-def approve(conn: sqlite3.Connection, row: sqlite3.Row, operator: str, analysis: str | None,
-            committee: str | None) -> None:
-    """`requests.approve` with the categories the index gives a domain (as the CLI does)."""
+def categories_of(row: sqlite3.Row) -> tuple[str, ...]:
+    """What the index gives a request's domain: an approval is held to the grant's rules."""
     rt: Runtime = g.rt
-    cats = rt.index.categories_of(row["obj"]) if row["kind"] == "domain" else ()
-    requests.approve(conn, rt.policy, row["id"], operator, analysis or None, tuple(cats),
-                     committee or None)
+    return tuple(rt.index.categories_of(row["obj"])) if row["kind"] == "domain" else ()
 
 
 def readable(ts: float | None, tz: Any) -> str:
@@ -81,8 +78,8 @@ def form_error(exc: Exception) -> Response:
     return Response(render_template("erro.html", titulo="Não foi possível", texto=text), 400)
 
 
-def api_error(status: int, message: str) -> Response:
-    resp = jsonify({"erro": message})
+def api_error(status: int, message: str, field: str | None = None) -> Response:
+    resp = jsonify({"erro": message, **({"campo": field} if field else {})})
     resp.status_code = status
     if status == 401:
         resp.headers["WWW-Authenticate"] = 'Basic realm="guarita", charset="UTF-8"'

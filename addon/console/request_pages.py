@@ -9,11 +9,11 @@ from flask import Flask, abort, g, redirect, render_template, request, url_for
 
 from addon.audit import query
 from addon.console.auth import User
-from addon.console.guards import REVIEWERS, approve, form_error, page, release, state
+from addon.console.guards import REVIEWERS, categories_of, form_error, page, release, state
 from addon.errors import GuaritaError
-from addon.policy.hosts import normalize_host
 from addon.runtime import Runtime
-from addon.state import releases, requests
+from addon.service import requests as service
+from addon.state import releases
 
 PENDING = ("requested", "appealed")
 
@@ -33,14 +33,11 @@ def register(app: Flask) -> None:
     @page()
     def file_request() -> Any:
         user: User = g.user
+        form = request.form.to_dict()
+        form["site"] = form.pop("host", "")
         try:
-            host = normalize_host(request.form.get("host", ""))
-            days = float(request.form.get("dias", "1") or 1)
-            rid = requests.request_access(state(), g.rt.policy, user.login, domain=host,
-                                          category=None, days=days,
-                                          reason=request.form.get("justificativa", "")[:2000],
-                                          ref=request.form.get("ref") or None)
-        except (GuaritaError, ValueError, TypeError) as exc:
+            rid = service.file_access(state(), g.rt.policy, user.login, form, from_form=True)
+        except GuaritaError as exc:
             return form_error(exc)
         return redirect(url_for("mine", aviso=f"Pedido nº {rid} registrado: aguarde a análise."))
 
@@ -53,7 +50,7 @@ def register(app: Flask) -> None:
         if row["requested_by"] != user.login:
             abort(404)  # another person's request does not exist for this user
         try:
-            requests.appeal(conn, rid, request.form.get("motivo", ""), user.login, g.rt.policy)
+            service.appeal(conn, g.rt.policy, rid, user.login, request.form.to_dict())
         except GuaritaError as exc:
             return form_error(exc)
         return redirect(url_for("mine", aviso=f"Recurso do pedido nº {rid} registrado."))
@@ -75,7 +72,8 @@ def register(app: Flask) -> None:
         conn = state()
         row = release(conn, rid)
         try:
-            approve(conn, row, user.login, request.form.get("analise"), request.form.get("comite"))
+            service.approve(conn, g.rt.policy, rid, user.login, request.form.to_dict(),
+                            categories_of(row))
         except GuaritaError as exc:
             return form_error(exc)
         return redirect(url_for("pending", aviso=f"Pedido nº {rid} aprovado."))
@@ -87,7 +85,7 @@ def register(app: Flask) -> None:
         conn = state()
         release(conn, rid)
         try:
-            requests.deny(conn, rid, request.form.get("motivo", ""), user.login, g.rt.policy)
+            service.deny(conn, g.rt.policy, rid, user.login, request.form.to_dict())
         except GuaritaError as exc:
             return form_error(exc)
         return redirect(url_for("pending", aviso=f"Pedido nº {rid} negado."))

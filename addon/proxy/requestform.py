@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -29,10 +28,11 @@ from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
 from addon.proxy.verdict import VERDICT, Verdict
 from addon.runtime import Runtime
+from addon.service import inputs
+from addon.service import requests as service
 from addon.state import db, releases, requests
 
 log = logging.getLogger("guarita")
-REF = re.compile(r"[0-9a-f]{4,16}-[0-9a-f]{1,16}")
 
 
 class FormError(GuaritaError):
@@ -44,12 +44,7 @@ def create_request(rt: Runtime, identity: Identity, form: dict[str, str]) -> int
     if not identity.user:
         raise FormError("Só um usuário identificado pode pedir liberação.")
     policy = rt.policy
-    host = normalize_host(form.get("host", ""))
-    reason = form.get("reason", "").strip()[:2000]
-    # the block page's reference, so the request can be followed from it; ours look like
-    # `3f2a1c4-1b`: anything else the client sends is dropped, not stored
-    sent = form.get("ref", "").strip()
-    ref = sent if REF.fullmatch(sent) else None
+    host = inputs.site(form.get("host", ""))
     conn = db.connect(policy.paths)
     try:
         platforms = [policy.platform_of_category(c) for c in rt.index.categories_of(host)]
@@ -61,15 +56,13 @@ def create_request(rt: Runtime, identity: Identity, form: dict[str, str]) -> int
                 t1 = dt.time.fromisoformat(form.get("end", ""))
             except ValueError as exc:
                 raise FormError("Informe a data, o início e o fim do evento.") from exc
+            reason = form.get("reason", "").strip()[:inputs.MAX_REASON]
             return requests.request_event(conn, policy, releases.Target("user", identity.user),
                                           platform.name, day, t0, t1, reason, identity.user,
-                                          ref=ref)
-        try:
-            days = float(form.get("days", "1"))
-        except ValueError:
-            days = 1.0
-        return requests.request_access(conn, policy, identity.user, domain=host, category=None,
-                                       days=days, reason=reason, ref=ref)
+                                          ref=inputs.block_page_ref(form.get("ref")))
+        return service.file_access(conn, policy, identity.user, {
+            "site": form.get("host", ""), "dias": form.get("days", "1"),
+            "justificativa": form.get("reason", ""), "ref": form.get("ref")}, from_form=True)
     finally:
         conn.close()
 
@@ -109,6 +102,9 @@ class RequestForm:
         try:
             rid = await asyncio.get_running_loop().run_in_executor(
                 self.pool, create_request, self.reload.runtime, v.identity, form)
+        except inputs.InvalidInput as exc:
+            flow.response = simple_page(400, "Pedido não registrado", exc.for_user, portal)
+            return
         except ReleaseError as exc:
             flow.response = simple_page(400, "Pedido não registrado", exc.for_user or (
                 "O pedido não pôde ser registrado: confira os dados e tente de novo, ou "

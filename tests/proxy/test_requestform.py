@@ -47,7 +47,7 @@ def test_form_errors_are_pages_in_portuguese(chain: Chain) -> None:
     for internal in ("seed", "business day", "--", "requested"):
         assert internal not in text
     empty = run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=+")))
-    assert "Escreva a justificativa" in empty.response.text
+    assert "Justificativa: escreva por que o seu trabalho precisa deste site" in empty.response.text
     broken = run(send(chain, make_flow(FORM, "POST", body=b"host=exa+mple..com&reason=x")))
     assert broken.response.status_code == 400 and "endereço do site" in broken.response.text
 
@@ -72,10 +72,15 @@ def test_a_web_conference_request_needs_the_event_and_is_filed_as_one(chain: Cha
     assert pending[0]["kind"] == "event"
 
 
-def test_bad_days_fall_back_to_one_and_internal_errors_are_a_page(chain: Chain,
-                                                                   monkeypatch) -> None:  # noqa: ANN001
+def test_bad_days_name_the_field_and_internal_errors_are_a_page(chain: Chain,
+                                                                  monkeypatch) -> None:  # noqa: ANN001
     chain.login("servidor")
-    ok = run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=x&days=abc")))
+    for days, problem in ((b"abc", "Dias: deve ser um número"), (b"nan", "Dias: deve ser um número"),
+                          (b"0", "Dias: deve ser maior que 0")):
+        bad = run(send(chain, make_flow(FORM, "POST",
+                                        body=b"host=www.youtube.com&reason=x&days=" + days)))
+        assert bad.response.status_code == 400 and problem in bad.response.text, days
+    ok = run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=x&days=2")))
     assert ok.response.status_code == 200
     import addon.proxy.requestform as rf
 

@@ -1,0 +1,33 @@
+"""Requests for access and their decisions, as every front door files and decides them."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from addon.policy.model import Policy
+from addon.service.inputs import AccessRequest, Approval, Reason, parse
+from addon.state import requests
+
+
+def file_access(conn: sqlite3.Connection, policy: Policy, login: str, data: Any,
+                from_form: bool = False) -> int:
+    """A person asks for a site (the block page's form, the console, the API)."""
+    req = parse(AccessRequest, data, ("dias",) if from_form else ())
+    return requests.request_access(conn, policy, login, domain=req.site, category=None,
+                                   days=req.dias, reason=req.justificativa, ref=req.ref)
+
+
+def appeal(conn: sqlite3.Connection, policy: Policy, rid: int, login: str, data: Any) -> None:
+    requests.appeal(conn, rid, parse(Reason, data).motivo, login, policy)
+
+
+def deny(conn: sqlite3.Connection, policy: Policy, rid: int, login: str, data: Any) -> None:
+    requests.deny(conn, rid, parse(Reason, data).motivo, login, policy)
+
+
+def approve(conn: sqlite3.Connection, policy: Policy, rid: int, login: str, data: Any,
+            categories: tuple[str, ...]) -> None:
+    """`categories`: what the index gives the request's domain (the door has the index)."""
+    a = parse(Approval, data)
+    requests.approve(conn, policy, rid, login, a.analise or None, categories, a.comite or None)
