@@ -27,9 +27,16 @@ def app(any_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Any:
     return a
 
 
+def enter(c: Any, **form: str) -> Any:
+    """POST /entrar as a browser does: with the token of the sign-in page it was shown."""
+    page = c.get("/entrar").get_data(as_text=True)
+    token = re.search(r'id="login-csrf" value="([^"]+)"', page).group(1)
+    return c.post("/entrar", data={**form, "csrf": token})
+
+
 def signed_in(app: Any, login: str) -> Any:
     c = app.test_client()
-    r = c.post("/entrar", data={"login": login, "senha": login})
+    r = enter(c, login=login, senha=login)
     assert r.status_code == 302, r.get_data(as_text=True)
     return c
 
@@ -41,23 +48,41 @@ def csrf(c: Any, path: str = "/meus-pedidos") -> str:
 
 def test_sign_in_with_the_directory_password_and_no_other(app: Any) -> None:
     c = app.test_client()
-    bad = c.post("/entrar", data={"login": "servidor", "senha": "errada"})
+    bad = enter(c, login="servidor", senha="errada")
     assert bad.status_code == 401 and "Usuário ou senha incorretos" in bad.get_data(as_text=True)
     assert c.get("/meus-pedidos").status_code == 302  # to the sign-in page
-    ok = c.post("/entrar", data={"login": "servidor", "senha": "servidor", "proximo": "//evil"})
+    ok = enter(c, login="servidor", senha="servidor", proximo="//evil")
     assert ok.headers["Location"] == "/"  # never off-site
-    for away in ("/\\evil.example", "https://evil.example/"):
-        r = c.post("/entrar", data={"login": "servidor", "senha": "servidor", "proximo": away})
-        assert r.headers["Location"] == "/"
-    here = c.post("/entrar", data={"login": "servidor", "senha": "servidor",
-                                   "proximo": "/meus-pedidos?ref=abc"})
+    # browsers drop tabs and newlines and read a backslash as a slash: all other sites
+    for away in ("/\\evil.example", "https://evil.example/", "/\t/evil.example",
+                 "/\n/evil.example", "/\r\n/evil.example", "/%09/evil.example".replace("%09", "\t"),
+                 " //evil.example", "/\x00/evil", "\\/evil.example", "http:/evil.example"):
+        r = enter(c, login="servidor", senha="servidor", proximo=away)
+        assert r.status_code == 302 and r.headers["Location"] == "/", away
+    here = enter(c, login="servidor", senha="servidor", proximo="/meus-pedidos?ref=abc")
     assert here.headers["Location"] == "/meus-pedidos?ref=abc"
     cookie = ok.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     for _ in range(6):
-        c.post("/entrar", data={"login": "membro", "senha": "x"})
-    slowed = c.post("/entrar", data={"login": "membro", "senha": "x"})
+        enter(c, login="membro", senha="x")
+    slowed = enter(c, login="membro", senha="x")
     assert "tente de novo em" in slowed.get_data(as_text=True)
+
+
+def test_signing_in_needs_the_sign_in_pages_token(app: Any) -> None:
+    """Login CSRF: a foreign page posting a login and password signs nobody in."""
+    c = app.test_client()
+    forged = c.post("/entrar", data={"login": "servidor", "senha": "servidor"})
+    assert forged.status_code == 403 and "expirou" in forged.get_data(as_text=True)
+    wrong = c.post("/entrar", data={"login": "servidor", "senha": "servidor", "csrf": "x" * 43})
+    assert wrong.status_code == 403 and c.get("/meus-pedidos").status_code == 302
+    assert enter(c, login="servidor", senha="servidor").status_code == 302
+    assert c.get("/meus-pedidos").status_code == 200
+
+
+def test_a_next_with_a_newline_is_not_a_500(app: Any) -> None:
+    r = app.test_client().get("/entrar?next=/%0a/evil.example")
+    assert r.status_code == 200 and 'value="/"' in r.get_data(as_text=True)
 
 
 def test_the_request_loop_end_user_committee_appeal(app: Any, ws: Workspace) -> None:
@@ -261,3 +286,29 @@ def test_the_api_answers_malformed_input_with_400_naming_the_field(app: Any) -> 
     bad = api.post(f"/api/pedidos/{rid}/recurso", json=[1], headers=auth)
     assert bad.status_code == 400 and bad.get_json()["campo"] == "corpo"
     assert api.get("/api/pedidos", headers=auth).get_json()[0]["situacao"] == "denied"
+
+
+def test_the_audit_csv_neutralises_formulas(app: Any, ws: Workspace) -> None:
+    from addon.audit.record import record
+    from addon.audit.writer import AuditWriter
+    from addon.policy.model import Decision, Identity
+    from addon.settings.load import load_policy
+
+    paths = load_policy(ws.config, ws.root).paths
+    writer = AuditWriter(paths.audit_target, flush_interval=0.01)
+    for i, method in enumerate(("=1+2", "+SUM(1+1)", "-2+3", "@SUM(1)")):
+        writer.submit(record(1_800_000_000.0 + i, f"r{i}", Identity("servidor"),
+                             Decision("block", 2, (), "x", "category.blocked"), method, "http",
+                             "www.gov.br", 80, "/", 403, 0, 0, 1.0, "10.0.0.5"))
+    assert writer.close() == 0
+    c = signed_in(app, "auditor")
+    text = c.get("/auditoria.csv?desde=2020-01-01").get_data(as_text=True)
+    methods = [row["method"] for row in csv_rows(text)]
+    assert sorted(methods) == ["'+SUM(1+1)", "'-2+3", "'=1+2", "'@SUM(1)"], text[:300]
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    import csv as csv_module
+    import io as io_module
+
+    return list(csv_module.DictReader(io_module.StringIO(text)))

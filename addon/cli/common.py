@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -16,6 +15,7 @@ import click
 
 from addon.errors import GuaritaError
 from addon.policy.model import Policy
+from addon.service.exports import write_csv
 from addon.settings.load import DEFAULT_POLICY, load_policy
 from addon.state import db
 from addon.state.history import default_operator
@@ -102,10 +102,7 @@ def emit(rows: Iterable[dict[str, Any]], columns: Sequence[str], fmt: str = "tab
         out.write("\n]\n")
         return
     if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row)
+        write_csv(out, rows, columns)  # formulas neutralised: auditors open it in a spreadsheet
         return
     materialised = [{c: "" if row.get(c) is None else str(row.get(c)) for c in columns}
                     for row in rows]

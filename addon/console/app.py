@@ -19,7 +19,16 @@ from typing import Any
 from flask import Flask, Response, abort, g, redirect, render_template, request, session, url_for
 
 from addon.console import admin_pages, api, audit_pages, request_pages
-from addon.console.auth import ROLE_NAMES, SignInRefused, User, csrf_ok, new_csrf, secret_key, sign_in
+from addon.console.auth import (
+    ROLE_NAMES,
+    SignInRefused,
+    User,
+    csrf_ok,
+    local_path,
+    new_csrf,
+    secret_key,
+    sign_in,
+)
 from addon.console.guards import AUDITORS, REVIEWERS, api_error, page, readable
 from addon.identity.credentials import AuthCache
 from addon.policy.pac import pac
@@ -105,25 +114,31 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
                         mimetype="application/x-ns-proxy-autoconfig")
 
     # ------------------------------------------------------------- sign-in
+    def sign_in_page(erro: str | None, proximo: object, status: int = 200) -> Any:
+        # login CSRF: a foreign page must not sign a browser in as someone else, so the
+        # form carries a token bound to this browser's (pre-sign-in) session
+        session.setdefault("login_csrf", new_csrf())
+        return render_template("entrar.html", erro=erro, proximo=local_path(proximo),
+                               login_csrf=session["login_csrf"]), status
+
     @app.get("/entrar")
     def sign_in_form() -> Any:
-        return render_template("entrar.html", erro=None, proximo=request.args.get("next", "/"))
+        return sign_in_page(None, request.args.get("next", "/"))
 
     @app.post("/entrar")
     def sign_in_post() -> Any:
+        if not csrf_ok(session.get("login_csrf"), request.form.get("csrf")):
+            return sign_in_page("O formulário expirou: entre de novo.",
+                                request.form.get("proximo", "/"), 403)
         try:
             user = sign_in(g.rt.policy, g.rt.directory, brake, request.form.get("login", ""),
                            request.form.get("senha", ""), request.remote_addr or "-")
         except SignInRefused as exc:
-            return render_template("entrar.html", erro=str(exc),
-                                   proximo=request.form.get("proximo", "/")), 401
+            return sign_in_page(str(exc), request.form.get("proximo", "/"), 401)
         session.clear()
         session.permanent = True
         session.update(login=user.login, roles=sorted(user.roles), csrf=new_csrf())
-        target = request.form.get("proximo") or "/"
-        # a path of this console only: "//host" and "/\\host" are other sites to a browser
-        local = target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target
-        return redirect(target if local else "/")
+        return redirect(local_path(request.form.get("proximo") or "/"))
 
     @app.post("/sair")
     def sign_out() -> Any:

@@ -3,7 +3,6 @@ person, and charts. A chief sees their own staff only (the directory's `manager`
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import time
@@ -17,6 +16,7 @@ from addon.console.guards import AUDITORS, page
 from addon.errors import GuaritaError
 from addon.identity.directory import chief_of
 from addon.runtime import Runtime
+from addon.service.exports import write_csv
 from addon.state.history import local_time
 
 AUDIT_COLUMNS = ["ts", "ref", "user", "client_ip", "level", "method", "host", "path", "status",
@@ -88,11 +88,9 @@ def register(app: Flask) -> None:
     @page(*AUDITORS, "chefia")
     def audit_csv() -> Any:
         out = io.StringIO()
-        w = csv.DictWriter(out, AUDIT_COLUMNS, extrasaction="ignore")
-        w.writeheader()
         tz = g.rt.policy.calendar.tz
-        for r in _records(100_000):
-            w.writerow({**r, "ts": local_time(r["ts"], tz)})
+        write_csv(out, ({**r, "ts": local_time(r["ts"], tz)} for r in _records(100_000)),
+                  AUDIT_COLUMNS)
         return Response(out.getvalue(), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=auditoria.csv"})
 

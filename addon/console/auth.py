@@ -15,6 +15,7 @@ import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from addon.errors import DirectoryUnavailable, UnknownUser
 from addon.identity.credentials import AuthCache
@@ -56,6 +57,20 @@ def sign_in(policy: Policy, directory: Directory, brake: AuthCache, login: str, 
         raise SignInRefused("Usuário ou senha incorretos.")
     brake.success(login, password, ip)
     return User(login, policy.roles_of(frozenset(g.casefold() for g in groups)))
+
+
+def local_path(target: object) -> str:
+    """Where to go after signing in: a path of this console, or `/`.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
+    `/\t/evil.example` and `/\\evil.example` are other sites to them; any control
+    character, backslash, scheme or host sends the person home instead."""
+    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return "/"
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else "/"
 
 
 def new_csrf() -> str:
