@@ -312,3 +312,30 @@ def csv_rows(text: str) -> list[dict[str, str]]:
     import io as io_module
 
     return list(csv_module.DictReader(io_module.StringIO(text)))
+
+
+def test_signing_out_ends_the_session_for_every_copy_of_the_cookie(app: Any) -> None:
+    c = signed_in(app, "comite")
+    stolen = app.test_client()
+    cookie = c.get_cookie("guarita_console")
+    stolen.set_cookie("guarita_console", cookie.value)
+    assert stolen.get("/pedidos").status_code == 200  # a copy works while the session lives
+    assert c.post("/sair", data={"csrf": csrf(c, "/pedidos")}).status_code == 302
+    assert c.get("/pedidos").status_code == 302 and stolen.get("/pedidos").status_code == 302
+
+
+def test_a_role_taken_away_ends_the_session(app: Any, ws: Workspace,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from addon.state import console_sessions
+
+    c = signed_in(app, "comite")
+    assert c.get("/pedidos").status_code == 200
+    import yaml
+
+    tree = yaml.safe_load(ws.config.read_text())
+    tree["console"]["roles"]["comite"] = ["outro-grupo"]
+    ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    monkeypatch.setattr(console_sessions, "CHECK_SECONDS", 0)
+    assert c.get("/pedidos").status_code == 302  # signed out: sign in again, with what is left
+    again = signed_in(app, "comite")
+    assert again.get("/pedidos").status_code == 403

@@ -8,9 +8,12 @@ from tests.conftest import Workspace
 
 
 def test_upgrade_makes_both_schemas_once_and_then_says_up_to_date(ws: Workspace) -> None:
+    from addon.state.db import STEPS
+
     first = ws.run("db", "upgrade", check=True).stdout.splitlines()
-    assert first[0].startswith("state: ") and first[0].endswith("state.db: 3 steps applied "
-                                                                "(schema version 3)")
+    n = len(STEPS)
+    assert first[0].startswith("state: ") and first[0].endswith(f"state.db: {n} steps applied "
+                                                                f"(schema version {n})")
     assert first[1].startswith("audit: ") and "audit.db: 2 steps applied" in first[1]
     again = ws.run("db", "upgrade", check=True).stdout
     assert again.count("up to date") == 2

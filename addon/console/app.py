@@ -12,6 +12,7 @@ says who did it (Art. 11 §4–6).
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,12 @@ from addon.console.auth import (
     secret_key,
     sign_in,
 )
-from addon.console.guards import AUDITORS, REVIEWERS, api_error, page, readable
+from addon.console.guards import AUDITORS, REVIEWERS, api_error, close_state, page, readable, state
+from addon.errors import DirectoryUnavailable, UnknownUser
 from addon.identity.credentials import AuthCache
 from addon.policy.pac import pac
 from addon.runtime import Runtime, RuntimeSource
+from addon.state import console_sessions
 
 STATUS_PT = {"requested": "aguardando análise", "appealed": "em recurso", "active": "liberado",
              "denied": "negado", "revoked": "encerrado"}
@@ -60,7 +63,7 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=secure_cookie,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=console_sessions.ABSOLUTE_SECONDS),
         MAX_CONTENT_LENGTH=64 * 1024,
     )
 
@@ -78,14 +81,42 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
             except SignInRefused as exc:
                 abort(api_error(401, str(exc)))
             return
-        login = session.get("login")
-        if login:
-            g.user = User(login, frozenset(session.get("roles", [])))
+        s = live_session()
+        if s is not None:
+            g.user, g.csrf = User(s.login, s.roles), s.csrf
         if request.method == "POST" and request.endpoint != "sign_in_post":
-            if not csrf_ok(session.get("csrf"), request.form.get("csrf")):
+            if not csrf_ok(g.get("csrf"), request.form.get("csrf")):
                 abort(Response(render_template("erro.html", titulo="Formulário expirado",
                                                texto="Recarregue a página e tente de novo."),
                                403))
+
+    def live_session() -> console_sessions.Session | None:
+        """The server-side session the cookie names, its roles asked again every few
+        minutes: a role IT took away ends the session at the next check."""
+        token = session.get("sid")
+        if not token:
+            return None
+        conn = state()
+        s = console_sessions.current(conn, token)
+        if s is None:
+            session.clear()
+            return None
+        if time.time() - s.checked > console_sessions.CHECK_SECONDS:
+            try:
+                groups = g.rt.directory.lookup(s.login).groups
+            except UnknownUser:
+                console_sessions.end(conn, token, "unknown_user")
+                session.clear()
+                return None
+            except DirectoryUnavailable:
+                return s  # asked again at the next page; the sign-in checked them
+            roles = g.rt.policy.roles_of(frozenset(x.casefold() for x in groups))
+            if not console_sessions.rechecked(conn, s, roles):
+                session.clear()
+                return None
+        return s
+
+    app.teardown_appcontext(close_state)
 
     @app.after_request
     def headers(resp: Response) -> Response:
@@ -99,7 +130,7 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
 
     @app.context_processor
     def common() -> dict[str, Any]:
-        return {"user": g.get("user"), "csrf": session.get("csrf", ""),
+        return {"user": g.get("user"), "csrf": g.get("csrf", ""),
                 "role_names": ROLE_NAMES, "status_pt": STATUS_PT,
                 "when": lambda ts: readable(ts, g.rt.policy.calendar.tz),
                 "org": g.rt.policy.organisation}
@@ -135,13 +166,18 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
                            request.form.get("senha", ""), request.remote_addr or "-")
         except SignInRefused as exc:
             return sign_in_page(str(exc), request.form.get("proximo", "/"), 401)
-        session.clear()
+        old = session.get("sid")
+        if old:
+            console_sessions.end(state(), old, "signed_in_again")
+        session.clear()  # a new session id at every sign-in: no fixation
         session.permanent = True
-        session.update(login=user.login, roles=sorted(user.roles), csrf=new_csrf())
+        session["sid"] = console_sessions.start(state(), user.login, user.roles)
+        console_sessions.prune(state())
         return redirect(local_path(request.form.get("proximo") or "/"))
 
     @app.post("/sair")
     def sign_out() -> Any:
+        console_sessions.end(state(), session.get("sid"))  # this cookie opens nothing again
         session.clear()
         return redirect(url_for("sign_in_form"))
 

@@ -3,8 +3,10 @@
 Sign-in is the directory password (an LDAP bind, or the static directory), slowed per
 (login, address) pair like proxy authentication. Roles come from directory groups named
 in the policy (`console.roles`); a user with none is an end user and sees only their own
-requests. Pages use a signed, HttpOnly, SameSite=Strict session cookie and a CSRF token
-on every form; the JSON API takes HTTP Basic on each call (no cookie, so no CSRF).
+requests. Pages use an HttpOnly, SameSite=Strict cookie that only names a session kept on
+the server (`addon.state.console_sessions`: signing out, a timeout or a role taken away
+ends it), and a CSRF token on every form, the sign-in form's included; the JSON API takes
+HTTP Basic on each call (no cookie, so no CSRF).
 """
 
 from __future__ import annotations

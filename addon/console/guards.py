@@ -52,7 +52,17 @@ def runtime() -> Runtime:
 
 
 def state() -> sqlite3.Connection:
-    return db.connect(g.rt.policy.paths)
+    """This request's state connection: opened once, closed when the request ends."""
+    conn = g.get("state_conn")
+    if conn is None:
+        conn = g.state_conn = db.connect(g.rt.policy.paths)
+    return conn
+
+
+def close_state(exc: BaseException | None = None) -> None:
+    conn = g.pop("state_conn", None)
+    if conn is not None:
+        conn.close()
 
 
 def release(conn: sqlite3.Connection, rid: int) -> sqlite3.Row:

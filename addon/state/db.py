@@ -105,8 +105,17 @@ def _v3_outbox(conn: sqlite3.Connection) -> None:
     outbox.create(conn)
 
 
+def _v4_console_sessions(conn: sqlite3.Connection) -> None:
+    """Console sign-ins kept on the server, so signing out (or a role taken away) ends them."""
+    conn.execute("CREATE TABLE console_sessions (id TEXT PRIMARY KEY, login TEXT NOT NULL, "
+                 "roles TEXT NOT NULL, csrf TEXT NOT NULL, created REAL NOT NULL, "
+                 "seen REAL NOT NULL, checked REAL NOT NULL, ended REAL, why TEXT)")
+    conn.execute("CREATE INDEX console_sessions_login ON console_sessions (login) "
+                 "WHERE ended IS NULL")
+
+
 # Append a step to change the schema; never edit one that has shipped.
-STEPS = (_v1_schema, _v2_request_ref, _v3_outbox)
+STEPS = (_v1_schema, _v2_request_ref, _v3_outbox, _v4_console_sessions)
 
 
 def state_path(state_dir: Path) -> Path:

@@ -110,5 +110,23 @@ CREATE TRIGGER list_files_changed AFTER INSERT OR UPDATE OR DELETE ON list_files
   FOR EACH STATEMENT EXECUTE FUNCTION guarita_state_changed();
 """
 
+# Console sign-ins kept on the server (addon/state/console_sessions.py): ended by signing
+# out, by time, or when the person's roles change. Not part of state_version: no proxy
+# decision depends on them.
+V3 = """
+CREATE TABLE console_sessions (
+  id TEXT PRIMARY KEY,
+  login TEXT NOT NULL,
+  roles TEXT NOT NULL,
+  csrf TEXT NOT NULL,
+  created DOUBLE PRECISION NOT NULL,
+  seen DOUBLE PRECISION NOT NULL,
+  checked DOUBLE PRECISION NOT NULL,
+  ended DOUBLE PRECISION,
+  why TEXT
+);
+CREATE INDEX console_sessions_login ON console_sessions (login) WHERE ended IS NULL;
+"""
+
 # Append a script to change the schema; never edit one that has shipped.
-STEPS = (V1, V2)
+STEPS = (V1, V2, V3)
