@@ -169,6 +169,7 @@ def bench_queries(path: Target) -> list[tuple[str, float, int]]:
 def bench_console(folder: Path, log: Target) -> list[tuple[str, float, int]]:
     """The console's audit pages on the big log, signed in as an auditor (Flask's client)."""
     import os
+    import re
     import shutil
 
     import yaml
@@ -189,7 +190,10 @@ def bench_console(folder: Path, log: Target) -> list[tuple[str, float, int]]:
     os.chdir(work)
     app = create_app(work / "config" / "policy.yaml")
     client = app.test_client()
-    client.post("/entrar", data={"login": "auditor", "senha": "auditor"})
+    page = client.get("/entrar").get_data(as_text=True)  # the sign-in form's CSRF token
+    token = re.search(r'id="login-csrf" value="([^"]+)"', page)
+    client.post("/entrar", data={"login": "auditor", "senha": "auditor",
+                                 "csrf": token.group(1) if token else ""})
     out = []
     for name, url in [("audit page, one user", "/auditoria?usuario=user0042"),
                       ("audit page, one site", "/auditoria?site=www.site00007.com.br"),
