@@ -8,7 +8,6 @@ import click
 
 from addon.cli.common import config_option, policy_of, progress
 from addon.store.backup import backup as backup_databases
-from addon.store.copy import copy_to, total_rows
 from addon.store.upgrade import upgrade as upgrade_schemas
 
 
@@ -44,6 +43,8 @@ def copy(url: str, config: Path) -> None:
 
     Safe to run again and to interrupt: it resumes where it stopped and never copies a row
     twice. Exit 1 when a table of the target misses rows of the source."""
+    from addon.store.copy import copy_to, total_rows  # psycopg: only for this verb
+
     paths = policy_of(config).paths
     with progress("copying", total_rows(paths)) as bar:
         counted = copy_to(paths, url, bar.update)
