@@ -106,7 +106,12 @@ def test_the_request_loop_end_user_committee_appeal(app: Any, ws: Workspace) -> 
     assert "liberado" in mine and "Sem relação com o serviço" in mine and "Recorrer" in mine
     assert user.post("/meus-pedidos/2/recurso", data={"csrf": token, "motivo": "é do curso"}
                      ).status_code == 302
-    assert "em recurso" in user.get("/meus-pedidos").get_data(as_text=True)
+    mine = user.get("/meus-pedidos").get_data(as_text=True)
+    assert "em recurso" in mine
+    assert "negado: Sem relação com o serviço" in mine and "recurso: é do curso" in mine
+    page = comite.get("/pedidos").get_data(as_text=True)
+    assert "negado por comite: Sem relação com o serviço" in page
+    assert "recurso por servidor: é do curso" in page
     conn = db.connect(load_policy(ws.config).paths)
     who = dict(conn.execute("SELECT action, operator FROM admin_log WHERE action IN "
                             "('release.approve', 'release.deny', 'release.appeal')").fetchall())
@@ -339,3 +344,13 @@ def test_a_role_taken_away_ends_the_session(app: Any, ws: Workspace,
     assert c.get("/pedidos").status_code == 302  # signed out: sign in again, with what is left
     again = signed_in(app, "comite")
     assert again.get("/pedidos").status_code == 403
+
+
+def test_errors_are_portuguese_pages_or_json(app: Any) -> None:
+    c = app.test_client()
+    for r in (c.get("/nao-existe"), c.get("/proxy.pac"), c.get("/sair")):
+        text = r.get_data(as_text=True)
+        assert r.status_code in (404, 405) and "Not Found" not in text and "Method Not" not in text
+        assert "não" in text  # the console's own page, in Portuguese
+    api = c.get("/api/nao-existe", headers={"Authorization": "Basic c2Vydmlkb3I6c2Vydmlkb3I="})
+    assert api.status_code == 404 and "erro" in api.get_json()

@@ -73,6 +73,25 @@ def test_seed000_item5_request_then_approve_or_deny_then_appeal_once(env) -> Non
     actions = [r["action"] for r in history.entries(conn)]
     for a in ("release.event.request", "release.approve", "release.deny", "release.appeal"):
         assert a in actions
+    # the whole history is kept: the appeal no longer overwrites the denial's reason
+    steps = [(s.what, s.who, s.text) for s in requests.timeline(conn, other)]
+    assert steps[1:] == [("negado", "chefe.ti", "risco"),
+                         ("recurso", "servidor", "evento institucional"),
+                         ("negado", "subpgj", "mantido")]
+    assert releases.fetch(conn, other)["decision_note"] == "mantido"
+
+
+def test_an_appeal_keeps_the_denial_as_the_decision(env) -> None:  # noqa: ANN001
+    policy, conn = env
+    rid = requests.request_access(conn, policy, "servidor", domain="www.youtube.com",
+                                  category=None, days=2, reason="curso")
+    requests.deny(conn, rid, "sem relação com o serviço", "comite")
+    requests.appeal(conn, rid, "é do curso de capacitação", "servidor")
+    row = releases.fetch(conn, rid)
+    assert row["status"] == "appealed" and row["decision_note"] == "sem relação com o serviço"
+    assert [(s.what, s.text) for s in requests.timeline(conn, rid)] == [
+        ("pedido", "curso"), ("negado", "sem relação com o serviço"),
+        ("recurso", "é do curso de capacitação")]
 
 
 def test_art9_par10_seven_days_one_extension_committee_beyond(env) -> None:  # noqa: ANN001

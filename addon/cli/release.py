@@ -170,14 +170,15 @@ def _decision(verb: str, release_id: str, config: Path, operator: str,
     conn = state_of(policy)
     rid = _rid(release_id)
     if verb == "approve":
-        row = conn.execute("SELECT kind, obj FROM releases WHERE id = ?", (rid,)).fetchone()
-        domain = row["obj"] if row is not None and row["kind"] == "domain" else None
+        row = releases.fetch(conn, rid)
+        domain = row["obj"] if row["kind"] == "domain" else None
         pending.approve(conn, policy, rid, operator, analysis_ref, _categories(policy, domain))
     elif verb == "deny":
         pending.deny(conn, rid, reason or "", operator, policy)
     else:
         pending.appeal(conn, rid, reason or "", operator, policy)
-    click.echo(f"release #{rid}: {verb}d" if verb != "deny" else f"release #{rid}: denied")
+    done = {"approve": "approved", "deny": "denied", "appeal": "appealed"}[verb]
+    click.echo(f"release #{rid}: {done}")
 
 
 @release.command()

@@ -118,6 +118,19 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
 
     app.teardown_appcontext(close_state)
 
+    def http_error(status: int, title: str, text: str) -> Any:
+        # Portuguese for people, JSON for the API: never Flask's English pages
+        if request.path.startswith("/api/"):
+            return api_error(status, text)
+        return render_template("erro.html", titulo=title, texto=text), status
+
+    app.register_error_handler(404, lambda e: http_error(
+        404, "Página não encontrada", "Este endereço não existe no console."))
+    app.register_error_handler(405, lambda e: http_error(
+        405, "Operação não permitida", "Este endereço não aceita esta operação."))
+    app.register_error_handler(413, lambda e: http_error(
+        413, "Pedido grande demais", "O formulário enviado é grande demais."))
+
     @app.after_request
     def headers(resp: Response) -> Response:
         resp.headers["Content-Security-Policy"] = (

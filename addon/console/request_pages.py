@@ -13,7 +13,7 @@ from addon.console.guards import REVIEWERS, categories_of, form_error, page, rel
 from addon.errors import GuaritaError
 from addon.runtime import Runtime
 from addon.service import requests as service
-from addon.state import releases
+from addon.state import releases, requests
 
 PENDING = ("requested", "appealed")
 
@@ -27,6 +27,7 @@ def register(app: Flask) -> None:
         rows = [r for r in releases.listing(conn) if r["requested_by"] == user.login]
         blocked = own_block(g.rt, user, request.args.get("ref", "").strip())
         return render_template("meus_pedidos.html", pedidos=list(reversed(rows)),
+                               historia={r["id"]: requests.timeline(conn, r["id"]) for r in rows},
                                bloqueio=blocked, aviso=request.args.get("aviso"))
 
     @app.post("/meus-pedidos")
@@ -63,6 +64,7 @@ def register(app: Flask) -> None:
         rows = releases.listing(conn, statuses=PENDING)
         active = releases.listing(conn, active_only=True)
         return render_template("pedidos.html", pendentes=rows, ativos=active,
+                               historia={r["id"]: requests.timeline(conn, r["id"]) for r in rows},
                                aviso=request.args.get("aviso"))
 
     @app.post("/pedidos/<int:rid>/aprovar")

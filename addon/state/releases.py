@@ -68,13 +68,16 @@ def insert(conn: sqlite3.Connection, operator: str, action: str, **fields: objec
 
 
 def update(conn: sqlite3.Connection, operator: str, action: str, row: sqlite3.Row,
-            **fields: object) -> None:
+            note: dict[str, object] | None = None, **fields: object) -> None:
+    """Change a release's columns; `note` is recorded in the history beside them (what a
+    person said that is no column of its own, such as an appeal's reason)."""
     fields["updated"] = time.time()
     sets = ", ".join(f"{k} = ?" for k in fields)
     conn.execute(f"UPDATE releases SET {sets} WHERE id = ?",  # noqa: S608
                  (*fields.values(), row["id"]))
     before = {k: row[k] for k in fields if k in row.keys()}
-    history.record(conn, operator, action, f"release #{row['id']}", before, fields)
+    history.record(conn, operator, action, f"release #{row['id']}", before,
+                   {**fields, **(note or {})})
 
 
 def check_days(policy: Policy, days: float, committee_ref: str | None, what: str,

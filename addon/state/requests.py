@@ -9,8 +9,10 @@ shown again, with its reason, when the user meets the same block.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 import time
+from dataclasses import dataclass
 
 from addon.errors import ReleaseError
 from addon.notify import messages, outbox
@@ -113,7 +115,7 @@ def approve(conn: sqlite3.Connection, policy: Policy, rid: int, operator: str,
             duration = row["end"] - row["start"]
             start = max(now, row["start"])
             fields.update(start=start, end=start + duration)
-        update(conn, operator, "release.approve", row, **fields)
+        update(conn, operator, "release.approve", row, None, **fields)
         if policy.notify.enabled:
             start, end = fields.get("start", row["start"]), fields.get("end", row["end"])
             subject, body = messages.approved(row, float(start), float(end),  # type: ignore[arg-type]
@@ -153,7 +155,8 @@ def appeal(conn: sqlite3.Connection, rid: int, reason: str, operator: str,
         ).fetchone()
         if appealed:
             raise ReleaseError(f"release #{rid} was already appealed once (Art. 9 §12)")
-        update(conn, operator, "release.appeal", row, status="appealed", decision_note=reason)
+        # the denial's reason stays the request's decision; the appeal's is in its history
+        update(conn, operator, "release.appeal", row, note={"appeal": reason}, status="appealed")
         if policy is not None and policy.notify.enabled and policy.notify.committee:
             subject, body = messages.appeal_filed(row, reason)
             _queue(conn, operator, f"request.appeal:{rid}", "request.appeal", "committee", "-",
@@ -196,3 +199,44 @@ def recent_denials(conn: sqlite3.Connection, now: float | None = None
         "AND kind = 'domain' AND target_kind = 'user' AND updated > ? ORDER BY id",
         (now - DENIAL_MEMORY,)).fetchall()
     return {(r["target"], r["obj"]): (r["id"], r["decision_note"] or "") for r in rows}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One moment of a request's life, as the person and the committee read it."""
+
+    at: float
+    what: str  # pedido, negado, recurso, aprovado, encerrado, prorrogado
+    who: str
+    text: str
+
+
+STEP_NAMES = {"release.request": "pedido", "release.deny": "negado", "release.appeal": "recurso",
+              "release.approve": "aprovado", "release.revoke": "encerrado",
+              "release.extend": "prorrogado", "release.event.request": "pedido",
+              "release.grant": "concedido", "release.level4": "concedido"}
+
+
+def timeline(conn: sqlite3.Connection, rid: int) -> list[Step]:
+    """Filed (with its reason), denied (with the committee's), appealed (with the person's),
+    decided on appeal: the whole history, from the append-only admin log."""
+    rows = conn.execute("SELECT at, operator, action, after FROM admin_log WHERE subject = ? "
+                        "ORDER BY id", (f"release #{rid}",)).fetchall()
+    steps = []
+    for r in rows:
+        what = STEP_NAMES.get(r["action"])
+        if what is None:
+            continue
+        after = json.loads(r["after"] or "{}")
+        if what == "pedido":
+            text = after.get("reason") or ""
+        elif what == "recurso":  # before the fix, an appeal's reason went to decision_note
+            text = after.get("appeal") or after.get("decision_note") or ""
+        elif what == "negado":
+            text = after.get("decision_note") or ""
+        elif what == "aprovado":
+            text = after.get("committee_ref") or after.get("analysis_ref") or ""
+        else:
+            text = after.get("reason") or after.get("decision_note") or ""
+        steps.append(Step(float(r["at"]), what, r["operator"], str(text)))
+    return steps
