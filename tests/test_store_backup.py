@@ -1,4 +1,4 @@
-"""`guarita db backup`: a consistent copy of the SQLite databases while the proxy writes."""
+"""`guarita db backup FILE`: one consistent file of the SQLite databases while the proxy writes."""
 
 from __future__ import annotations
 
@@ -33,29 +33,41 @@ def test_a_copy_taken_under_writes_is_whole_and_checks(ws: Workspace) -> None:
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        lines = backup(paths, ws.root / "copia")
+        lines = backup(paths, ws.root / "copias" / "guarita.db")
     finally:
         stop.set()
         writer.join()
-    assert lines[0].startswith(f"{db.state_path(paths.state_dir)} -> ") and "sessions 1" in lines[0]
-    copied = sqlite3.connect(ws.root / "copia" / "audit.db")
+    copied = sqlite3.connect(ws.root / "copias" / "guarita.db")
     n = copied.execute("SELECT count(*) FROM audit").fetchone()[0]
-    assert n % 100 == 0 and f"audit {n}" in lines[1]  # whole batches only: one committed state
+    assert n % 100 == 0 and n > 0  # whole batches only: one committed state
+    assert lines == [f"{ws.root / 'copias' / 'guarita.db'}: " + lines[0].split(": ", 1)[1]]
+    assert "sessions 1" in lines[0] and f"audit {n}" in lines[0]
+    assert copied.execute("SELECT user FROM sessions").fetchall() == [("servidor",)]
+    indexes = {r[0] for r in copied.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "idx_audit_user_ts" in indexes and "blocks_active" in indexes
     assert copied.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert sorted(p.name for p in (ws.root / "copias").iterdir()) == ["guarita.db"]
 
 
-def test_backup_refuses_postgresql_and_itself(ws: Workspace) -> None:
+def test_backup_refuses_postgresql_itself_and_folders(ws: Workspace) -> None:
     paths = load_policy(ws.config, ws.root, env={"GUARITA_DATABASE_URL": "postgresql://g@db/g"}).paths
     with pytest.raises(StateError, match="pg_dump"):
-        backup(paths, ws.root / "x")
+        backup(paths, ws.root / "x.db")
     local = load_policy(ws.config, ws.root, env={}).paths
+    with pytest.raises(StateError, match="no state.db or audit.db"):
+        backup(local, ws.root / "x.db")
     db.connect(local).close()
     with pytest.raises(StateError, match="would overwrite the database itself"):
-        backup(local, local.state_dir)
+        backup(local, db.state_path(local.state_dir))
+    with pytest.raises(StateError, match="is a folder"):
+        backup(local, ws.root)
 
 
-def test_the_cli_prints_one_line_per_database(ws: Workspace) -> None:
+def test_the_cli_backs_up_into_one_file_and_replaces_it(ws: Workspace) -> None:
     ws.run("session", "login", "servidor", "10.0.0.9", check=True)
-    cp = ws.run("db", "backup", str(ws.root / "copia"), check=True)
-    lines = cp.stdout.splitlines()
-    assert len(lines) == 2 and "sessions 1" in lines[0] and "audit.db" in lines[1]
+    target = ws.root / "backup.db"
+    first = ws.run("db", "backup", str(target), check=True).stdout.splitlines()
+    assert len(first) == 1 and "sessions 1" in first[0]
+    ws.run("session", "login", "membro", "10.0.0.10", check=True)
+    ws.run("db", "backup", str(target), check=True)
+    assert sqlite3.connect(target).execute("SELECT count(*) FROM sessions").fetchone()[0] == 2

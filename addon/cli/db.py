@@ -25,11 +25,11 @@ def upgrade(config: Path) -> None:
 
 
 @db_group.command()
-@click.argument("dest", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("dest", metavar="FILE", type=click.Path(path_type=Path))
 @config_option
 def backup(dest: Path, config: Path) -> None:
-    """Copy state.db and audit.db into DEST while the proxy runs (SQLite's online backup);
-    for PostgreSQL, says the pg_dump command to use."""
+    """Copy state.db and audit.db into one SQLite FILE while the proxy runs (SQLite's online
+    backup; FILE is replaced only by a checked copy); for PostgreSQL, use pg_dump."""
     for line in backup_databases(policy_of(config).paths, dest):
         click.echo(line)
 
