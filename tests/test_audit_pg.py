@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,26 @@ def test_a_column_added_the_documented_way_reaches_an_old_postgresql_log(url: st
         ("antes", None), ("depois", "w1")]
     assert pg.migrate(conn, "audit", steps, "test") == 0
     conn.close()
+
+
+def test_an_auditor_with_read_rights_only_reads_and_nothing_migrates(url: str) -> None:
+    """Opening a log that is up to date takes no lock and writes nothing, so the auditors'
+    account needs SELECT only; a reader never migrates."""
+    writer = AuditWriter(url, flush_interval=0.01)
+    writer.submit(rec(1))
+    assert writer.close() == 0
+    admin = pg.connect(url)
+    admin.execute("DROP ROLE IF EXISTS leitor_audit")
+    admin.execute("CREATE ROLE leitor_audit LOGIN")
+    admin.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO leitor_audit")
+    reader_url = url.replace("://guarita@", "://leitor_audit@", 1)
+    assert reader_url != url
+    conn = query.open_readonly(Paths((), Path("/nao"), Path("/nao"), database=reader_url))
+    assert conn is not None and [r["ref"] for r in query.records(conn, query.Filters())] == ["ref1"]
+    assert pg.migrate(pg.connect(reader_url), "audit", pg_audit.STEPS, "leitor") == 0
+    with pytest.raises(sqlite3.Error):  # it really cannot write
+        conn.execute("INSERT INTO audit (ts) VALUES (1)")
+    conn.close()
+    admin.execute("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM leitor_audit")
+    admin.execute("DROP ROLE leitor_audit")
+    admin.close()

@@ -88,10 +88,10 @@ def open_readonly(where: Paths | Path) -> sqlite3.Connection | None:
     """The audit log for reading (PostgreSQL in read-only transactions); None when the
     SQLite file does not exist yet."""
     if isinstance(where, Paths) and where.database:
-        from addon.audit.pg import open_audit
+        from addon.store import pg
 
-        try:
-            shared = open_audit(where.database)
+        try:  # never migrates: an auditor's account needs no write right
+            shared = pg.connect(where.database)
             shared.execute("SET default_transaction_read_only = on")
         except sqlite3.Error as exc:
             raise GuaritaError(f"{redact(where.database)}: cannot read the audit log: {exc}") \

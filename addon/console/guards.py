@@ -15,8 +15,9 @@ from typing import Any
 from flask import Response, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 
 from addon.console.auth import User
+from addon.errors import ReleaseError
 from addon.runtime import Runtime
-from addon.state import db
+from addon.state import db, releases
 
 REVIEWERS = ("comite", "ti")
 AUDITORS = ("auditoria", "ti")
@@ -66,10 +67,10 @@ def close_state(exc: BaseException | None = None) -> None:
 
 
 def release(conn: sqlite3.Connection, rid: int) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM releases WHERE id = ?", (rid,)).fetchone()
-    if row is None:
-        abort(404)
-    return row
+    try:
+        return releases.fetch(conn, rid)
+    except ReleaseError:
+        abort(404)  # no such request (or not this person's: the views say so the same way)
 
 
 def categories_of(row: sqlite3.Row) -> tuple[str, ...]:

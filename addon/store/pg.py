@@ -228,6 +228,15 @@ def connect(url: str) -> PgConnection:
     return PgConnection(url)
 
 
+def _version(conn: PgConnection, name: str) -> int | None:
+    """Schema `name`'s version, None when no guarita schema is there yet."""
+    exists = conn.execute("SELECT to_regclass('guarita_schema') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = conn.execute("SELECT version FROM guarita_schema WHERE name = ?", (name,)).fetchone()
+    return int(row[0]) if row else None
+
+
 def migrate(conn: PgConnection, name: str, steps: Sequence[str], what: str) -> int:
     """Bring schema `name` to `len(steps)`; each step (a script) in one transaction.
 
@@ -236,6 +245,8 @@ def migrate(conn: PgConnection, name: str, steps: Sequence[str], what: str) -> i
     """
     from addon.errors import StateError
 
+    if _version(conn, name) == len(steps):
+        return 0  # up to date: a plain read, no lock and no write (a reader's rights do)
     with conn:
         conn.execute("SELECT pg_advisory_xact_lock(4242)")
         conn.execute("CREATE TABLE IF NOT EXISTS guarita_schema "
