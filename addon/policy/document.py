@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from addon.policy.destinations import DEFAULT_FORBIDDEN
-from addon.settings.base import Bool, Declared, Float, Int, one_or_many
+from addon.settings.base import Bool, Declared, Float, Int, one_or_many, refused
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -132,13 +132,8 @@ class StaticUserSpec(Declared):
     email: str | None = None
     chief: str | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_level(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "level" in data:
-            raise ValueError("level: a user's level comes from its groups; level 4 is always "
-                             "time-limited: grant it with `guarita release level`")
-        return data
+    _no_level = refused("level", "a user's level comes from its groups; level 4 is always "
+                                 "time-limited: grant it with `guarita release level`")
 
 
 def _group_level(value: Any) -> Any:
@@ -177,13 +172,8 @@ class LogonSourceSpec(Declared):
     token_env: str | None = None
     token_file: str | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_token(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "token" in data:
-            raise ValueError("token: never put a token in the policy file: use token_env or "
-                             "token_file")
-        return data
+    _no_token = refused("token", "never put a token in the policy file: use token_env or "
+                                 "token_file")
 
     @model_validator(mode="after")
     def _one_place(self) -> LogonSourceSpec:

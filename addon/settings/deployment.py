@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from addon.settings.base import Bool, Declared, Float, Int
+from addon.settings.base import Bool, Declared, Float, Int, refused
 
 PRESETS: dict[str, dict[str, str]] = {
     "openldap": {"user_filter": "(&(objectClass=inetOrgPerson)(uid={login}))",
@@ -46,14 +46,14 @@ class LdapSettings(Declared):
     stale_age: Float = 3600.0
     group_base: str | None = None
 
+    _no_password = refused("bind_password", "never put the password in the policy file: use "
+                                            "bind_password_env or bind_password_file")
+
     @model_validator(mode="before")
     @classmethod
     def _preset_defaults(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        if "bind_password" in data:
-            raise ValueError("bind_password: never put the password in the policy file: use "
-                             "bind_password_env or bind_password_file")
         preset = PRESETS.get(data.get("preset", "openldap"))
         if preset is None:
             return data  # the preset's own error says which presets exist
