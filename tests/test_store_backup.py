@@ -21,7 +21,7 @@ def test_a_copy_taken_under_writes_is_whole_and_checks(ws: Workspace) -> None:
         sessions.login(conn, "servidor", "10.0.0.5", None, "ti")
     audit = open_audit(paths.audit_file)
     row = [None] * INSERT.count("?")
-    stop = threading.Event()
+    stop, written = threading.Event(), threading.Event()
 
     def write() -> None:
         n = 0
@@ -29,9 +29,11 @@ def test_a_copy_taken_under_writes_is_whole_and_checks(ws: Workspace) -> None:
             with audit:
                 audit.executemany(INSERT, [[float(n + i), *row[1:]] for i in range(100)])
             n += 100
+            written.set()
 
     writer = threading.Thread(target=write)
     writer.start()
+    assert written.wait(10)  # the copy is taken while batches are being committed
     try:
         lines = backup(paths, ws.root / "copias" / "guarita.db")
     finally:
