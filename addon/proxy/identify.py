@@ -240,7 +240,9 @@ class Identify:
     @staticmethod
     def _needs_directory_io(rt: Runtime, login: str | None, ip: str) -> bool:
         who = login or rt.snapshot.sessions.get(ip)
-        return who is not None and who != "" and not rt.directory.peek(who)
+        if not who:
+            return False
+        return not rt.directory.peek(who)
 
     def done(self) -> None:
         self.pool.shutdown(wait=False)

@@ -55,7 +55,7 @@ def _written(what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _ref(value: str | None) -> str | None:
+def block_page_ref(value: str | None) -> str | None:
     """A block page's reference, or nothing: anything else a client sends is not stored."""
     return value.strip() if value is not None and REF.fullmatch(value.strip()) else None
 
@@ -68,15 +68,11 @@ def site(value: str) -> str:
         raise InvalidInput("site", str(exc)) from None
 
 
-def block_page_ref(value: str | None) -> str | None:
-    return _ref(value)
-
-
 Site = Annotated[str, AfterValidator(_site)]
 Justification = Annotated[str, Field(max_length=MAX_REASON),
                          _written("escreva por que o seu trabalho precisa deste site")]
 Motive = Annotated[str, Field(max_length=MAX_REASON), _written("escreva o motivo")]
-Ref = Annotated[str | None, AfterValidator(_ref)]
+Ref = Annotated[str | None, AfterValidator(block_page_ref)]
 
 
 class Input(BaseModel):

@@ -92,10 +92,6 @@ def _progress(target: pg.PgConnection, source: str, name: str) -> tuple[Any, int
     return (None, 0) if row is None else (row[0], int(row[1]))
 
 
-def _typed(key_value: str, numbered: bool) -> Any:
-    return int(key_value) if numbered else key_value
-
-
 def _quoted(name: str) -> str:
     return f'"{name}"'
 
@@ -108,7 +104,7 @@ def _copy_table(src: sqlite3.Connection, target: pg.PgConnection, origin: str, t
     wanted = set(_columns_pg(target, t.name))
     columns = [c for c in _columns_sqlite(src, t.name) if c in wanted]
     last, _ = _progress(target, origin, t.name)
-    after = _typed(last, t.numbered or t.name == "audit") if last is not None else None
+    after = None if last is None else int(last) if t.numbered else last
     names = ", ".join(map(_quoted, columns))
     marks = ", ".join("?" for _ in columns)
     insert = (f"INSERT INTO {_quoted(t.name)} ({names}) VALUES ({marks}) "  # noqa: S608
@@ -135,12 +131,9 @@ def _copy_table(src: sqlite3.Connection, target: pg.PgConnection, origin: str, t
                 (origin, t.name, key, len(rows)))
         copied += len(rows)
         on_rows(len(rows))
-    if t.numbered and t.name != "audit":
+    if t.numbered:  # new rows made on PostgreSQL go on after the copied ids
         target.execute(f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), "  # noqa: S608
                        f"GREATEST((SELECT max(id) FROM {t.name}), 1))")
-    elif t.name == "audit":
-        target.execute("SELECT setval(pg_get_serial_sequence('audit', 'id'), "
-                       "GREATEST((SELECT max(id) FROM audit), 1))")
     source_n = int(src.execute(f"SELECT count(*) FROM [{t.name}]").fetchone()[0])  # noqa: S608
     row = target.execute(f"SELECT count(*) FROM {_quoted(t.name)}").fetchone()  # noqa: S608
     target_n = int(row[0]) if row else 0
