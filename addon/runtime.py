@@ -34,6 +34,7 @@ from addon.policy.hosts import host_suffixes
 from addon.policy.model import Decision, Identity, Policy, Release
 from addon.settings.load import load_policy
 from addon.state import blocks, db, releases, requests, sessions
+from addon.store import ready
 
 log = logging.getLogger("guarita")
 IDENTITY_MEMO_SECONDS = 5.0  # the directory's own cache still rules beyond this
@@ -167,6 +168,7 @@ class RuntimeSource:
         self._acceptor_factory = acceptor_factory or (lambda policy: None)
         policy = load_policy(self.policy_path, self.workdir)
         self._policy_mtime = self._mtime()
+        ready.ensure(policy.paths)  # the runtime's start: a new folder gets its databases
         self._conn = db.connect(policy.paths)
         try:
             shared.sync(self._conn, policy.paths)  # lists other nodes published meanwhile

@@ -13,7 +13,7 @@ from addon.audit import query
 from addon.audit.schema import COLUMNS
 from addon.audit.writer import AuditWriter
 from addon.policy.model import Paths
-from addon.store import pg
+from addon.store import pg, ready
 from tests.test_audit import rec
 
 
@@ -90,31 +90,9 @@ def test_a_value_postgresql_types_refuse_is_fitted_not_lost() -> None:
     assert pg_audit.fitted(tuple(broken))[cats] == '["adult"]'
 
 
-def test_a_column_added_the_documented_way_reaches_an_old_postgresql_log(url: str) -> None:
-    """The trap of the first PostgreSQL step built from the live column list: appending a
-    column used to change a shipped step, so a log at version 1 never gained it and COPY
-    failed on every node. Now the new column is a step of its own."""
-    from addon.audit.schema import COLUMN_TYPES
-
-    pg_audit.open_audit(url).close()  # a log at today's version
-    conn = pg.connect(url)
-    conn.execute("INSERT INTO audit (ts, ref) VALUES (1.0, 'antes')")
-    grown = (*COLUMN_TYPES, ("witness", str))
-    steps = pg_audit.pg_steps(grown)
-    assert steps[:len(pg_audit.STEPS)] == pg_audit.STEPS  # the shipped steps are untouched
-    assert pg.migrate(conn, "audit", steps, "test") == 1
-    names = ", ".join(f'"{c}"' for c, _ in grown)
-    with conn, conn.raw.cursor() as cur, cur.copy(f"COPY audit ({names}) FROM STDIN") as copy:
-        copy.write_row((2.0, "depois", *[None] * (len(grown) - 3), "w1"))
-    assert conn.execute("SELECT ref, witness FROM audit ORDER BY ts").fetchall() == [
-        ("antes", None), ("depois", "w1")]
-    assert pg.migrate(conn, "audit", steps, "test") == 0
-    conn.close()
-
-
 def test_an_auditor_with_read_rights_only_reads_and_nothing_migrates(url: str) -> None:
-    """Opening a log that is up to date takes no lock and writes nothing, so the auditors'
-    account needs SELECT only; a reader never migrates."""
+    """Opening a log checks its revision and writes nothing, so the auditors' account needs
+    SELECT only."""
     writer = AuditWriter(url, flush_interval=0.01)
     writer.submit(rec(1))
     assert writer.close() == 0
@@ -126,7 +104,8 @@ def test_an_auditor_with_read_rights_only_reads_and_nothing_migrates(url: str) -
     assert reader_url != url
     conn = query.open_readonly(Paths((), Path("/nao"), Path("/nao"), database=reader_url))
     assert conn is not None and [r["ref"] for r in query.records(conn, query.Filters())] == ["ref1"]
-    assert pg.migrate(pg.connect(reader_url), "audit", pg_audit.STEPS, "leitor") == 0
+    ready.forget()
+    ready.check_pg(conn, reader_url, "audit")  # at this guarita's revision, read with SELECT
     with pytest.raises(sqlite3.Error):  # it really cannot write
         conn.execute("INSERT INTO audit (ts) VALUES (1)")
     conn.close()

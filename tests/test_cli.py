@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.store import made
+
 
 def test_check_contract(ws) -> None:  # noqa: ANN001
     rc, d = ws.check("https://www.gov.br/", "--level", "1", "--at", "2026-11-24T14:00:00-03:00")
@@ -97,10 +99,10 @@ def test_art9_par11_approve_of_a_malicious_request_needs_the_analysis_ref(any_ws
     import json
 
     from addon.settings.load import load_policy
-    from addon.state import db, requests
+    from addon.state import requests
 
     policy = load_policy(ws.config, ws.root)
-    rid = requests.request_access(db.connect(policy.paths), policy, "servidor",
+    rid = requests.request_access(made(policy.paths), policy, "servidor",
                                   domain="wicar.org", category=None, days=1, reason="teste")
     cp = ws.run("release", "approve", str(rid))
     assert cp.returncode == 2 and "--analysis-ref" in cp.stderr
@@ -251,8 +253,11 @@ def test_every_connection_a_command_opens_is_closed(ws, monkeypatch) -> None:  #
     monkeypatch.chdir(ws.root)
     from addon.audit.schema import open_audit
     from addon.settings.load import load_policy
+    from addon.store import ready
 
-    open_audit(load_policy(ws.config, ws.root, env={}).paths.audit_file).close()
+    paths = load_policy(ws.config, ws.root, env={}).paths
+    ready.ensure(paths)
+    open_audit(paths.audit_file).close()
     runner = CliRunner()
     for args in (["session", "login", "servidor", "10.0.0.5"], ["session", "list"],
                  ["block", "user", "estagiario", "--reason", "Art. 19"], ["block", "list"],

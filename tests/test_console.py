@@ -12,8 +12,8 @@ import pytest
 
 from addon.console.app import create_app
 from addon.settings.load import load_policy
-from addon.state import db
 from tests.conftest import Workspace
+from tests.support.store import made
 from tests.test_notify import attempts
 
 
@@ -112,7 +112,7 @@ def test_the_request_loop_end_user_committee_appeal(app: Any, ws: Workspace) -> 
     page = comite.get("/pedidos").get_data(as_text=True)
     assert "negado por comite: Sem relação com o serviço" in page
     assert "recurso por servidor: é do curso" in page
-    conn = db.connect(load_policy(ws.config).paths)
+    conn = made(load_policy(ws.config).paths)
     who = dict(conn.execute("SELECT action, operator FROM admin_log WHERE action IN "
                             "('release.approve', 'release.deny', 'release.appeal')").fetchall())
     assert who == {"release.approve": "comite", "release.deny": "comite",
@@ -244,7 +244,7 @@ def test_it_looks_up_and_edits_categories_with_the_history(app: Any, ws: Workspa
     gone = ti.post("/categorias", data={"csrf": t, "host": "intranet-jogos.example.org",
                                         "categoria": "games", "acao": "remover"})
     assert "retirado de games" in gone.get_data(as_text=True)
-    conn = db.connect(load_policy(ws.config).paths)
+    conn = made(load_policy(ws.config).paths)
     assert [tuple(r) for r in conn.execute(
         "SELECT action, operator FROM admin_log WHERE action LIKE 'categories.%'")] == [
         ("categories.add", "ti"), ("categories.remove", "ti")]

@@ -9,13 +9,13 @@ import pytest
 
 from addon.settings.load import load_policy
 from addon.state import console_sessions as cs
-from addon.state import db
 from tests.conftest import Workspace
+from tests.support.store import made
 
 
 @pytest.fixture
 def conn(any_ws: Workspace):  # noqa: ANN201
-    c = db.connect(load_policy(any_ws.config, any_ws.root).paths)
+    c = made(load_policy(any_ws.config, any_ws.root).paths)
     yield c
     c.close()
 

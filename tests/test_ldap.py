@@ -20,6 +20,7 @@ from addon.identity.registry import make_directory
 from addon.settings.deployment import LdapSettings
 from tests.conftest import free_port, start_proxy
 from tests.support import slapd as sl
+from tests.support.store import made
 
 pytestmark = [pytest.mark.ldap,
               pytest.mark.skipif(not sl.available(), reason="needs Debian slapd and ldap-utils")]
@@ -201,7 +202,6 @@ def test_art19_one_digest_to_the_chief_the_directory_names(ws, server, tmp_path)
     """Repeated attempts by ana: exactly one digest, to eva (ana's `manager`), none elsewhere."""
     from addon.notify.worker import tick
     from addon.settings.load import load_policy
-    from addon.state import db
     from tests.support.smtp import SmtpServer
     from tests.test_notify import TZ_NOW, YESTERDAY, attempts
 
@@ -215,7 +215,7 @@ def test_art19_one_digest_to_the_chief_the_directory_names(ws, server, tmp_path)
         policy = load_policy(ws.config, ws.root)
         attempts(policy, "ana", "www.pornhub.com", 5, YESTERDAY)
         attempts(policy, "bruno", "www.pornhub.com", 1, YESTERDAY)  # below the count of 3
-        out = tick(db.connect(policy.paths),
+        out = tick(made(policy.paths),
                    sqlite3.connect(policy.paths.audit_file), policy,
                    make_directory(policy), TZ_NOW)
         assert out.sent == 1

@@ -10,6 +10,7 @@ import pytest
 from addon.lists import shared
 from addon.policy.model import Paths
 from addon.state import db
+from tests.support.store import made
 
 
 def node(root: Path, url: str = "") -> Paths:
@@ -44,7 +45,7 @@ def test_a_list_published_by_one_node_is_written_on_the_other(tmp_path: Path, po
     f = a.imported_dir / "adult" / "domains"
     f.parent.mkdir(parents=True)
     f.write_text("x.example\n" * 1000)
-    conn = db.connect(b)
+    conn = made(b)
     before = db.data_version(conn)
     assert shared.publish(a, [f, tmp_path / "a" / "not-a-list"]) == 1
     assert db.data_version(conn) > before  # every node's reloader notices
@@ -59,7 +60,7 @@ def test_a_row_whose_content_does_not_match_its_hash_is_not_used(tmp_path: Path,
                                                                  postgres) -> None:  # noqa: ANN001
     url = postgres.create_database("lists_tampered")
     b = node(tmp_path, url)
-    conn = db.connect(b)
+    conn = made(b)
     with conn:
         conn.execute("INSERT INTO list_files (key, sha256, content, updated) VALUES (?, ?, ?, 0)",
                      ("imported/adult/domains", "0" * 64, zlib.compress(b"evil.example\n")))
@@ -75,8 +76,9 @@ def test_every_tier_round_trips(tmp_path: Path, postgres, tier: str) -> None:  #
     assert src is not None
     src.parent.mkdir(parents=True)
     src.write_text("jogo.example\n")
+    conn = made(b)  # the database made, as by the first node's start
     shared.publish(a, [src])
-    assert shared.sync(db.connect(b), b) == [f"{tier}/games/domains"]
+    assert shared.sync(conn, b) == [f"{tier}/games/domains"]
 
 
 def test_an_edit_while_the_database_is_away_changes_nothing(ws, postgres) -> None:  # noqa: ANN001
@@ -108,7 +110,7 @@ def test_an_edit_reaches_the_database_and_the_file_together(ws, postgres) -> Non
     games = ws.root / "categories" / "games" / "domains"
     assert "www.jogos-exemplo.com.br" in games.read_text().split()
     p = node(ws.root, url)
-    conn = db.connect(p)
+    conn = made(p)
     try:
         stored = conn.execute("SELECT content FROM list_files WHERE key = ?",
                               ("curated0/games/domains",)).fetchone()

@@ -21,9 +21,10 @@ from addon.notify import outbox
 from addon.notify.worker import closed_period, tick
 from addon.policy.model import Decision, Identity, Policy
 from addon.settings.load import load_policy
-from addon.state import db, releases, requests
+from addon.state import releases, requests
 from tests.conftest import Workspace
 from tests.support.smtp import SmtpServer
+from tests.support.store import made
 
 pytest.importorskip("aiosmtpd")
 TZ_NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=-3))).timestamp()
@@ -61,7 +62,7 @@ def body(m: Any) -> str:
 
 
 def run(policy: Policy, now: float | None = None) -> Any:
-    state = db.connect(policy.paths)
+    state = made(policy.paths)
     path = policy.paths.audit_file
     audit = sqlite3.connect(path) if path.exists() else None
     return tick(state, audit, policy, make_directory(policy), now)
@@ -81,7 +82,7 @@ def attempts(policy: Policy, user: str, host: str, n: int, at: float, rule: str 
 def test_the_release_loop_tells_the_committee_and_then_the_user(ws: Workspace,
                                                                  smtp: SmtpServer) -> None:
     policy = enable(ws, smtp)
-    conn = db.connect(policy.paths)
+    conn = made(policy.paths)
     rid = requests.request_access(conn, policy, "servidor", domain="www.youtube.com",
                                   category=None, days=3, reason="curso <b>EAD</b>", ref="abc1-1")
     other = requests.request_access(conn, policy, "estagiario", domain="www.twitch.tv",
@@ -106,7 +107,7 @@ def test_the_release_loop_tells_the_committee_and_then_the_user(ws: Workspace,
 def test_a_mail_server_that_goes_away_loses_nothing_and_sends_once(ws: Workspace,
                                                                     smtp: SmtpServer) -> None:
     policy = enable(ws, smtp)
-    conn = db.connect(policy.paths)
+    conn = made(policy.paths)
     for i in range(3):
         requests.request_access(conn, policy, "servidor", domain=f"site{i}.example.org",
                                 category=None, days=1, reason="trabalho")
@@ -160,7 +161,7 @@ def test_a_grave_violation_reaches_the_offices_with_a_proposal(ws: Workspace,
 
 def test_the_rate_limit_spreads_a_flood_over_hours(ws: Workspace, smtp: SmtpServer) -> None:
     policy = enable(ws, smtp, per_recipient_per_hour=2)
-    conn = db.connect(policy.paths)
+    conn = made(policy.paths)
     for i in range(5):
         requests.request_access(conn, policy, "servidor", domain=f"s{i}.example.org",
                                 category=None, days=1, reason="x")
@@ -173,7 +174,7 @@ def test_the_rate_limit_spreads_a_flood_over_hours(ws: Workspace, smtp: SmtpServ
 
 def test_expiry_warning_once_per_end(ws: Workspace, smtp: SmtpServer) -> None:
     policy = enable(ws, smtp)
-    conn = db.connect(policy.paths)
+    conn = made(policy.paths)
     now = __import__("time").time()
     rid = releases.grant(conn, policy, releases.Target("user", "servidor"), domain="www.youtube.com",
                          category=None, start=None, days=0.5, reason="curso", operator="ti")
@@ -187,7 +188,7 @@ def test_expiry_warning_once_per_end(ws: Workspace, smtp: SmtpServer) -> None:
 def test_a_user_without_an_address_is_a_failed_row_with_the_reason(ws: Workspace,
                                                                     smtp: SmtpServer) -> None:
     policy = enable(ws, smtp)
-    conn = db.connect(policy.paths)
+    conn = made(policy.paths)
     rid = requests.request_access(conn, policy, "membro", domain="x.example.org", category=None,
                                   days=1, reason="y")
     requests.deny(conn, rid, "não", "ti", policy)
@@ -229,7 +230,7 @@ def test_a_bad_directory_address_fails_its_own_row_and_the_mail_behind_it_goes(
     tree["directory"]["users"]["membro"]["email"] = "zeca@exemplo.gov.br\r\nBcc: intruso@evil.example"
     ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
     policy = load_policy(ws.config, ws.root)
-    conn = db.connect(policy.paths)
+    conn = made(policy.paths)
     bad = requests.request_access(conn, policy, "membro", domain="x.example.org", category=None,
                                   days=1, reason="y")
     requests.deny(conn, bad, "não", "ti", policy)  # queued first, for the bad address
@@ -248,7 +249,7 @@ def test_a_bad_directory_address_fails_its_own_row_and_the_mail_behind_it_goes(
 def test_an_event_decision_is_mailed_to_the_person_not_the_operator(ws: Workspace,
                                                                    smtp: SmtpServer) -> None:
     policy = enable(ws, smtp)
-    conn = db.connect(policy.paths)
+    conn = made(policy.paths)
     today = dt.date(2026, 11, 24)
     target = releases.parse_target("user:servidor")
     rid = requests.request_event(conn, policy, target, "zoom", dt.date(2026, 12, 10),

@@ -11,9 +11,10 @@ import pytest
 
 from addon.errors import ReleaseError
 from addon.settings.load import load_policy
-from addon.state import db, history, releases, requests
+from addon.state import history, releases, requests
 from addon.state.releases import Target
 from tests.conftest import copy_shipped
+from tests.support.store import made
 
 ROOT = Path(__file__).resolve().parent.parent
 ANA = Target("user", "servidor")
@@ -26,7 +27,7 @@ def env(tmp_path: Path, backend: str, request: pytest.FixtureRequest):  # noqa: 
     if backend == "postgresql":
         url = request.getfixturevalue("postgres").create_database(f"rel_{tmp_path.name}"[:60])
         policy = dataclasses.replace(policy, paths=dataclasses.replace(policy.paths, database=url))
-    return policy, db.connect(policy.paths)
+    return policy, made(policy.paths)
 
 
 def n_releases(conn) -> int:  # noqa: ANN001

@@ -7,13 +7,14 @@ import pytest
 from addon.service import requests as service
 from addon.service.inputs import InvalidInput
 from addon.settings.load import load_policy
-from addon.state import db, releases
+from addon.state import releases
 from tests.conftest import Workspace
+from tests.support.store import made
 
 
 def test_file_deny_appeal_and_approve(ws: Workspace) -> None:
     policy = load_policy(ws.config, ws.root, env={})
-    conn = db.connect(policy.paths)
+    conn = made(policy.paths)
     rid = service.file_access(conn, policy, "servidor", {"site": "WWW.YOUTUBE.COM",
                                                          "justificativa": "curso", "dias": "30"},
                               from_form=True)

@@ -13,11 +13,12 @@ from addon.settings.load import load_policy
 from addon.state import db, sessions
 from addon.store.backup import backup
 from tests.conftest import Workspace
+from tests.support.store import made
 
 
 def test_a_copy_taken_under_writes_is_whole_and_checks(ws: Workspace) -> None:
     paths = load_policy(ws.config, ws.root, env={}).paths
-    with db.connect(paths) as conn:
+    with made(paths) as conn:
         sessions.login(conn, "servidor", "10.0.0.5", None, "ti")
     audit = open_audit(paths.audit_file)
     row = [None] * INSERT.count("?")
@@ -58,7 +59,7 @@ def test_backup_refuses_postgresql_itself_and_folders(ws: Workspace) -> None:
     local = load_policy(ws.config, ws.root, env={}).paths
     with pytest.raises(StateError, match="no state.db or audit.db"):
         backup(local, ws.root / "x.db")
-    db.connect(local).close()
+    made(local).close()
     with pytest.raises(StateError, match="would overwrite the database itself"):
         backup(local, db.state_path(local.state_dir))
     with pytest.raises(StateError, match="is a folder"):

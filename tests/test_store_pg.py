@@ -14,6 +14,7 @@ from addon.policy.model import Paths
 from addon.state import blocks, db, sessions
 from addon.store import pg
 from addon.store.url import redact
+from tests.support.store import made
 
 
 def test_translation_quotes_placeholders_percent_and_reserved_names() -> None:
@@ -72,7 +73,7 @@ def test_with_is_one_transaction_and_errors_are_sqlite3s(postgres) -> None:  # n
 
 def test_the_state_reaches_other_connections_through_its_version(postgres) -> None:  # noqa: ANN001
     paths = Paths((), Path("."), Path("."), database=postgres.create_database("adapter_version"))
-    writer, reader = db.connect(paths), db.connect(paths)
+    writer, reader = made(paths), made(paths)
     before = db.data_version(reader)
     sessions.login(writer, "ana", "10.0.0.1", None, "ti")
     assert db.data_version(reader) > before
@@ -83,7 +84,7 @@ def test_the_state_reaches_other_connections_through_its_version(postgres) -> No
 
 def test_a_server_restart_is_survived_by_the_next_call(postgres) -> None:  # noqa: ANN001
     paths = Paths((), Path("."), Path("."), database=postgres.create_database("adapter_restart"))
-    conn = db.connect(paths)
+    conn = made(paths)
     sessions.login(conn, "ana", "10.0.0.1", None, "ti")
     postgres.stop()
     try:

@@ -22,13 +22,13 @@ from typing import Any
 
 import psycopg
 
-from addon.audit.schema import COLUMN_TYPES, COLUMNS, INDEXES, PG_FIRST
+from addon.audit.schema import COLUMN_TYPES, COLUMNS
+from addon.errors import StateError
 from addon.policy.text import safe_text
-from addon.store import pg
+from addon.store import pg, ready
 
 log = logging.getLogger("guarita.audit")
 
-_PG_TYPES = {float: "DOUBLE PRECISION", int: "BIGINT", str: "TEXT"}
 _TYPES: dict[str, type] = dict(COLUMN_TYPES)
 
 
@@ -36,27 +36,6 @@ def _quoted(name: str) -> str:
     return f'"{name}"'
 
 
-def _pg_type(column: str, kind: type) -> str:
-    # categories as jsonb: parsed once when written, not at every report by category
-    return "JSONB" if column == "categories" else _PG_TYPES[kind]
-
-
-def pg_steps(column_types: Sequence[tuple[str, type]] = COLUMN_TYPES) -> tuple[str, ...]:
-    """The first table (the columns it shipped with), then one step per column declared
-    after it: on the partitioned parent, so every month has it."""
-    first = "\n".join([
-        "CREATE TABLE audit (id BIGSERIAL, "
-        + ", ".join(f"{_quoted(c)} {_pg_type(c, k)}" for c, k in column_types[:PG_FIRST])
-        + ") PARTITION BY RANGE (ts);",
-        "CREATE TABLE audit_other PARTITION OF audit DEFAULT;",
-        *(f"CREATE INDEX audit_{'_'.join(cols)} ON audit ({', '.join(map(_quoted, cols))});"
-          for cols in INDEXES),
-    ])
-    return (first, *(f"ALTER TABLE audit ADD COLUMN IF NOT EXISTS {_quoted(c)} {_pg_type(c, k)};"
-                      for c, k in column_types[PG_FIRST:]))
-
-
-STEPS = pg_steps()
 COPY = "COPY audit ({}) FROM STDIN".format(", ".join(map(_quoted, COLUMNS)))
 
 
@@ -76,8 +55,13 @@ def partition_name(year: int, month: int) -> str:
 
 
 def open_audit(url: str) -> pg.PgConnection:
+    """The writer's connection, to a log at this guarita's revision."""
     conn = pg.connect(url)
-    pg.migrate(conn, "audit", STEPS, pg.redact(url))
+    try:
+        ready.check_pg(conn, url, "audit")
+    except StateError:
+        conn.close()
+        raise
     return conn
 
 
@@ -152,6 +136,7 @@ class PgSink:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        ready.ensure_pg(url)  # the writer's start: a new database gets its schema here
         self.conn = open_audit(url)
         self._months: set[tuple[int, int]] = set()
         self.coerced = 0

@@ -1,9 +1,10 @@
 """The audit table and its indexes: plain SQLite, readable by Datasette as it is.
 
-The schema moves forward by numbered steps (`addon.store.migrate`): an audit.db
-written by an older guarita gains the new columns when a newer one opens it.
-To add a column, append it to COLUMN_TYPES and to `record()`: the steps of both engines
-(here, and `addon.audit.pg`) follow from that one list.
+COLUMN_TYPES is the one declaration of the log's columns: the writer's INSERT and COPY,
+and the declared schema (addon/store/tables.py) come from it. To add a column, append it
+here and to `record()`, and write the revision that adds it to both engines
+(docs/architecture.md, "Changing the schema"); a test compares the migrated databases of
+both engines with the declaration.
 """
 
 from __future__ import annotations
@@ -11,16 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from addon.store.migrate import columns, migrate
+from addon.errors import StateError
+from addon.store import ready
 
-# Every column of the audit log, in order, with its type: the one declaration both engines'
-# migration steps come from. APPEND-ONLY: a new column goes at the end (and into `record()`);
-# its steps then follow by themselves, an ALTER TABLE on SQLite and on PostgreSQL, while the
-# steps already shipped stay as they were (each engine's first step is the prefix below).
+# Every column of the audit log, in order, with its type. APPEND-ONLY: a new column goes at
+# the end (and into `record()`), with a revision in addon/store/migrations/versions/.
 COLUMN_TYPES: tuple[tuple[str, type], ...] = (
     ("ts", float), ("ref", str), ("user", str), ("client_ip", str), ("machine_level", int),
     ("user_level", int), ("level", int), ("method", str), ("scheme", str), ("host", str),
@@ -28,51 +27,13 @@ COLUMN_TYPES: tuple[tuple[str, type], ...] = (
     ("categories", str), ("release_id", int), ("bytes_in", int), ("bytes_out", int),
     ("duration_ms", float), ("source", str),
 )
-SQLITE_FIRST = 20  # columns of SQLite's first step (its second added `source`)
-PG_FIRST = 21  # columns of PostgreSQL's first step (it shipped with `source`)
 COLUMNS: tuple[str, ...] = tuple(name for name, _ in COLUMN_TYPES)
-V1_TYPES: dict[str, type] = dict(COLUMN_TYPES[:SQLITE_FIRST])
 # One index per filter auditors use, each ending in ts so ranges and ORDER BY ts stay indexed.
 INDEXES = (("ts",), ("user", "ts"), ("client_ip", "ts"), ("host", "ts"), ("decision", "ts"),
            ("ref",))
 INSERT = "INSERT INTO audit ({}) VALUES ({})".format(  # noqa: S608 - fixed column names
     ", ".join(COLUMNS), ", ".join("?" for _ in COLUMNS)
 )
-
-
-_SQL_TYPES = {int: "INTEGER", float: "FLOAT", str: "TEXT"}
-
-
-def _v1_table(conn: sqlite3.Connection) -> None:
-    """The first schema, as sqlite-utils wrote it (the same names, so old files match).
-
-    Written as SQL rather than through sqlite-utils, which imports numpy when it is
-    installed: 16 MB in every proxy that starts on a new log.
-    """
-    cols = ",\n".join(f"   [{name}] {_SQL_TYPES[t]}" for name, t in V1_TYPES.items())
-    conn.execute(f"CREATE TABLE IF NOT EXISTS [audit] (\n   [id] INTEGER PRIMARY KEY,\n{cols}\n)")
-    for index in INDEXES:
-        name = "idx_audit_" + "_".join(index)
-        on = ", ".join(f"[{c}]" for c in index)
-        conn.execute(f"CREATE INDEX IF NOT EXISTS [{name}]\n    ON [audit] ({on})")
-
-
-def _added(name: str, kind: type) -> Callable[[sqlite3.Connection], None]:
-    def step(conn: sqlite3.Connection) -> None:
-        if name not in columns(conn, "audit"):
-            conn.execute(f"ALTER TABLE audit ADD COLUMN [{name}] {_SQL_TYPES[kind]}")
-
-    step.__doc__ = f"audit gains `{name}`"
-    return step
-
-
-def sqlite_steps(column_types: Sequence[tuple[str, type]] = COLUMN_TYPES
-                 ) -> tuple[Callable[[sqlite3.Connection], None], ...]:
-    """The first table, then one step per column declared after it."""
-    return (_v1_table, *(_added(n, k) for n, k in column_types[SQLITE_FIRST:]))
-
-
-STEPS = sqlite_steps()
 
 
 def local_view(conn: sqlite3.Connection, tz: ZoneInfo, now: float | None = None) -> None:
@@ -95,10 +56,16 @@ def local_view(conn: sqlite3.Connection, tz: ZoneInfo, now: float | None = None)
 
 
 def open_audit(path: Path) -> sqlite3.Connection:
-    """Open (create, migrate) the audit database: WAL and synchronous=NORMAL for the writer."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Open the audit database (made, at this guarita's revision) for the writer: WAL and
+    synchronous=NORMAL."""
+    if not path.exists():
+        ready.check(str(path), "audit", set())  # refused: not made yet
     conn = sqlite3.connect(path, timeout=2, check_same_thread=False, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
+    try:
+        ready.check_sqlite(conn, path, "audit")
+    except StateError:
+        conn.close()
+        raise
     conn.execute("PRAGMA synchronous=NORMAL")
     # The writer's own settings: an 8 MB page cache (SQLite's default is 2 MB) for the hot
     # index pages, and a 40 MB WAL between checkpoints means fewer fsyncs. A 64 MB cache
@@ -106,6 +73,5 @@ def open_audit(path: Path) -> sqlite3.Connection:
     # only late; 8 MB still writes 35k+ records/s, forty times what one proxy core makes.
     conn.execute("PRAGMA cache_size=-8192")
     conn.execute("PRAGMA wal_autocheckpoint=10000")
-    migrate(conn, STEPS, str(path))
     conn.isolation_level = "DEFERRED"  # back to implicit transactions for the writer's batches
     return conn

@@ -30,7 +30,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from addon.audit.schema import COLUMNS, INSERT, open_audit
+from addon.errors import StateError
 from addon.policy.text import safe_text
+from addon.store import ready
 from addon.store.url import redact
 
 if TYPE_CHECKING:
@@ -67,6 +69,7 @@ class SqliteSink:
     """What the writer writes a batch through when the log is a SQLite file."""
 
     def __init__(self, path: Path) -> None:
+        ready.ensure_sqlite(path, "audit")  # the writer's start: a new log gets its schema here
         self.conn = open_audit(path)
 
     def write(self, batch: list[Record], on_coerce: Callable[[Exception], None]) -> None:
@@ -195,7 +198,7 @@ class AuditWriter:
         started = time.perf_counter()
         try:
             self._connect().write(batch, self._coerced)
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, StateError) as exc:  # StateError: cannot make the schema
             message = f"audit log {self.where}: cannot write ({exc}); {len(q)} records wait, retrying"
             if message.split(";")[0] != (self.last_error or "").split(";")[0]:
                 log.error(message)

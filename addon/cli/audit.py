@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,7 @@ import click
 from addon.audit import query
 from addon.audit.schema import COLUMNS
 from addon.cli.common import (
-    closing,
+    audit_of,
     config_option,
     emit,
     fmt_time,
@@ -82,7 +81,7 @@ def audit() -> None:
 def query_(config: Path, fmt: str, limit: int, **kw: Any) -> None:
     """Audit records, newest first, matching every filter given."""
     policy = policy_of(config)
-    conn = closing(query.connect_readonly(policy.paths))
+    conn = audit_of(policy)
     rows = _times(query.records(conn, _filters(policy, **kw), limit), policy)
     if fmt == "table":
         cols = ["ts", "ref", "user", "client_ip", "level", "method", "host", "path", "status",
@@ -106,7 +105,7 @@ def query_(config: Path, fmt: str, limit: int, **kw: Any) -> None:
 def report(config: Path, fmt: str, by: str, top: int, **kw: Any) -> None:
     """Usage statistics: requests, blocked attempts, bytes and users, top N."""
     policy = policy_of(config)
-    conn = closing(query.connect_readonly(policy.paths))
+    conn = audit_of(policy)
     rows = query.report(conn, _filters(policy, **kw), by, top)
     emit(rows, [by, "requests", "blocked", "bytes", "users"], fmt)
 
@@ -127,7 +126,7 @@ def violations(config: Path, fmt: str, by_unit: bool, **kw: Any) -> None:
     """
     policy = policy_of(config)
     rules = tuple(sorted({r for v in policy.notify.rules for r in v.rules}))
-    conn = closing(query.connect_readonly(policy.paths))
+    conn = audit_of(policy)
     found = query.violations(conn, _filters(policy, **kw), rules)
     if by_unit:
         units = query.by_unit(found, chief_of(make_directory(policy)))
@@ -168,8 +167,7 @@ def prune(before: str, config: Path, operator: str) -> None:
     """Retention: delete audit records older than --before (recorded in the history)."""
     policy = policy_of(config)
     cutoff = parse_time(before, policy.calendar.tz, "--before")
-    with contextlib.closing(query.connect_readonly(policy.paths)) as ro:
-        expected = query.count_before(ro, cutoff)
+    expected = query.count_before(audit_of(policy), cutoff)
     with progress("pruning the audit log", expected) as bar:
         n = query.prune(policy.paths, cutoff, on_progress=bar.update)
     conn = state_of(policy)

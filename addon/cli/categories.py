@@ -20,6 +20,7 @@ from addon.cli.common import (
     operator_option,
     policy_of,
     progress,
+    ready_of,
 )
 from addon.errors import CategoryError
 from addon.lists import compiler, edits, shared
@@ -105,7 +106,7 @@ def _recompile(policy: Policy) -> int:
 @operator_option
 def add(category: str, hosts: tuple[str, ...], config: Path, operator: str) -> None:
     """Add HOSTS to CATEGORY's curated list (a subdomain may differ from its parent)."""
-    new, already = edits.add_hosts(policy_of(config), category, hosts, operator, _compiling)
+    new, already = edits.add_hosts(ready_of(config), category, hosts, operator, _compiling)
     click.echo(f"{category}: added {len(new)}, already listed {already}")
 
 
@@ -120,7 +121,7 @@ def remove(category: str, hosts: tuple[str, ...], config: Path, operator: str) -
     From the institution's lists they are deleted; from imported lists they are excepted
     (kept under the state folder's `exceptions/`), so a re-import never brings them back.
     """
-    removed, missing = edits.remove_hosts(policy_of(config), category, hosts, operator,
+    removed, missing = edits.remove_hosts(ready_of(config), category, hosts, operator,
                                           _compiling)
     click.echo(f"{category}: removed {len(removed)}")
     if missing:
@@ -163,7 +164,7 @@ def _members(path: Path) -> Iterator[tuple[str, IO[bytes]]]:
 @operator_option
 def import_(path: Path, config: Path, operator: str) -> None:
     """Import a SquidGuard/UT1 folder or .tar.gz into the imported lists and recompile."""
-    policy = policy_of(config)
+    policy = ready_of(config)
     started = time.perf_counter()
     dest = policy.paths.imported_dir
     dest.mkdir(parents=True, exist_ok=True)

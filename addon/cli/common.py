@@ -19,6 +19,7 @@ from addon.service.exports import write_csv
 from addon.settings.load import DEFAULT_POLICY, load_policy
 from addon.state import db
 from addon.state.history import default_operator
+from addon.store import ready
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,9 +64,27 @@ def closing(conn: C) -> C:
     return conn
 
 
+def ready_of(config: Path) -> Policy:
+    """The policy, with its databases at this guarita's schema (a command is a start-up:
+    a new folder gets its databases here, an older schema its revisions)."""
+    policy = load_policy(config)
+    ready.ensure(policy.paths)
+    return policy
+
+
 def state_of(policy: Policy) -> Any:
-    """The state database for this command, closed when the command ends."""
+    """The state database for this command (made or brought up to date first), closed
+    when the command ends."""
+    ready.ensure(policy.paths)
     return closing(db.connect(policy.paths))
+
+
+def audit_of(policy: Policy) -> Any:
+    """The audit log for reading, closed when the command ends."""
+    from addon.audit import query
+
+    ready.ensure(policy.paths)
+    return closing(query.connect_readonly(policy.paths))
 
 
 def parse_time(text: str, tz: ZoneInfo, what: str = "time") -> float:

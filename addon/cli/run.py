@@ -14,7 +14,7 @@ from addon.cli.common import config_option
 from addon.errors import GuaritaError
 from addon.policy.model import Policy
 from addon.settings.load import load_policy
-from addon.store.upgrade import upgrade
+from addon.store import ready
 from addon.workers import resolve_count
 
 
@@ -62,6 +62,8 @@ def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str
     if ca_cert is not None and ca_key is not None:
         ca.install(ca_cert, ca_key, policy.paths.state_dir)
     confdir = ca.ensure(policy.paths.state_dir)
+    if worker_index is None:  # a worker's supervisor prepared them before starting it
+        ready.prepare(policy.paths, config)  # the databases at this schema, in a child
     for item in settings:
         if "=" not in item:
             raise GuaritaError(f"--set {item!r}: use OPTION=VALUE")
@@ -115,7 +117,6 @@ def _supervise(count: int, policy: Policy, host: str, port: int, metrics_host: s
     """Reserve the port, prepare the databases once, start and watch the workers."""
     reserved = workers.reserve_port(host, port)
     port = reserved.getsockname()[1]
-    upgrade(policy.paths)  # migrated once, not raced by N workers
     metrics_dir = workers.metrics_directory()
     stop_metrics = (workers.serve_metrics(metrics_dir, metrics_host, metrics_port)
                     if metrics_port else None)

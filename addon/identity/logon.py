@@ -35,6 +35,7 @@ from addon.identity.directory import Directory
 from addon.policy.hosts import canonical_ip
 from addon.policy.model import LogonSource, Paths
 from addon.state import db, history, sessions
+from addon.store import ready
 
 log = logging.getLogger("guarita.logon")
 
@@ -170,6 +171,7 @@ class LogonEndpoint:
                                         daemon=True)
 
     def start(self) -> LogonEndpoint:
+        ready.ensure_at(self.state_dir)  # the endpoint's start: sessions need their table
         self._thread.start()
         return self
 

@@ -88,6 +88,11 @@ class Paths:
         return self.state_dir / "categories.idx"
 
     @property
+    def state_file(self) -> Path:
+        """The embedded state database (when no `database` is set)."""
+        return self.state_dir / "state.db"
+
+    @property
     def audit_file(self) -> Path:
         return self.state_dir / "audit.db"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from addon.errors import StateError
 from addon.policy.model import Paths
-from addon.state import db
+from addon.store.revisions import VERSION_TABLE
 from addon.store.url import redact
 
 PAGES_PER_STEP = 1024  # 4 MB at a time: a writer waits at most one step for its lock
@@ -44,7 +44,10 @@ def _merge_audit(into: sqlite3.Connection, audit_copy: Path) -> None:
                                ).fetchall()
         with into:
             for kind, name, sql in objects:
-                if kind == "table":
+                if kind == "table" and name == VERSION_TABLE and _has(into, name):
+                    # each file's revision of its own branch: one table holds both rows
+                    into.execute(f"INSERT INTO main.{name} SELECT * FROM a.{name}")  # noqa: S608
+                elif kind == "table":
                     into.execute(sql)
                     into.execute(f"INSERT INTO main.[{name}] SELECT * FROM a.[{name}]")  # noqa: S608
                 elif kind in ("index", "view"):
@@ -53,12 +56,17 @@ def _merge_audit(into: sqlite3.Connection, audit_copy: Path) -> None:
         into.execute("DETACH DATABASE a")
 
 
+def _has(conn: sqlite3.Connection, table: str) -> bool:
+    return conn.execute("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?",
+                        (table,)).fetchone() is not None
+
+
 def backup(paths: Paths, dest: Path) -> list[str]:
     """Copy state.db and audit.db into the one file `dest`; one line with its tables' rows."""
     if paths.database:
         raise StateError(f"{redact(paths.database)}: PostgreSQL is backed up with pg_dump "
                          "(docs/deployment.md: pg_dump -Fc -f guarita.dump URL)")
-    state_file, audit_file = db.state_path(paths.state_dir), paths.audit_file
+    state_file, audit_file = paths.state_file, paths.audit_file
     if not state_file.exists() and not audit_file.exists():
         raise StateError(f"{paths.state_dir}: no state.db or audit.db to back up yet")
     if dest.is_dir():

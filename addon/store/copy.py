@@ -22,19 +22,16 @@ from typing import Any
 from addon.audit import pg as pg_audit
 from addon.errors import StateError
 from addon.policy.model import Paths
-from addon.state import db, pg_schema
-from addon.store import pg
+from addon.store import pg, ready
 from addon.store.url import redact
 
 CHUNK = 5000
-
 
 @dataclass(frozen=True)
 class Table:
     name: str
     key: str  # the column rows are read in order of, and resumed from
     numbered: bool  # an identity column whose sequence must follow the copied ids
-
 
 STATE_TABLES = (
     Table("sessions", "ip", False), Table("blocks", "id", True), Table("releases", "id", True),
@@ -44,7 +41,6 @@ STATE_TABLES = (
 PROGRESS = """CREATE TABLE IF NOT EXISTS guarita_copy (
   source TEXT NOT NULL, name TEXT NOT NULL, last TEXT NOT NULL, copied BIGINT NOT NULL,
   PRIMARY KEY (source, name))"""
-
 
 @dataclass
 class Counted:
@@ -59,17 +55,14 @@ class Counted:
         return (f"{self.name}: {self.source} in the source, {self.copied} copied now, "
                 f"{self.target} in the target: {ok}")
 
-
 def _columns_sqlite(conn: sqlite3.Connection, table: str) -> list[str]:
     return [r[1] for r in conn.execute(f"PRAGMA table_info([{table}])")]  # noqa: S608
-
 
 def _columns_pg(conn: pg.PgConnection, table: str) -> list[str]:
     rows = conn.execute("SELECT column_name FROM information_schema.columns WHERE "
                         "table_schema = current_schema() AND table_name = ? ORDER BY "
                         "ordinal_position", (table,)).fetchall()
     return [r[0] for r in rows]
-
 
 def _chunks(conn: sqlite3.Connection, table: str, key: str, columns: list[str],
             after: Any) -> Iterator[list[tuple[Any, ...]]]:
@@ -85,16 +78,13 @@ def _chunks(conn: sqlite3.Connection, table: str, key: str, columns: list[str],
         after = rows[-1][i]
         where = f"WHERE [{key}] > ?"
 
-
 def _progress(target: pg.PgConnection, source: str, name: str) -> tuple[Any, int]:
     row = target.execute("SELECT last, copied FROM guarita_copy WHERE source = ? AND name = ?",
                          (source, name)).fetchone()
     return (None, 0) if row is None else (row[0], int(row[1]))
 
-
 def _quoted(name: str) -> str:
     return f'"{name}"'
-
 
 def _copy_table(src: sqlite3.Connection, target: pg.PgConnection, origin: str, t: Table,
                 on_rows: Callable[[int], None]) -> Counted:
@@ -139,7 +129,6 @@ def _copy_table(src: sqlite3.Connection, target: pg.PgConnection, origin: str, t
     target_n = int(row[0]) if row else 0
     return Counted(t.name, source_n, copied, target_n)
 
-
 def _count(path: Path, table: str) -> int:
     if not path.exists():
         return 0
@@ -151,12 +140,10 @@ def _count(path: Path, table: str) -> int:
     finally:
         conn.close()
 
-
 def total_rows(paths: Paths) -> int:
     """Rows in the source: the length of the progress bar."""
-    state = db.state_path(paths.state_dir)
+    state = paths.state_file
     return sum(_count(state, t.name) for t in STATE_TABLES) + _count(paths.audit_file, "audit")
-
 
 def copy_to(paths: Paths, url: str, on_rows: Callable[[int], None] = lambda n: None
             ) -> list[Counted]:
@@ -166,18 +153,18 @@ def copy_to(paths: Paths, url: str, on_rows: Callable[[int], None] = lambda n: N
                          "db copy reads the embedded SQLite files")
     if not pg.is_url(url):
         raise StateError(f"--to: must be a postgresql:// URL, got {redact(url)!r}")
-    state_file = db.state_path(paths.state_dir)
+    state_file = paths.state_file
     if not state_file.exists() and not paths.audit_file.exists():
         raise StateError(f"{paths.state_dir}: no state.db or audit.db to copy")
     shown = redact(url)
+    ready.ensure(paths)  # the source at this guarita's schema: every column it copies exists
     try:
         target = pg.connect(url)
     except sqlite3.Error as exc:
         raise StateError(f"{shown}: cannot connect: {exc}") from exc
+    ready.ensure_pg(url)
     out: list[Counted] = []
     try:
-        pg.migrate(target, "state", pg_schema.STEPS, shown)
-        pg.migrate(target, "audit", pg_audit.STEPS, shown)
         target.execute(PROGRESS)
         for path, tables in ((state_file, STATE_TABLES),
                              (paths.audit_file, (Table("audit", "id", True),))):

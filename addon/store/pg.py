@@ -226,38 +226,3 @@ class PgConnection:
 
 def connect(url: str) -> PgConnection:
     return PgConnection(url)
-
-
-def _version(conn: PgConnection, name: str) -> int | None:
-    """Schema `name`'s version, None when no guarita schema is there yet."""
-    exists = conn.execute("SELECT to_regclass('guarita_schema') IS NOT NULL").fetchone()
-    if not exists or not exists[0]:
-        return None
-    row = conn.execute("SELECT version FROM guarita_schema WHERE name = ?", (name,)).fetchone()
-    return int(row[0]) if row else None
-
-
-def migrate(conn: PgConnection, name: str, steps: Sequence[str], what: str) -> int:
-    """Bring schema `name` to `len(steps)`; each step (a script) in one transaction.
-
-    Nodes starting together take an advisory lock, so one migrates and the others find
-    it done. A database migrated by a newer guarita is refused, as for SQLite.
-    """
-    from addon.errors import StateError
-
-    if _version(conn, name) == len(steps):
-        return 0  # up to date: a plain read, no lock and no write (a reader's rights do)
-    with conn:
-        conn.execute("SELECT pg_advisory_xact_lock(4242)")
-        conn.execute("CREATE TABLE IF NOT EXISTS guarita_schema "
-                     "(name TEXT PRIMARY KEY, version INTEGER NOT NULL)")
-        row = conn.execute("SELECT version FROM guarita_schema WHERE name = ?", (name,)).fetchone()
-        version = int(row[0]) if row else 0
-        if version > len(steps):
-            raise StateError(f"{what}: schema version {version} is newer than this guarita knows "
-                             f"({len(steps)}); upgrade guarita")
-        for script in steps[version:]:
-            conn.raw.execute(script)  # DDL scripts, no parameters
-        conn.execute("INSERT INTO guarita_schema (name, version) VALUES (?, ?) ON CONFLICT (name) "
-                     "DO UPDATE SET version = excluded.version", (name, len(steps)))
-    return len(steps) - version

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import yaml
 
-from addon.state import db, requests
+from addon.state import requests
 from tests.conftest import Workspace
 from tests.proxy.conftest import Chain
 from tests.support.smtp import SmtpServer
+from tests.support.store import made
 
 
 def test_a_round_sends_the_outbox_and_counts(ws: Workspace, tmp_path: Path, chain: Chain) -> None:
@@ -22,14 +23,14 @@ def test_a_round_sends_the_outbox_and_counts(ws: Workspace, tmp_path: Path, chai
         chain.reload.tick()
         policy = chain.reload.runtime.policy
         assert policy.notify.enabled
-        requests.request_access(db.connect(policy.paths), policy, "servidor",
+        requests.request_access(made(policy.paths), policy, "servidor",
                                 domain="www.youtube.com", category=None, days=1, reason="curso")
         chain.notifier.round()
         assert [m["To"] for m in smtp.messages()] == ["comite@exemplo.gov.br"]
         assert chain.metric("guarita_notifications_total", {"result": "sent"}) == 1
         assert chain.metric("guarita_notifications_pending") == 0
         smtp.stop()
-        requests.request_access(db.connect(policy.paths), policy, "servidor",
+        requests.request_access(made(policy.paths), policy, "servidor",
                                 domain="www.twitch.tv", category=None, days=1, reason="curso")
         chain.notifier.round()  # the server is away: kept, counted, one line in the log
         assert chain.metric("guarita_notifications_total", {"result": "retried"}) == 1

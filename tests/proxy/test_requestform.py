@@ -9,6 +9,7 @@ import json
 import pytest
 
 from tests.proxy.conftest import Chain, make_flow, send
+from tests.support.store import made
 
 
 def run(coro):  # noqa: ANN001, ANN201
@@ -117,7 +118,7 @@ def test_guards_behind_enforce_hold_on_their_own(chain: Chain) -> None:
 def test_art9_par13_a_request_can_be_followed_by_its_block_page_reference(chain: Chain) -> None:
     import re
 
-    from addon.state import db, requests
+    from addon.state import requests
 
     chain.login("servidor")
     page = run(send(chain, make_flow("http://www.youtube.com/", headers={"accept": "text/html"})))
@@ -132,7 +133,7 @@ def test_art9_par13_a_request_can_be_followed_by_its_block_page_reference(chain:
                                     check=True).stdout)
     assert [(r["host"], r["decision"]) for r in audit] == [("www.youtube.com", "block")]
     # denied: the next block page says so, with the reason, escaped
-    conn = db.connect(chain.ws.var)
+    conn = made(chain.ws.var)
     requests.deny(conn, found[0]["id"], "Sem <b>necessidade</b> de serviço", "comite")
     chain.reload.tick()
     again = run(send(chain, make_flow("http://www.youtube.com/x", headers={"accept": "text/html"})))

@@ -1,0 +1,231 @@
+"""The one schema of both engines, declared: every table, column, index and type variant.
+
+This is what the migrations must produce, on SQLite and on PostgreSQL alike; a test
+migrates a real database of each engine and compares it with this declaration
+(`alembic.autogenerate.compare_metadata`), so a revision that forgets a column, or a
+declaration that forgets a revision, fails before it ships. Types differ by engine where
+the engines differ: times are SQLite REAL and PostgreSQL double precision (POSIX
+seconds), ids are SQLite's rowid and PostgreSQL's identity or bigserial, the audit's
+categories are JSONB on PostgreSQL. What only one engine has is marked
+`info={"only": dialect}` (SQLite's `state_version` is `PRAGMA data_version`; its category
+lists are files, not rows; each engine names the audit's indexes its own way).
+
+The engine-only DDL (append-only triggers, the state-version triggers, month partitions)
+lives in the revisions beside the tables they act on; the proxy never imports this
+module (SQLAlchemy costs ~20 MB in every process that does).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Double,
+    Float,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeEngine
+
+from addon.audit.schema import COLUMN_TYPES, INDEXES
+
+metadata = MetaData()
+
+SECONDS: TypeEngine[Any] = Double().with_variant(sqlite.REAL(), "sqlite")
+ROW_ID: TypeEngine[Any] = BigInteger().with_variant(Integer(), "sqlite")
+PG = {"only": "postgresql"}
+
+
+def _id() -> Column[Any]:
+    return Column("id", ROW_ID, Identity(), primary_key=True)
+
+
+def _one_of(column: str, *values: str) -> CheckConstraint:
+    return CheckConstraint(f"{column} IN ({', '.join(repr(v) for v in values)})")
+
+
+sessions = Table(
+    "sessions", metadata,
+    Column("ip", Text, primary_key=True),
+    Column("user", Text, nullable=False),
+    Column("since", SECONDS, nullable=False),
+    Column("until", SECONDS),
+    Column("source", Text, nullable=False, server_default="cli"),
+)
+
+blocks = Table(
+    "blocks", metadata,
+    _id(),
+    Column("kind", Text, _one_of("kind", "user", "machine"), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("operator", Text, nullable=False),
+    Column("created", SECONDS, nullable=False),
+    Column("lifted", SECONDS),
+    Column("lifted_by", Text),
+    Column("authorized_by", Text),
+    Index("blocks_active", "kind", "subject", sqlite_where=text("lifted IS NULL"),
+          postgresql_where=text("lifted IS NULL")),
+)
+
+releases = Table(
+    "releases", metadata,
+    _id(),
+    Column("kind", Text, _one_of("kind", "domain", "category", "event", "level"), nullable=False),
+    Column("target_kind", Text, _one_of("target_kind", "user", "group", "machine"),
+           nullable=False),
+    Column("target", Text, nullable=False),
+    Column("obj", Text, nullable=False),
+    Column("start", SECONDS, nullable=False),
+    Column("end", SECONDS, nullable=False),
+    Column("status", Text, _one_of("status", "requested", "active", "denied", "revoked",
+                                   "appealed"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("requested_by", Text, nullable=False),
+    Column("approved_by", Text),
+    Column("committee_ref", Text),
+    Column("analysis_ref", Text),
+    Column("extended", Integer, nullable=False, server_default="0"),
+    Column("event_date", Text),
+    Column("decision_note", Text),
+    Column("created", SECONDS, nullable=False),
+    Column("updated", SECONDS, nullable=False),
+    Column("ref", Text),
+    Index("releases_status", "status", "end"),
+    Index("releases_ref", "ref", sqlite_where=text("ref IS NOT NULL"),
+          postgresql_where=text("ref IS NOT NULL")),
+)
+
+admin_log = Table(  # append-only: a trigger on each engine refuses UPDATE and DELETE
+    "admin_log", metadata,
+    _id(),
+    Column("at", SECONDS, nullable=False),
+    Column("operator", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("before", Text),
+    Column("after", Text),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    _id(),
+    Column("key", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    Column("to_kind", Text, _one_of("to_kind", "user", "committee", "address"), nullable=False),
+    Column("to_value", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created", SECONDS, nullable=False),
+    Column("next_try", SECONDS, nullable=False),
+    Column("tries", Integer, nullable=False, server_default="0"),
+    Column("status", Text, _one_of("status", "pending", "sent", "failed"), nullable=False,
+           server_default="pending"),
+    Column("address", Text),
+    Column("sent", SECONDS),
+    Column("error", Text),
+    Index("outbox_due", "status", "next_try"),
+    Index("outbox_address", "address", "sent", sqlite_where=text("status = 'sent'"),
+          postgresql_where=text("status = 'sent'")),
+)
+
+digests = Table(
+    "digests", metadata,
+    Column("period", Text, primary_key=True),
+    Column("made", SECONDS, nullable=False),
+    Column("messages", Integer, nullable=False),
+)
+
+console_sessions = Table(
+    "console_sessions", metadata,
+    Column("id", Text, primary_key=True),
+    Column("login", Text, nullable=False),
+    Column("roles", Text, nullable=False),
+    Column("csrf", Text, nullable=False),
+    Column("created", SECONDS, nullable=False),
+    Column("seen", SECONDS, nullable=False),
+    Column("checked", SECONDS, nullable=False),
+    Column("ended", SECONDS),
+    Column("why", Text),
+    Index("console_sessions_login", "login", sqlite_where=text("ended IS NULL"),
+          postgresql_where=text("ended IS NULL")),
+)
+
+list_files = Table(  # category lists shared by every node of a cluster (addon/lists/shared.py)
+    "list_files", metadata,
+    Column("key", Text, primary_key=True),
+    Column("sha256", Text, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("updated", SECONDS, nullable=False),
+    info=PG,
+)
+
+state_version = Table(  # bumped by triggers; what each node's reloader polls
+    "state_version", metadata,
+    Column("one", Boolean, CheckConstraint("one"), primary_key=True, server_default=text("true")),
+    Column("version", BigInteger, nullable=False),
+    info=PG,
+)
+
+_AUDIT_TYPES: dict[type, TypeEngine[Any]] = {
+    float: Float().with_variant(postgresql.DOUBLE_PRECISION(), "postgresql"),
+    int: Integer().with_variant(BigInteger(), "postgresql"),
+    str: Text(),
+}
+
+
+def _audit_type(name: str, kind: type) -> TypeEngine[Any]:
+    return Text().with_variant(postgresql.JSONB(), "postgresql") if name == "categories" \
+        else _AUDIT_TYPES[kind]
+
+
+# The audit's columns come from the declaration the writer uses (addon.audit.schema), so
+# the two cannot drift; PostgreSQL's table is partitioned by month (addon.audit.pg).
+audit = Table(
+    "audit", metadata,
+    Column("id", ROW_ID, primary_key=True),
+    *(Column(name, _audit_type(name, kind)) for name, kind in COLUMN_TYPES),
+    *(Index("idx_audit_" + "_".join(cols), *cols, info={"only": "sqlite"}) for cols in INDEXES),
+    *(Index("audit_" + "_".join(cols), *cols, info=PG) for cols in INDEXES),
+    postgresql_partition_by="RANGE (ts)",
+)
+
+BRANCH_OF = {table.name: ("audit" if table is audit else "state")
+             for table in metadata.tables.values()}
+
+# What a database holds besides the declared tables: the audit's month partitions, the old
+# step counter, `db copy`'s progress, Alembic's own table, SQLite's view for Datasette.
+_UNDECLARED = re.compile(r"audit_\d{4}_\d{2}|audit_other|audit_local|guarita_schema|guarita_copy"
+                         r"|guarita_alembic_version")
+
+
+def include_for(dialect: str, branches: frozenset[str] = frozenset({"state", "audit"})
+                ) -> Any:
+    """Alembic's `include_object` for one engine and the branches its database holds."""
+
+    def include(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+        if kind == "table":
+            if name is not None and _UNDECLARED.fullmatch(name):
+                return False
+            if not reflected and BRANCH_OF.get(str(name)) not in branches:
+                return False
+        declared = obj if not reflected else compare_to
+        only = getattr(declared, "info", {}).get("only") if declared is not None else None
+        table = getattr(declared, "table", None)
+        if only is None and table is not None:
+            only = table.info.get("only")
+        return only in (None, dialect)
+
+    return include
