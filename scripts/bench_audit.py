@@ -27,9 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from addon.audit import query  # noqa: E402
+from addon.audit import query, violations  # noqa: E402
 from addon.audit.writer import AuditWriter  # noqa: E402
 from addon.policy.model import Paths  # noqa: E402
+from addon.policy.notify_settings import DEFAULT_RULES  # noqa: E402
 
 Target = Path | str  # a SQLite file, or a PostgreSQL database's URL
 
@@ -155,8 +156,10 @@ def bench_queries(path: Target) -> list[tuple[str, float, int]]:
         ("report --by user, 1 day", lambda: query.report(conn, query.Filters(since=day[0]), "user")),
         ("report --by category, 1 day", lambda: query.report(
             conn, query.Filters(since=day[0]), "category")),
-        ("violations, 7 days", lambda: query.violations(conn, query.Filters(since=week[0]))),
-        ("violations --user, 90 days", lambda: query.violations(conn, query.Filters(user="user0042"))),
+        ("violations, 7 days", lambda: violations.count(
+            conn, query.Filters(since=week[0]), DEFAULT_RULES, 600.0)),
+        ("violations --user, 90 days", lambda: violations.count(
+            conn, query.Filters(user="user0042"), DEFAULT_RULES, 600.0)),
     ]
     out = []
     for name, fn in cases:

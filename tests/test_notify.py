@@ -70,11 +70,13 @@ def run(policy: Policy, now: float | None = None) -> Any:
 
 def attempts(policy: Policy, user: str, host: str, n: int, at: float, rule: str = "category.blocked",
              categories: tuple[str, ...] = ("adult",)) -> None:
+    """`n` attempts of `user` on `host`: one record each, 11 minutes apart (past the
+    policy's 10-minute window, so each is an attempt of its own)."""
     w = AuditWriter(policy.paths.audit_target, flush_interval=0.01)  # SQLite or PostgreSQL
     ident = Identity(user, frozenset(), 2, source="basic")
     d = Decision("block", 2, categories, "Categoria bloqueada", rule)
     for i in range(n):
-        w.submit(record(at + i * 60, f"r{user}{i}", ident, d, "GET", "http", host, 80, "/",
+        w.submit(record(at + i * 660, f"r{user}{i}", ident, d, "GET", "http", host, 80, "/",
                         403, 0, 0, 1.0, "10.0.0.5"))
     assert w.close() == 0
 

@@ -25,6 +25,7 @@ def test_the_shipped_rules_validate_with_their_defaults() -> None:
     d = doc()
     assert d.business_hours.start == dt.time(8, 30) and d.releases.max_days == 7
     assert d.ip_literals.min_level == 3 and d.notifications is None
+    assert d.violations.window_minutes == 10
     assert ipaddress.ip_network("169.254.0.0/16") in d.destinations.forbidden
     minimal = {k: v for k, v in RULES.items() if k in ("timezone", "business_hours", "categories",
                                                       "levels", "malicious", "webconference",
@@ -49,6 +50,8 @@ def test_the_shipped_rules_validate_with_their_defaults() -> None:
     ({"notifications": {"committee": "sem-arroba"}}, "e-mail address"),
     ({"paths": {"categories": []}}, "a folder or a list of folders"),
     ({"ip_literals": {"min_level": 6}}, "less than or equal to 5"),
+    ({"violations": {"window_minutes": 0}}, "greater than or equal to 1"),
+    ({"violations": {"window_minutes": "10"}}, "valid integer"),
 ])
 def test_a_section_refuses(changes: dict[str, Any], problem: str) -> None:
     with pytest.raises(ValidationError, match=problem):

@@ -14,8 +14,6 @@ from addon.policy.model import Paths
 from addon.store import dialect
 from addon.store.url import redact
 
-VIOLATION_RULES = ("category.blocked", "malicious")  # Art. 19: attempts on Art. 10 categories
-
 
 @dataclass(frozen=True)
 class Filters:
@@ -175,45 +173,6 @@ def per_day(conn: sqlite3.Connection, f: Filters, tz: Any, days: int = 31) -> li
     )
     rows = [dict(r) for r in conn.execute(sql, (offset, *args, days))]
     return list(reversed(rows))
-
-
-def violations(conn: sqlite3.Connection, f: Filters,
-               rules: tuple[str, ...] = VIOLATION_RULES) -> list[dict[str, Any]]:
-    """Art. 19: per user, the refusals the policy counts as violations (`rules`).
-
-    One pass over the period's refusals (measured: counting first and joining the
-    categories afterwards reads the slice twice and is 2-4x slower in both engines)."""
-    g = Filters(**{**f.__dict__, "rules": rules, "decision": "block"})
-    d = dialect(conn)
-    where, args = g.where(d)
-    if d == "postgresql":
-        concat, each = ("string_agg(DISTINCT j.value, ',')",
-                        "LEFT JOIN LATERAL jsonb_array_elements_text(audit.categories) "
-                        "AS j(value) ON true")
-    else:
-        concat, each = "group_concat(DISTINCT j.value)", "LEFT JOIN json_each(audit.categories) AS j"
-    sql = (
-        "SELECT user, count(DISTINCT audit.id) AS attempts, min(ts) AS first, "  # noqa: S608
-        f"max(ts) AS last, {concat} AS categories, "
-        "count(DISTINCT host) AS hosts "
-        f"FROM audit {each}{where} "
-        "GROUP BY user ORDER BY attempts DESC, user"
-    )
-    return [dict(r) for r in conn.execute(sql, args)]
-
-
-def by_unit(rows: list[dict[str, Any]], unit_of: Callable[[str], str | None]
-            ) -> list[dict[str, Any]]:
-    """Art. 19 II: `violations` rows summed per unit (the immediate chief who answers for
-    the person, as the directory says); people the directory gives no chief are one unit."""
-    units: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        unit = unit_of(r["user"]) or "" if r["user"] else ""
-        u = units.setdefault(unit, {"unit": unit, "people": 0, "attempts": 0, "users": []})
-        u["people"] += 1
-        u["attempts"] += r["attempts"]
-        u["users"].append(r["user"] or "")
-    return sorted(units.values(), key=lambda u: (-u["attempts"], u["unit"]))
 
 
 def prune(where: Paths | Path, before: float, chunk: int = 50_000,

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from addon.audit import query
+from addon.audit import violations as counting
 from addon.audit.schema import COLUMNS
 from addon.cli.common import (
     audit_of,
@@ -114,30 +115,43 @@ def report(config: Path, fmt: str, by: str, top: int, **kw: Any) -> None:
 @click.option("--user")
 @click.option("--by-unit", is_flag=True,
               help="Sum per unit: each person's immediate chief, from the directory.")
+@click.option("--attempts", "each", is_flag=True,
+              help="One row per attempt, with the records behind it (their references).")
 @_since_until
 @format_option
 @config_option
-def violations(config: Path, fmt: str, by_unit: bool, **kw: Any) -> None:
-    """Art. 19: the refusals the policy's `violations.rules` count, per user.
+def violations(config: Path, fmt: str, by_unit: bool, each: bool, **kw: Any) -> None:
+    """Art. 19: the refusals the policy's `violations.rules` count, per user, in attempts.
 
+    An attempt is a person on one site within `violations.window_minutes` (shipped: 10),
+    however many records the browser made; the console and the digests count the same way.
     By default attempts on the Art. 10 categories and on malicious sites; time-of-day
     refusals (social networks in office hours) and web-conference platforms are rules of
     use, not violations, and are left out unless the policy names them.
     """
     policy = policy_of(config)
-    rules = tuple(sorted({r for v in policy.notify.rules for r in v.rules}))
-    conn = audit_of(policy)
-    found = query.violations(conn, _filters(policy, **kw), rules)
-    if by_unit:
-        units = query.by_unit(found, chief_of(make_directory(policy)))
+    n = policy.notify
+    found = counting.count(audit_of(policy), _filters(policy, **kw), n.rules, n.window)
+    people = counting.per_person(found)
+    if each:
+        rows = [{"user": a.user, "host": a.host, "rule": a.rule, "first": a.first,
+                 "last": a.last, "records": a.records, "refs": ",".join(a.refs)}
+                for p in people for a in p["detail"]]
+        emit(_times(rows, policy, ("first", "last")),
+             ["user", "host", "rule", "first", "last", "records", "refs"], fmt)
+    elif by_unit:
+        units = counting.by_unit(people, chief_of(make_directory(policy)))
         emit([{**u, "users": ",".join(u["users"])} for u in units],
              ["unit", "people", "attempts", "users"], fmt)
     else:
-        emit(_times(found, policy, ("first", "last")),
-             ["user", "attempts", "first", "last", "categories", "hosts"], fmt)
+        rows = [{k: v for k, v in p.items() if k != "detail"} for p in people]
+        emit(_times(rows, policy, ("first", "last")),
+             ["user", "attempts", "records", "first", "last", "categories", "hosts", "rules"],
+             fmt)
     if fmt == "table":
-        click.echo(f"counted as violations: {', '.join(rules) or 'nothing'} "
-                   "(policy: violations.rules)", err=True)
+        counted = ", ".join(f"{r.name} ({', '.join(sorted(r.rules))})" for r in n.rules)
+        click.echo(f"counted as violations: {counted or 'nothing'} (policy: violations.rules), "
+                   f"one attempt per person and site per {int(n.window // 60)} min", err=True)
 
 
 @audit.command()

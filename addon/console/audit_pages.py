@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask, Response, g, render_template, request
 
-from addon.audit import query
+from addon.audit import query, violations
 from addon.console.auth import User
 from addon.console.guards import AUDITORS, page
 from addon.errors import GuaritaError
@@ -68,21 +68,21 @@ def register(app: Flask) -> None:
     def team() -> Any:
         """Art. 19: the violations the policy counts, per person and per unit (the person's
         immediate chief), over the last 7 days or, asked for, 30 (a chief sees their own
-        staff; auditors and IT everyone). A week answers in a fraction of a second on a
-        10-million-row log; a month of everyone's refusals takes about a second."""
+        staff; auditors and IT everyone), in attempts with the records behind each, counted
+        as the CLI and the digests count them."""
         days = 30 if request.args.get("dias") == "30" else 7
         rows: list[dict[str, Any]] = []
-        rules = tuple(sorted({r for v in g.rt.policy.notify.rules for r in v.rules}))
+        n = g.rt.policy.notify
         conn = query.open_readonly(g.rt.policy.paths)
         if conn is not None:
             try:
                 f = query.Filters(since=time.time() - days * 86400, users=_scope())
-                rows = query.violations(conn, f, rules)
+                rows = violations.per_person(violations.count(conn, f, n.rules, n.window))
             finally:
                 conn.close()
-        units = query.by_unit(rows, chief_of(g.rt.directory))
-        return render_template("equipe.html", violacoes=rows, unidades=units, regras=rules,
-                               escopo=_scope(), dias=days)
+        units = violations.by_unit(rows, chief_of(g.rt.directory))
+        return render_template("equipe.html", violacoes=rows, unidades=units, regras=n.rules,
+                               janela=int(n.window // 60), escopo=_scope(), dias=days)
 
     @app.get("/auditoria.csv")
     @page(*AUDITORS, "chefia")

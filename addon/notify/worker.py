@@ -8,7 +8,6 @@ One `tick` does all three; the proxy runs it every half minute on a thread of it
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import sqlite3
@@ -20,6 +19,8 @@ from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from addon.audit import violations as counting
+from addon.audit.query import Filters
 from addon.errors import DirectoryUnavailable, UnknownUser
 from addon.identity.directory import Contact, Directory
 from addon.notify import messages, outbox
@@ -62,30 +63,15 @@ def closed_period(now: float, tz: ZoneInfo, n: NotifySettings) -> tuple[str, flo
 # ------------------------------------------------------------------ violations
 def violations(audit: sqlite3.Connection, n: NotifySettings, start: float,
                end: float) -> list[dict[str, Any]]:
-    """Per user and rule: attempts in [start, end) that reach the rule's count."""
-    wanted = sorted({r for rule in n.rules for r in rule.rules})
-    if not wanted:
-        return []
-    marks = ", ".join("?" for _ in wanted)
-    rows = audit.execute(
-        "SELECT ts, user, host, rule, categories FROM audit WHERE ts >= ? AND ts < ? "  # noqa: S608
-        f"AND decision = 'block' AND user IS NOT NULL AND rule IN ({marks}) ORDER BY ts",
-        (start, end, *wanted)).fetchall()
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    for ts, user, host, rule, cats in rows:
-        categories = json.loads(cats) if cats else []
-        for vr in n.rules:
-            if not vr.counts(rule, categories):
-                continue
-            item = found.setdefault((user, vr.name), {
-                "user": user, "rule": vr.name, "rule_label": vr.name.replace("_", " "),
-                "severity": vr.severity, "propose_block": vr.propose_block,
-                "attempts": 0, "hosts": [], "first": ts, "last": ts, "need": vr.attempts})
-            item["attempts"] += 1
-            item["last"] = ts
-            if host not in item["hosts"]:
-                item["hosts"].append(host)
-    return [v for v in found.values() if v["attempts"] >= v["need"]]
+    """Per user and rule: the attempts in [start, end) that reach the rule's count (counted
+    as the console and the CLI count them: addon/audit/violations.py)."""
+    found = counting.count(audit, Filters(since=start, until=end), n.rules, n.window)
+    return [{"user": v.user, "rule": v.rule.name, "rule_label": v.rule.name.replace("_", " "),
+             "severity": v.rule.severity, "propose_block": v.rule.propose_block,
+             "attempts": v.count, "records": v.records, "hosts": v.hosts,
+             "first": v.attempts[0].first, "last": max(a.last for a in v.attempts),
+             "need": v.rule.attempts}
+            for v in found if v.reached]
 
 
 def make_digest(state: sqlite3.Connection, audit: sqlite3.Connection | None, policy: Policy,

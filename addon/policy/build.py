@@ -60,14 +60,15 @@ def _notify(doc: PolicyDocument, node: NodeSettings) -> NotifySettings:
     severities: dict[str, tuple[str, ...]] = {k: tuple(w) for k, w in v.severities.items()}
     n = doc.notifications
     if n is None:
-        return NotifySettings(rules=rules, severities=severities, smtp=node.smtp)
+        return NotifySettings(rules=rules, severities=severities, smtp=node.smtp,
+                              window=v.window_minutes * 60.0)
     return NotifySettings(
         enabled=n.enabled, smtp=node.smtp, committee=n.committee,
         offices={str(k): a for k, a in n.offices.items()},
         digest=n.digest, digest_hour=n.digest_hour,
         per_recipient_per_hour=n.per_recipient_per_hour,
         expiry_warning_hours=n.expiry_warning_hours, max_tries=n.max_tries, rules=rules,
-        severities=severities,
+        severities=severities, window=v.window_minutes * 60.0,
     )
 
 

@@ -202,6 +202,8 @@ class ViolationRuleSpec(Declared):
 
 class Violations(Declared):
     rules: tuple[ViolationRuleSpec, ...] | None = None  # None: the defaults
+    # one attempt: a person on one site within this many minutes, however many records
+    window_minutes: Annotated[Int, Field(ge=1, le=1440)] = 10
     severities: dict[str, tuple[Recipient, ...]] = {
         "baixa": ("user",),
         "media": ("user", "chief"),

@@ -21,7 +21,8 @@ Period = Literal["daily", "weekly"]
 
 @dataclass(frozen=True)
 class ViolationRule:
-    """Refusals that count as one kind of violation; `attempts` of them in a digest period."""
+    """Refusals that count as one kind of violation; `attempts` of them (attempts, not
+    records: addon/audit/violations.py) in a digest period."""
 
     name: str
     rules: frozenset[str]  # decision rules of the audit log (category.blocked, malicious)
@@ -47,6 +48,7 @@ class NotifySettings:
     max_tries: int = 12  # ~ two days of backing off, then `failed` (visible in the outbox)
     rules: tuple[ViolationRule, ...] = ()
     severities: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    window: float = 600.0  # seconds: one attempt per person and site (addon/audit/violations.py)
 
 
 DEFAULT_RULES = (
