@@ -2,7 +2,18 @@
 
 
 class GuaritaError(Exception):
-    """Base of every error guarita reports to a person as one line."""
+    """Base of every error guarita reports to a person as one line.
+
+    The message is for IT, who know the CLI and the policy's texts; `for_user`, when given,
+    is what a page or the API shows instead: Portuguese, no command-line flag, no code.
+    """
+
+    for_user: str | None = None
+
+    def __init__(self, message: str = "", for_user: str | None = None) -> None:
+        super().__init__(message)
+        if for_user is not None:
+            self.for_user = for_user
 
 
 class PolicyError(GuaritaError):
@@ -24,18 +35,14 @@ class StateError(GuaritaError):
 class UnknownUser(GuaritaError):
     """The directory has no such user."""
 
+    for_user = "O diretório não conhece este usuário."
+
 
 class DirectoryUnavailable(GuaritaError):
     """No directory server answered; callers fail closed."""
 
+    for_user = "O diretório não respondeu; tente de novo em instantes."
+
 
 class ReleaseError(GuaritaError):
-    """A release request breaks a rule of Art. 9 §10–12 or seed 000 (the message says which).
-
-    The message is for IT, who know the CLI and the policy's texts; `for_user` is what the
-    person on the request form reads, in Portuguese and without internal references.
-    """
-
-    def __init__(self, message: str, for_user: str | None = None) -> None:
-        super().__init__(message)
-        self.for_user = for_user
+    """A release request breaks a rule of Art. 9 §10–12 or seed 000 (the message says which)."""

@@ -354,3 +354,62 @@ def test_errors_are_portuguese_pages_or_json(app: Any) -> None:
         assert "não" in text  # the console's own page, in Portuguese
     api = c.get("/api/nao-existe", headers={"Authorization": "Basic c2Vydmlkb3I6c2Vydmlkb3I="})
     assert api.status_code == 404 and "erro" in api.get_json()
+
+
+def test_it_blocks_unblocks_and_assigns_level4_in_the_console(app: Any, ws: Workspace) -> None:
+    """IT's actions through the same service as the command line (issue 24): a block with
+    its reason, lifting it with who authorised, level 4 with its end; the committee sees
+    them and cannot take them; a mistake is a Portuguese page, not a flag."""
+    ti = signed_in(app, "ti")
+    token = csrf(ti, "/liberacoes")
+    r = ti.post("/bloqueios", data={"csrf": token, "tipo": "user", "alvo": "estagiario",
+                                    "motivo": "Art. 19, incidente 7"})
+    assert r.status_code == 302 and "Bloqueio" in r.headers["Location"]
+    page = ti.get("/liberacoes").get_data(as_text=True)
+    assert "conta estagiario" in page and "Art. 19, incidente 7" in page and "em vigor" in page
+    cli = ws.run("block", "list", "--format", "json", check=True).stdout
+    assert json.loads(cli)[0]["operator"] == "ti"  # the same block, seen from the CLI
+    again = ti.post("/bloqueios", data={"csrf": token, "tipo": "user", "alvo": "estagiario",
+                                        "motivo": "de novo"})
+    assert again.status_code == 400 and "já está bloqueada" in again.get_data(as_text=True)
+    unknown = ti.post("/bloqueios", data={"csrf": token, "tipo": "user", "alvo": "servidr",
+                                          "motivo": "x"})
+    text = unknown.get_data(as_text=True)
+    assert unknown.status_code == 400 and "não conhece este usuário" in text and "--" not in text
+    r = ti.post("/bloqueios/desbloquear", data={"csrf": token, "tipo": "user",
+                                                "alvo": "estagiario", "autorizado_por": " "})
+    assert r.status_code == 400 and "Autorizado por" in r.get_data(as_text=True)
+    r = ti.post("/bloqueios/desbloquear", data={"csrf": token, "tipo": "user",
+                                                "alvo": "estagiario", "autorizado_por": "SubPGJ"})
+    assert r.status_code == 302
+    r = ti.post("/nivel4", data={"csrf": token, "usuario": "coordenador", "ate": "2030-01-01",
+                                 "comite": "CGAI-12/2026", "motivo": "pesquisa"})
+    assert r.status_code == 302 and "01/01/2030" in r.headers["Location"].replace("%2F", "/")
+    page = signed_in(app, "comite").get("/liberacoes").get_data(as_text=True)
+    assert "CGAI-12/2026" in page and "SubPGJ" in page and 'action="/bloqueios"' not in page
+    comite = signed_in(app, "comite")
+    assert comite.post("/bloqueios", data={"csrf": csrf(comite, "/liberacoes"), "tipo": "user",
+                                           "alvo": "servidor", "motivo": "x"}).status_code == 403
+    assert ti.post("/bloqueios", data={"tipo": "user", "alvo": "servidor",
+                                       "motivo": "sem token"}).status_code in (400, 403)
+    assert "servidor" not in ws.run("block", "list").stdout
+
+
+def test_the_api_takes_its_actions_under_its_roles(app: Any) -> None:
+    api = app.test_client()
+    ti = {"Authorization": "Basic dGk6dGk="}  # ti:ti
+    servidor = {"Authorization": "Basic c2Vydmlkb3I6c2Vydmlkb3I="}
+    body = {"tipo": "machine", "alvo": "10.0.0.9", "motivo": "malware"}
+    assert api.post("/api/bloqueios", json=body, headers=servidor).status_code == 403
+    r = api.post("/api/bloqueios", json=body, headers=ti)
+    assert r.status_code == 201 and r.get_json()["bloqueio"] > 0
+    bad = api.post("/api/bloqueios", json={**body, "tipo": "máquina"}, headers=ti)
+    assert bad.status_code == 400 and bad.get_json()["campo"] == "tipo"
+    r = api.post("/api/bloqueios/desbloquear", json={"tipo": "machine", "alvo": "10.0.0.9",
+                                                     "autorizado_por": "SubPGJ"}, headers=ti)
+    assert r.status_code == 200
+    r = api.post("/api/nivel4", json={"usuario": "membro", "ate": "2030-01-01T12:00",
+                                      "comite": "CGAI-3", "motivo": "pesquisa"}, headers=ti)
+    assert r.status_code == 201 and r.get_json()["login_conferido"] is True
+    assert api.post("/api/nivel4", json={"usuario": "membro"}, headers=ti).get_json()["campo"] \
+        == "ate"

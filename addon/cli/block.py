@@ -15,8 +15,8 @@ from addon.cli.common import (
     policy_of,
     state_of,
 )
-from addon.errors import DirectoryUnavailable
 from addon.identity.registry import make_directory
+from addon.service import admin
 from addon.state import blocks
 
 
@@ -32,22 +32,19 @@ def unblock() -> None:
 
 def _do_block(kind: blocks.Kind, subject: str, reason: str, config: Path, operator: str) -> None:
     policy = policy_of(config)
-    if kind == "user":
-        # a typo during an incident must not leave the person unblocked while IT thinks
-        # otherwise: the login must exist (UnknownUser is one line and exit 2)
-        try:
-            make_directory(policy).lookup(subject)
-        except DirectoryUnavailable as exc:  # an incident does not wait for the directory
-            click.echo(f"guarita: warning: login {subject!r} not checked ({exc}); blocking it",
-                       err=True)
-    bid = blocks.block(state_of(policy), kind, subject, reason, operator)
+    bid, unchecked = admin.block(state_of(policy), make_directory(policy), operator,
+                                 {"tipo": kind, "alvo": subject, "motivo": reason})
+    if unchecked is not None:  # an incident does not wait for the directory
+        click.echo(f"guarita: warning: login {subject!r} not checked ({unchecked}); blocked it",
+                   err=True)
     click.echo(f"blocked {kind} {subject} (block #{bid}); the proxy applies it within seconds")
 
 
 def _do_unblock(kind: blocks.Kind, subject: str, authorized_by: str, config: Path,
                 operator: str) -> None:
     policy = policy_of(config)
-    blocks.unblock(state_of(policy), kind, subject, authorized_by, operator)
+    admin.unblock(state_of(policy), operator,
+                  {"tipo": kind, "alvo": subject, "autorizado_por": authorized_by})
     click.echo(f"unblocked {kind} {subject}, authorised by {authorized_by}")
 
 

@@ -55,6 +55,12 @@ _register()
 _short_helps(cli)
 
 
+# the service layer's fields (addon/service/*), as the command line's options name them
+FLAGS = {"motivo": "--reason", "autorizado_por": "--authorized-by", "alvo": "the target",
+         "usuario": "--to", "ate": "--until", "comite": "--committee-ref", "site": "--domain",
+         "dias": "--days", "justificativa": "--reason", "analise": "--analysis-ref"}
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
@@ -71,6 +77,10 @@ def main() -> None:
     except click.Abort:
         sys.exit(130)
     except GuaritaError as exc:
+        field = getattr(exc, "field", None)  # InvalidInput: a field, as this door names it
+        if field is not None:
+            click.echo(f"guarita: error: {FLAGS.get(field, field)}: {exc.reason}", err=True)  # type: ignore[attr-defined]
+            sys.exit(2)
         for mistake in str(exc).splitlines():  # a policy with three mistakes: three lines
             click.echo(f"guarita: error: {mistake}", err=True)
         sys.exit(2)

@@ -23,6 +23,7 @@ from addon.identity.registry import make_directory
 from addon.lists import compiler
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Policy
+from addon.service import admin
 from addon.state import releases
 from addon.state import requests as pending
 from addon.state.releases import Target
@@ -153,14 +154,18 @@ def event(to: str, platform: str, date_: str, start: str, end: str, reason: str,
 @operator_option
 def level(to: str, until: str, committee_ref: str, reason: str, config: Path,
           operator: str) -> None:
-    """Assign level 4 (ACESSO IRRESTRITO) to a user until a date (Art. 9 §4 V)."""
+    """Assign level 4 (ACESSO IRRESTRITO) to a user until a date (Art. 9 §4 V).
+
+    A date alone means the end of that day; a date and time without an offset are local."""
     policy = policy_of(config)
     t = _target(policy, to)
     if t.kind != "user":
         raise ReleaseError("level 4 is assigned to a user: --to user:LOGIN")
-    rid = releases.grant_level4(state_of(policy), t.value,
-                                parse_time(until, policy.calendar.tz, "--until"),
-                                committee_ref, reason, operator)
+    rid, _, unchecked = admin.grant_level4(
+        state_of(policy), policy, make_directory(policy), operator,
+        {"usuario": t.value, "ate": until, "comite": committee_ref, "motivo": reason})
+    if unchecked is not None:
+        click.echo(f"guarita: warning: login {t.value!r} not checked ({unchecked})", err=True)
     click.echo(f"release #{rid}: {t.value} has level 4 until {until}")
 
 

@@ -1,19 +1,21 @@
 """Console pages for the committee and IT: why a site is blocked for a person, level-4
-assignments and blocks, and which lists classify a site (with IT's edits)."""
+assignments and blocks (IT blocks, unblocks and assigns level 4 here, through the same
+service as the command line), and which lists classify a site (with IT's edits)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, redirect, render_template, request, url_for
 
 from addon.console.auth import User
-from addon.console.guards import REVIEWERS, page, runtime, state
+from addon.console.guards import REVIEWERS, form_error, page, readable, runtime, state
 from addon.errors import GuaritaError, HostError
 from addon.lists import edits
 from addon.policy.hosts import host_of_url, normalize_host
 from addon.runtime import Runtime
+from addon.service import admin
 from addon.state import blocks, releases
 
 
@@ -43,7 +45,47 @@ def register(app: Flask) -> None:
         conn = state()
         rows = releases.listing(conn, active_only=True)
         return render_template("liberacoes.html", nivel4=[r for r in rows if r["kind"] == "level"],
-                               bloqueios=blocks.listing(conn, include_lifted=True)[-100:])
+                               bloqueios=blocks.listing(conn, include_lifted=True)[-100:],
+                               aviso=request.args.get("aviso"))
+
+    @app.post("/bloqueios")
+    @page("ti")
+    def block() -> Any:
+        """IT blocks an account or a machine (Art. 9 §4 I, Art. 11 §7), with its reason."""
+        user: User = g.user
+        try:
+            bid, unchecked = admin.block(state(), g.rt.directory, user.login,
+                                         request.form.to_dict())
+        except GuaritaError as exc:
+            return form_error(exc)
+        aviso = f"Bloqueio nº {bid} registrado: o proxy o aplica em segundos."
+        if unchecked is not None:
+            aviso += " O diretório não respondeu: o login não foi conferido."
+        return redirect(url_for("in_force", aviso=aviso))
+
+    @app.post("/bloqueios/desbloquear")
+    @page("ti")
+    def unblock() -> Any:
+        """Lifting a block names who authorised it (Art. 9 §4 I)."""
+        user: User = g.user
+        try:
+            admin.unblock(state(), user.login, request.form.to_dict())
+        except GuaritaError as exc:
+            return form_error(exc)
+        return redirect(url_for("in_force", aviso="Desbloqueio registrado."))
+
+    @app.post("/nivel4")
+    @page("ti")
+    def level4() -> Any:
+        """Level 4 by the committee's decision, always with an end (Art. 9 §4 V)."""
+        user: User = g.user
+        try:
+            rid, until, _ = admin.grant_level4(state(), g.rt.policy, g.rt.directory, user.login,
+                                               request.form.to_dict())
+        except GuaritaError as exc:
+            return form_error(exc)
+        when = readable(until, g.rt.policy.calendar.tz)
+        return redirect(url_for("in_force", aviso=f"Nível 4 nº {rid} em vigor até {when}."))
 
     @app.route("/categorias", methods=["GET", "POST"])
     @page("ti")

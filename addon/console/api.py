@@ -12,6 +12,7 @@ from flask import Flask, g, jsonify, request
 from addon.console.auth import User
 from addon.console.guards import REVIEWERS, api_error, categories_of, page, release, state
 from addon.errors import GuaritaError
+from addon.service import admin
 from addon.service import requests as service
 from addon.service.inputs import InvalidInput
 from addon.state import releases
@@ -34,10 +35,8 @@ def register(app: Flask) -> None:
         try:
             rid = service.file_access(state(), g.rt.policy, user.login,
                                       request.get_json(silent=True))
-        except InvalidInput as exc:
-            return api_error(400, exc.for_user, exc.field)
         except GuaritaError as exc:
-            return api_error(400, getattr(exc, "for_user", None) or str(exc))
+            return refused(exc)
         return jsonify(release_json(release(state(), rid))), 201
 
     @app.post("/api/pedidos/<int:rid>/<acao>")
@@ -57,11 +56,51 @@ def register(app: Flask) -> None:
                 service.deny(conn, policy, rid, user.login, body)
             else:
                 return api_error(403, "sem permissão")
-        except InvalidInput as exc:
-            return api_error(400, exc.for_user, exc.field)
         except GuaritaError as exc:
-            return api_error(400, getattr(exc, "for_user", None) or str(exc))
+            return refused(exc)
         return jsonify(release_json(release(conn, rid)))
+
+    @app.post("/api/bloqueios")
+    @page("ti")
+    def api_block() -> Any:
+        """Body: {"tipo": "user"|"machine", "alvo": LOGIN|IP, "motivo": TEXT}."""
+        user: User = g.user
+        try:
+            bid, unchecked = admin.block(state(), g.rt.directory, user.login,
+                                         request.get_json(silent=True))
+        except GuaritaError as exc:
+            return refused(exc)
+        return jsonify({"bloqueio": bid, "login_conferido": unchecked is None}), 201
+
+    @app.post("/api/bloqueios/desbloquear")
+    @page("ti")
+    def api_unblock() -> Any:
+        """Body: {"tipo": "user"|"machine", "alvo": LOGIN|IP, "autorizado_por": NAME}."""
+        user: User = g.user
+        try:
+            admin.unblock(state(), user.login, request.get_json(silent=True))
+        except GuaritaError as exc:
+            return refused(exc)
+        return jsonify({"desbloqueado": True})
+
+    @app.post("/api/nivel4")
+    @page("ti")
+    def api_level4() -> Any:
+        """Body: {"usuario": LOGIN, "ate": "AAAA-MM-DD[THH:MM]", "comite": REF, "motivo": TEXT}."""
+        user: User = g.user
+        try:
+            rid, until, unchecked = admin.grant_level4(
+                state(), g.rt.policy, g.rt.directory, user.login, request.get_json(silent=True))
+        except GuaritaError as exc:
+            return refused(exc)
+        return jsonify({"liberacao": rid, "fim": until, "login_conferido": unchecked is None}), 201
+
+
+def refused(exc: GuaritaError) -> Any:
+    """A 400 in the person's words: the field, when one was wrong, and why."""
+    if isinstance(exc, InvalidInput):
+        return api_error(400, exc.for_user, exc.field)
+    return api_error(400, exc.for_user or str(exc))
 
 
 def release_json(r: sqlite3.Row) -> dict[str, Any]:

@@ -32,7 +32,7 @@ def page(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             api = request.path.startswith("/api/")
             if user is None:
                 if api:
-                    abort(api_error(401, "sign in"))
+                    abort(api_error(401, "entre com o seu usuário e a sua senha"))
                 return redirect(url_for("sign_in_form", next=request.full_path))
             if roles and not user.has(*roles):
                 if api:

@@ -24,16 +24,19 @@ class InvalidInput(GuaritaError):
     """A field of a request is wrong: `field` names it, `for_user` says why in Portuguese."""
 
     code = "invalid_input"
+    for_user: str
 
     def __init__(self, field: str, for_user: str) -> None:
         super().__init__(f"{field}: {for_user}")
         self.field = field
+        self.reason = for_user
         self.for_user = f"{LABELS.get(field, field)}: {for_user}"
 
 
 LABELS = {"site": "Site", "dias": "Dias", "justificativa": "Justificativa", "motivo": "Motivo",
           "ref": "Referência", "analise": "Análise técnica", "comite": "Decisão do comitê",
-          "corpo": "Pedido"}
+          "corpo": "Pedido", "tipo": "Tipo", "alvo": "Conta ou máquina",
+          "autorizado_por": "Autorizado por", "usuario": "Usuário", "ate": "Até"}
 
 
 def _site(value: str) -> str:
@@ -45,7 +48,9 @@ def _site(value: str) -> str:
         raise ValueError("o endereço do site é inválido") from None
 
 
-def _written(what: str) -> AfterValidator:
+def written(what: str) -> AfterValidator:
+    """A text that must say something (spaces around it dropped)."""
+
     def check(value: str) -> str:
         value = value.strip()
         if not value:
@@ -70,8 +75,8 @@ def site(value: str) -> str:
 
 Site = Annotated[str, AfterValidator(_site)]
 Justification = Annotated[str, Field(max_length=MAX_REASON),
-                         _written("escreva por que o seu trabalho precisa deste site")]
-Motive = Annotated[str, Field(max_length=MAX_REASON), _written("escreva o motivo")]
+                         written("escreva por que o seu trabalho precisa deste site")]
+Motive = Annotated[str, Field(max_length=MAX_REASON), written("escreva o motivo")]
 Ref = Annotated[str | None, AfterValidator(block_page_ref)]
 
 
@@ -100,7 +105,8 @@ MESSAGES = {"missing": "campo obrigatório", "string_type": "deve ser um texto",
             "float_type": "deve ser um número", "int_type": "deve ser um número",
             "finite_number": "deve ser um número", "greater_than": "deve ser maior que {gt:g}",
             "less_than_equal": "deve ser no máximo {le:g}",
-            "string_too_long": "no máximo {max_length} caracteres"}
+            "string_too_long": "no máximo {max_length} caracteres",
+            "literal_error": "escolha uma das opções {expected}"}
 
 
 def parse(model: type[M], data: Any, numbers_from_text: tuple[str, ...] = ()) -> M:

@@ -14,6 +14,7 @@ from addon.policy.hosts import canonical_ip
 from addon.state import history
 
 Kind = Literal["user", "machine"]
+_WHAT = {"user": "A conta", "machine": "A máquina"}
 
 
 def _subject(kind: Kind, subject: str) -> str:
@@ -26,13 +27,15 @@ def _subject(kind: Kind, subject: str) -> str:
 def block(conn: sqlite3.Connection, kind: Kind, subject: str, reason: str, operator: str) -> int:
     subject = _subject(kind, subject)
     if not reason.strip():
-        raise StateError("a block needs a --reason")
+        raise StateError("a block needs a --reason", "Escreva o motivo do bloqueio.")
     with conn:
         existing = conn.execute(
             "SELECT id FROM blocks WHERE kind=? AND subject=? AND lifted IS NULL", (kind, subject)
         ).fetchone()
         if existing:
-            raise StateError(f"{kind} {subject} is already blocked (block #{existing['id']})")
+            raise StateError(f"{kind} {subject} is already blocked (block #{existing['id']})",
+                             f"{_WHAT[kind]} {subject} já está bloqueada (bloqueio nº "
+                             f"{existing['id']}).")
         cur = conn.execute(
             "INSERT INTO blocks (kind, subject, reason, operator, created) VALUES (?, ?, ?, ?, ?)",
             (kind, subject, reason, operator, time.time()),
@@ -45,13 +48,15 @@ def unblock(conn: sqlite3.Connection, kind: Kind, subject: str, authorized_by: s
             operator: str) -> None:
     subject = _subject(kind, subject)
     if not authorized_by.strip():
-        raise StateError("unblocking needs --authorized-by (Art. 9 §4 I)")
+        raise StateError("unblocking needs --authorized-by (Art. 9 §4 I)",
+                         "Informe quem autorizou o desbloqueio (Art. 9 §4 I).")
     with conn:
         row = conn.execute(
             "SELECT * FROM blocks WHERE kind=? AND subject=? AND lifted IS NULL", (kind, subject)
         ).fetchone()
         if row is None:
-            raise StateError(f"{kind} {subject} is not blocked")
+            raise StateError(f"{kind} {subject} is not blocked",
+                             f"{_WHAT[kind]} {subject} não está bloqueada.")
         conn.execute(
             "UPDATE blocks SET lifted=?, lifted_by=?, authorized_by=? WHERE id=?",
             (time.time(), operator, authorized_by, row["id"]),

@@ -104,12 +104,16 @@ def check_object(policy: Policy, obj: str, categories: tuple[str, ...],
         raise ReleaseError(
             f"{obj} is a web-conference platform ({', '.join(platforms)}): it is released only "
             "for one event's date and time, never for days (seed 000 items 1–2); use "
-            "guarita release event"
+            "guarita release event",
+            f"{obj} é uma plataforma de videoconferência: é liberada só para o dia e o horário "
+            "de um evento, nunca por dias (peça a liberação do evento)."
         )
     if any(c in policy.malicious for c in categories) and not analysis_ref:
         raise ReleaseError(
             f"{obj} is malicious: a release needs --analysis-ref REF, the technical analysis "
-            "that cleared it (Art. 9 §11)"
+            "that cleared it (Art. 9 §11)",
+            f"{obj} está classificado como malicioso: a aprovação precisa da referência da "
+            "análise técnica que o liberou (Art. 9 §11)."
         )
 
 
@@ -183,10 +187,12 @@ def grant_level4(conn: sqlite3.Connection, user: str, until: float, committee_re
                  reason: str, operator: str) -> int:
     """Art. 9 §4 V: level 4 by explicit committee authorisation, always with an end."""
     if not committee_ref:
-        raise ReleaseError("level 4 needs --committee-ref REF (Art. 9 §4 V)")
+        raise ReleaseError("level 4 needs --committee-ref REF (Art. 9 §4 V)",
+                           "O nível 4 precisa da decisão do Comitê (Art. 9 §4 V).")
     now = time.time()
     if until <= now:
-        raise ReleaseError("level 4 must end in the future")
+        raise ReleaseError("level 4 must end in the future",
+                           "O nível 4 deve terminar numa data futura.")
     with conn:
         return insert(
             conn, operator, "release.level4", kind="level", target_kind="user",

@@ -99,7 +99,8 @@ def approve(conn: sqlite3.Connection, policy: Policy, rid: int, operator: str,
     with conn:
         row = fetch(conn, rid)
         if row["status"] not in ("requested", "appealed"):
-            raise ReleaseError(f"release #{rid} is {row['status']}, not a pending request")
+            raise ReleaseError(f"release #{rid} is {row['status']}, not a pending request",
+                               f"O pedido nº {rid} não está pendente (já foi decidido).")
         now = time.time()
         fields: dict[str, object] = {"status": "active", "approved_by": operator}
         if analysis_ref:
@@ -108,7 +109,8 @@ def approve(conn: sqlite3.Connection, policy: Policy, rid: int, operator: str,
             fields["committee_ref"] = committee_ref  # the committee's decision, on record
         if row["kind"] == "event":
             if row["end"] <= now:
-                raise ReleaseError(f"the event of request #{rid} is already over")
+                raise ReleaseError(f"the event of request #{rid} is already over",
+                                   f"O evento do pedido nº {rid} já terminou.")
         else:
             cats = domain_categories if row["kind"] == "domain" else (row["obj"],)
             check_object(policy, row["obj"], cats, analysis_ref or row["analysis_ref"])
@@ -129,9 +131,10 @@ def deny(conn: sqlite3.Connection, rid: int, reason: str, operator: str,
     with conn:
         row = fetch(conn, rid)
         if row["status"] not in ("requested", "appealed"):
-            raise ReleaseError(f"release #{rid} is {row['status']}, not a pending request")
+            raise ReleaseError(f"release #{rid} is {row['status']}, not a pending request",
+                               f"O pedido nº {rid} não está pendente (já foi decidido).")
         if not reason.strip():
-            raise ReleaseError("a denial needs a --reason")
+            raise ReleaseError("a denial needs a --reason", "Escreva o motivo da negativa.")
         update(conn, operator, "release.deny", row, status="denied", decision_note=reason)
         if policy is not None and policy.notify.enabled:
             subject, body = messages.denied(row, reason)
@@ -148,13 +151,15 @@ def appeal(conn: sqlite3.Connection, rid: int, reason: str, operator: str,
     with conn:
         row = fetch(conn, rid)
         if row["status"] != "denied":
-            raise ReleaseError(f"release #{rid} is {row['status']}: only a denial can be appealed")
+            raise ReleaseError(f"release #{rid} is {row['status']}: only a denial can be appealed",
+                               "Só um pedido negado pode receber recurso.")
         appealed = conn.execute(
             "SELECT 1 FROM admin_log WHERE action = 'release.appeal' AND subject = ?",
             (f"release #{rid}",),
         ).fetchone()
         if appealed:
-            raise ReleaseError(f"release #{rid} was already appealed once (Art. 9 §12)")
+            raise ReleaseError(f"release #{rid} was already appealed once (Art. 9 §12)",
+                               f"O pedido nº {rid} já teve o seu recurso (Art. 9 §12).")
         # the denial's reason stays the request's decision; the appeal's is in its history
         update(conn, operator, "release.appeal", row, note={"appeal": reason}, status="appealed")
         if policy is not None and policy.notify.enabled and policy.notify.committee:
