@@ -3,6 +3,7 @@ API under the same roles, auditors' search and CSV, and the admin history's oper
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import sqlite3
@@ -413,3 +414,61 @@ def test_the_api_takes_its_actions_under_its_roles(app: Any) -> None:
     assert r.status_code == 201 and r.get_json()["login_conferido"] is True
     assert api.post("/api/nivel4", json={"usuario": "membro"}, headers=ti).get_json()["campo"] \
         == "ate"
+
+
+def test_the_audit_search_speaks_portuguese_and_takes_a_day_range(app: Any, ws: Workspace) -> None:
+    from addon.audit.record import record
+    from addon.audit.writer import AuditWriter
+    from addon.policy.model import Decision, Identity
+
+    policy = load_policy(ws.config, ws.root)
+    w = AuditWriter(policy.paths.audit_target, flush_interval=0.01)
+    ident = Identity("servidor", frozenset(), 2, source="basic")
+    for day, ref in ((10, "dia10"), (12, "dia12")):
+        ts = dt.datetime(2026, 11, day, 15, 0, tzinfo=policy.calendar.tz).timestamp()
+        w.submit(record(ts, ref, ident, Decision("block", 2, ("adult",), "x", "category.blocked"),
+                        "GET", "http", "www.pornhub.com", 80, "/", 403, 0, 0, 1.0, "10.0.0.5"))
+    assert w.close() == 0
+    auditor = signed_in(app, "auditor")
+    page = auditor.get("/auditoria?usuario=servidor&desde=2026-11-11&ate=2026-11-12") \
+        .get_data(as_text=True)
+    assert "dia12" in page and "dia10" not in page  # `ate` is included, `desde` bounds
+    assert "<td>bloqueado</td><td>categoria bloqueada</td>" in page
+    for field in ("f-usuario", "f-ip", "f-site", "f-categoria", "f-decisao", "f-desde", "f-ate",
+                  "f-ref"):
+        assert f'<label for="{field}">' in page  # every input has its label
+    bad = auditor.get("/auditoria?desde=11/11/2026").get_data(as_text=True)
+    assert "De: use uma data AAAA-MM-DD" in bad
+    assert auditor.get("/auditoria.csv?ate=ontem").status_code == 400
+    csv_text = auditor.get("/equipe.csv?dias=30").get_data(as_text=True)
+    assert csv_text.splitlines()[0] == "usuario,site,motivo,primeiro,ultimo,registros,referencias"
+
+
+def test_the_committee_exports_requests_and_reads_the_api_help(app: Any, ws: Workspace) -> None:
+    api = app.test_client()
+    auth = {"Authorization": "Basic c2Vydmlkb3I6c2Vydmlkb3I="}  # servidor:servidor
+    assert api.post("/api/pedidos", json={"site": "www.youtube.com", "justificativa": "=curso"},
+                    headers=auth).status_code == 201
+    comite = signed_in(app, "comite")
+    text = comite.get("/pedidos.csv").get_data(as_text=True)
+    lines = text.splitlines()
+    assert lines[0].startswith("numero,tipo,alvo,objeto,situacao")
+    assert "www.youtube.com" in lines[1] and "'=curso" in lines[1]  # a formula, neutralised
+    assert signed_in(app, "servidor").get("/pedidos.csv").status_code == 403
+    help_page = comite.get("/ajuda/api").get_data(as_text=True)
+    assert "POST /api/nivel4" in help_page and "autorizado_por" in help_page
+
+
+def test_each_role_has_a_first_page(app: Any, ws: Workspace) -> None:
+    api = app.test_client()
+    auth = {"Authorization": "Basic c2Vydmlkb3I6c2Vydmlkb3I="}  # servidor:servidor
+    api.post("/api/pedidos", json={"site": "www.youtube.com", "justificativa": "curso"},
+             headers=auth)
+    comite = signed_in(app, "comite").get("/").get_data(as_text=True)
+    assert "Pedidos para decidir" in comite and "<strong>1</strong> pedido aguardando" in comite
+    assert "Últimas 24 horas" not in comite
+    auditor = signed_in(app, "auditor").get("/").get_data(as_text=True)
+    assert "Últimas 24 horas" in auditor and "Pedidos para decidir" not in auditor
+    mine = signed_in(app, "servidor").get("/").get_data(as_text=True)
+    assert "1 aguardando análise" in mine and "Pedidos para decidir" not in mine
+    assert app.test_client().get("/").status_code == 302  # signed out: to the sign-in page

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, g, jsonify, render_template, request
 
 from addon.console.auth import User
 from addon.console.guards import REVIEWERS, api_error, categories_of, page, release, state
@@ -19,6 +19,12 @@ from addon.state import releases
 
 
 def register(app: Flask) -> None:
+    @app.get("/ajuda/api")
+    @page()
+    def api_help() -> Any:
+        """The API documented for the people who connect other systems to it."""
+        return render_template("api.html")
+
     @app.get("/api/pedidos")
     @page()
     def api_list() -> Any:

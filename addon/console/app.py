@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask, Response, abort, g, redirect, render_template, request, session, url_for
 
-from addon.console import admin_pages, api, audit_pages, request_pages
+from addon.console import admin_pages, api, audit_pages, home, labels, request_pages
 from addon.console.auth import (
     ROLE_NAMES,
     SignInRefused,
@@ -30,15 +30,12 @@ from addon.console.auth import (
     secret_key,
     sign_in,
 )
-from addon.console.guards import AUDITORS, REVIEWERS, api_error, close_state, page, readable, state
+from addon.console.guards import api_error, close_state, readable, state
 from addon.errors import DirectoryUnavailable, UnknownUser
 from addon.identity.credentials import AuthCache
 from addon.policy.pac import pac
 from addon.runtime import Runtime, RuntimeSource
 from addon.state import console_sessions
-
-STATUS_PT = {"requested": "aguardando análise", "appealed": "em recurso", "active": "liberado",
-             "denied": "negado", "revoked": "encerrado"}
 
 
 def create_app(config: Path, secure_cookie: bool = False) -> Flask:
@@ -144,7 +141,9 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
     @app.context_processor
     def common() -> dict[str, Any]:
         return {"user": g.get("user"), "csrf": g.get("csrf", ""),
-                "role_names": ROLE_NAMES, "status_pt": STATUS_PT,
+                "role_names": ROLE_NAMES, "status_pt": labels.STATUSES,
+                "decisao_pt": labels.DECISIONS, "regra": labels.rule,
+                "categoria": lambda name: g.rt.policy.label(name),
                 "when": lambda ts: readable(ts, g.rt.policy.calendar.tz),
                 "org": g.rt.policy.organisation}
 
@@ -194,16 +193,6 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
         session.clear()
         return redirect(url_for("sign_in_form"))
 
-    @app.get("/")
-    @page()
-    def home() -> Any:
-        user: User = g.user
-        if user.has(*REVIEWERS):
-            return redirect(url_for("pending"))
-        if user.has(*AUDITORS):
-            return redirect(url_for("audit"))
-        return redirect(url_for("mine"))
-
-    for module in (request_pages, admin_pages, audit_pages, api):
+    for module in (home, request_pages, admin_pages, audit_pages, api):
         module.register(app)
     return app

@@ -4,19 +4,19 @@ person, and charts. A chief sees their own staff only (the directory's `manager`
 from __future__ import annotations
 
 import dataclasses
-import io
+import datetime as dt
 import time
 from typing import Any
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, g, render_template, request
 
 from addon.audit import query, violations
 from addon.console.auth import User
-from addon.console.guards import AUDITORS, page
+from addon.console.guards import AUDITORS, csv_download, form_error, page
 from addon.errors import GuaritaError
 from addon.identity.directory import chief_of
 from addon.runtime import Runtime
-from addon.service.exports import write_csv
+from addon.service.inputs import InvalidInput
 from addon.state.history import local_time
 
 AUDIT_COLUMNS = ["ts", "ref", "user", "client_ip", "level", "method", "host", "path", "status",
@@ -40,10 +40,15 @@ def register(app: Flask) -> None:
         return scope
 
     def _filters() -> query.Filters:
+        """The search's fields; a day range is local days, `ate` included (InvalidInput
+        for a date that is not one)."""
         a = request.args
+        tz = g.rt.policy.calendar.tz
         return query.Filters(user=a.get("usuario") or None, ip=a.get("ip") or None,
                              host=a.get("site") or None, category=a.get("categoria") or None,
                              decision=a.get("decisao") or None, ref=a.get("ref") or None,
+                             since=day_start(a.get("desde"), tz, "desde"),
+                             until=day_start(a.get("ate"), tz, "ate", next_day=True),
                              users=_scope())
 
     def _records(limit: int) -> list[dict[str, Any]]:
@@ -58,10 +63,16 @@ def register(app: Flask) -> None:
     @app.get("/auditoria")
     @page(*AUDITORS, "chefia")
     def audit() -> Any:
-        rows = _records(200) if request.args else []
-        charts = _charts(g.rt, _filters()) if request.args else None
+        rows: list[dict[str, Any]] = []
+        charts, erro = None, None
+        if request.args:
+            try:
+                rows, charts = _records(200), _charts(g.rt, _filters())
+            except InvalidInput as exc:
+                erro = exc.for_user
         return render_template("auditoria.html", registros=rows, filtros=request.args,
-                               graficos=charts, escopo=_scope())
+                               graficos=charts, escopo=_scope(), erro=erro,
+                               categorias=sorted(g.rt.policy.category_labels))
 
     @app.get("/equipe")
     @page(*AUDITORS, "chefia")
@@ -84,15 +95,50 @@ def register(app: Flask) -> None:
         return render_template("equipe.html", violacoes=rows, unidades=units, regras=n.rules,
                                janela=int(n.window // 60), escopo=_scope(), dias=days)
 
+    @app.get("/equipe.csv")
+    @page(*AUDITORS, "chefia")
+    def team_csv() -> Any:
+        """The Violações table as CSV: one row per attempt, with the records behind it."""
+        days = 30 if request.args.get("dias") == "30" else 7
+        n, tz = g.rt.policy.notify, g.rt.policy.calendar.tz
+        rows: list[dict[str, Any]] = []
+        conn = query.open_readonly(g.rt.policy.paths)
+        if conn is not None:
+            try:
+                f = query.Filters(since=time.time() - days * 86400, users=_scope())
+                found = violations.per_person(violations.count(conn, f, n.rules, n.window))
+            finally:
+                conn.close()
+            rows = [{"usuario": a.user, "site": a.host, "motivo": a.rule,
+                     "primeiro": local_time(a.first, tz), "ultimo": local_time(a.last, tz),
+                     "registros": a.records, "referencias": " ".join(a.refs)}
+                    for p in found for a in p["detail"]]
+        return csv_download(rows, ["usuario", "site", "motivo", "primeiro", "ultimo",
+                                   "registros", "referencias"], "violacoes.csv")
+
     @app.get("/auditoria.csv")
     @page(*AUDITORS, "chefia")
     def audit_csv() -> Any:
-        out = io.StringIO()
+        try:
+            _filters()
+        except InvalidInput as exc:
+            return form_error(exc)
         tz = g.rt.policy.calendar.tz
-        write_csv(out, ({**r, "ts": local_time(r["ts"], tz)} for r in _records(100_000)),
-                  AUDIT_COLUMNS)
-        return Response(out.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=auditoria.csv"})
+        return csv_download(({**r, "ts": local_time(r["ts"], tz)} for r in _records(100_000)),
+                            AUDIT_COLUMNS, "auditoria.csv")
+
+
+def day_start(text: str | None, tz: Any, field: str, next_day: bool = False) -> float | None:
+    """The start of a local day given as AAAA-MM-DD (of the next day, for an inclusive end)."""
+    if not text:
+        return None
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(field, "use uma data AAAA-MM-DD") from None
+    if next_day:
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(0), tz).timestamp()
 
 
 def _charts(rt: Runtime, f: query.Filters) -> dict[str, Any] | None:

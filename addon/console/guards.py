@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from flask import Response, abort, current_app, g, jsonify, redirect, render_template, request, url_for
@@ -17,6 +18,7 @@ from flask import Response, abort, current_app, g, jsonify, redirect, render_tem
 from addon.console.auth import User
 from addon.errors import ReleaseError
 from addon.runtime import Runtime
+from addon.service.exports import write_csv
 from addon.state import db, releases
 
 REVIEWERS = ("comite", "ti")
@@ -87,6 +89,15 @@ def readable(ts: float | None, tz: Any) -> str:
 def form_error(exc: Exception) -> Response:
     text = getattr(exc, "for_user", None) or str(exc)
     return Response(render_template("erro.html", titulo="Não foi possível", texto=text), 400)
+
+
+def csv_download(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], name: str
+                 ) -> Response:
+    """A table as a CSV file, formulas neutralised (auditors open it in a spreadsheet)."""
+    out = io.StringIO()
+    write_csv(out, rows, columns)
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
 def api_error(status: int, message: str, field: str | None = None) -> Response:

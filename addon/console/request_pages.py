@@ -9,11 +9,12 @@ from flask import Flask, abort, g, redirect, render_template, request, url_for
 
 from addon.audit import query
 from addon.console.auth import User
-from addon.console.guards import REVIEWERS, categories_of, form_error, page, release, state
+from addon.console.guards import REVIEWERS, categories_of, csv_download, form_error, page, release, state
 from addon.errors import GuaritaError
 from addon.runtime import Runtime
 from addon.service import requests as service
 from addon.state import releases, requests
+from addon.state.history import local_time
 
 PENDING = ("requested", "appealed")
 
@@ -66,6 +67,22 @@ def register(app: Flask) -> None:
         return render_template("pedidos.html", pendentes=rows, ativos=active,
                                historia={r["id"]: requests.timeline(conn, r["id"]) for r in rows},
                                aviso=request.args.get("aviso"))
+
+    @app.get("/pedidos.csv")
+    @page(*REVIEWERS)
+    def requests_csv() -> Any:
+        """Every request and release, as the committee's records (codes kept, local times)."""
+        tz = g.rt.policy.calendar.tz
+        rows = ({"numero": r["id"], "tipo": r["kind"], "alvo": f"{r['target_kind']}:{r['target']}",
+                 "objeto": r["obj"], "situacao": r["status"], "de": local_time(r["start"], tz),
+                 "ate": local_time(r["end"], tz), "motivo": r["reason"],
+                 "pedido_por": r["requested_by"], "decidido_por": r["approved_by"],
+                 "comite": r["committee_ref"], "analise": r["analysis_ref"],
+                 "decisao": r["decision_note"], "referencia": r["ref"]}
+                for r in releases.listing(state()))
+        return csv_download(rows, ["numero", "tipo", "alvo", "objeto", "situacao", "de", "ate",
+                                   "motivo", "pedido_por", "decidido_por", "comite", "analise",
+                                   "decisao", "referencia"], "pedidos.csv")
 
     @app.post("/pedidos/<int:rid>/aprovar")
     @page(*REVIEWERS)

@@ -36,7 +36,8 @@ class InvalidInput(GuaritaError):
 LABELS = {"site": "Site", "dias": "Dias", "justificativa": "Justificativa", "motivo": "Motivo",
           "ref": "Referência", "analise": "Análise técnica", "comite": "Decisão do comitê",
           "corpo": "Pedido", "tipo": "Tipo", "alvo": "Conta ou máquina",
-          "autorizado_por": "Autorizado por", "usuario": "Usuário", "ate": "Até"}
+          "autorizado_por": "Autorizado por", "usuario": "Usuário", "ate": "Até",
+          "desde": "De"}
 
 
 def _site(value: str) -> str:
