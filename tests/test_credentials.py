@@ -39,3 +39,35 @@ def test_failure_records_are_bounded(monkeypatch) -> None:  # noqa: ANN001
     for i in range(1000):
         a.failure(f"u{i}", "10.0.0.1", now=1.0)
     assert len(a._fail) <= 100
+
+
+def test_one_password_check_for_every_door() -> None:
+    """check_password: the brake before the directory, the count after it."""
+    from addon.errors import DirectoryUnavailable
+    from addon.identity.credentials import AuthCache, check_password
+
+    asked: list[str] = []
+
+    def directory(login: str, password: str) -> bool:
+        asked.append(password)
+        return password == "certa"
+
+    brake = AuthCache(free_failures=2)
+    assert check_password(brake, directory, "ana", "certa", "10.0.0.5").ok
+    assert not check_password(brake, directory, "ana", "", "10.0.0.5").ok
+    assert asked == ["certa"]  # an empty password never reaches the directory
+    assert not check_password(brake, directory, "ana", "errada", "10.0.0.5").ok  # 2nd failure
+    braked = check_password(brake, directory, "ana", "certa", "10.0.0.5")
+    assert braked.throttled and not braked.ok  # past the free failures: the right one waits
+    assert asked == ["certa", "errada"]  # and the directory was not asked
+    assert check_password(brake, directory, "ana", "certa", "10.0.0.6").ok  # another pair
+
+    def away(login: str, password: str) -> bool:
+        raise DirectoryUnavailable("ldap://dc1: timed out")
+
+    try:
+        check_password(AuthCache(), away, "ana", "certa", "10.0.0.5")
+    except DirectoryUnavailable:
+        pass
+    else:
+        raise AssertionError("a silent directory must not pass as a wrong password")

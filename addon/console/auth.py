@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from addon.errors import DirectoryUnavailable, UnknownUser
-from addon.identity.credentials import AuthCache
+from addon.identity.credentials import AuthCache, PasswordCheck, check_password
 from addon.identity.directory import Directory
 from addon.policy.model import Policy
 
@@ -43,21 +43,19 @@ class SignInRefused(Exception):
 def sign_in(policy: Policy, directory: Directory, brake: AuthCache, login: str, password: str,
             ip: str) -> User:
     login = login.strip().lower()
-    wait = brake.wait_seconds(login, ip)
-    if wait > 0:
-        raise SignInRefused(f"Muitas senhas erradas: tente de novo em {max(1, round(wait))} s.")
     try:
-        ok = bool(login) and bool(password) and directory.authenticate(login, password)
-        groups = directory.lookup(login).groups if ok else frozenset()
+        checked = check_password(brake, directory.authenticate, login, password, ip)
+        groups = directory.lookup(login).groups if checked.ok else frozenset()
     except UnknownUser:
-        ok = False
+        checked = PasswordCheck(False)
     except DirectoryUnavailable as exc:
         raise SignInRefused("O diretório da rede não responde: tente de novo em alguns "
                             "minutos.") from exc
-    if not ok:
-        brake.failure(login, ip)
+    if checked.throttled:
+        raise SignInRefused("Muitas senhas erradas: tente de novo em "
+                            f"{max(1, round(checked.wait))} s.")
+    if not checked.ok:
         raise SignInRefused("Usuário ou senha incorretos.")
-    brake.success(login, password, ip)
     return User(login, policy.roles_of(frozenset(g.casefold() for g in groups)))
 
 

@@ -17,6 +17,7 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MAX_PAIRS = 100_000  # failure records kept; the oldest go first past this
@@ -86,3 +87,33 @@ class AuthCache:
             delay = 0.0 if over < 0 else min(self.max_delay, 2.0 ** over)
             self._fail[(login, client_ip)] = (count, now + delay)
             return delay
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    """What checking one password said: `ok`, or `wait` seconds to go (the brake), or wrong."""
+
+    ok: bool
+    wait: float = 0.0
+
+    @property
+    def throttled(self) -> bool:
+        return self.wait > 0
+
+
+def check_password(brake: AuthCache, authenticate: Callable[[str, str], bool], login: str,
+                   password: str, client_ip: str) -> PasswordCheck:
+    """The one password check of every door (the proxy's authentication, the console's
+    sign-in, the API's Basic): the brake first, then the directory's bind, then the count.
+
+    An empty login or password is wrong without asking the directory; DirectoryUnavailable
+    passes through (each door fails closed in its own words) and counts as nothing.
+    """
+    wait = brake.wait_seconds(login, client_ip)
+    if wait > 0:
+        return PasswordCheck(False, wait)
+    if login and password and authenticate(login, password):
+        brake.success(login, password, client_ip)
+        return PasswordCheck(True)
+    brake.failure(login, client_ip)
+    return PasswordCheck(False)

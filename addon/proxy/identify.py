@@ -23,7 +23,7 @@ from typing import Any
 from mitmproxy import connection, ctx, http
 
 from addon.errors import DirectoryUnavailable, UnknownUser
-from addon.identity.credentials import AuthCache, parse_basic
+from addon.identity.credentials import AuthCache, PasswordCheck, check_password, parse_basic
 from addon.identity.negotiate import Acceptor, TicketRefused, decode_token
 from addon.policy.hosts import canonical_ip
 from addon.policy.model import Identity, Policy
@@ -202,23 +202,26 @@ class Identify:
         even while this pair is slowed down: an attacker elsewhere cannot lock a user out.
         """
         wait = self.auth.wait_seconds(login, ip)
-        if wait > 0:
+        if wait > 0:  # said before any thread is taken
+            checked = PasswordCheck(False, wait)
+        else:
+            try:
+                checked = await asyncio.get_running_loop().run_in_executor(
+                    self.pool, check_password, self.auth, rt.directory.authenticate, login,
+                    password, ip)
+            except DirectoryUnavailable:
+                self.metrics.child(self.metrics.directory_lookups, "unavailable").inc()
+                return Identified(None, UNAVAILABLE)
+        if checked.throttled:
             self.metrics.child(self.metrics.directory_lookups, "throttled").inc()
             return Identified(None, refusal(
                 "identity.throttled",
-                f"Muitas senhas erradas: tente de novo em {max(1, round(wait))} s"), True)
-        try:
-            ok = await asyncio.get_running_loop().run_in_executor(
-                self.pool, rt.directory.authenticate, login, password)
-        except DirectoryUnavailable:
-            self.metrics.child(self.metrics.directory_lookups, "unavailable").inc()
-            return Identified(None, UNAVAILABLE)
-        self.metrics.child(self.metrics.directory_lookups, "bind_ok" if ok else "bind_fail").inc()
-        if not ok:
-            self.auth.failure(login, ip)
+                f"Muitas senhas erradas: tente de novo em {max(1, round(checked.wait))} s"), True)
+        self.metrics.child(self.metrics.directory_lookups,
+                           "bind_ok" if checked.ok else "bind_fail").inc()
+        if not checked.ok:
             return Identified(None, refusal("identity.bad_credentials",
                                             "Usuário ou senha incorretos"), True)
-        self.auth.success(login, password, ip)
         return None
 
     async def _check_ticket(self, acceptor: Acceptor, value: str, ip: str) -> str | Identified:
