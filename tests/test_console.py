@@ -472,3 +472,22 @@ def test_each_role_has_a_first_page(app: Any, ws: Workspace) -> None:
     mine = signed_in(app, "servidor").get("/").get_data(as_text=True)
     assert "1 aguardando análise" in mine and "Pedidos para decidir" not in mine
     assert app.test_client().get("/").status_code == 302  # signed out: to the sign-in page
+
+
+def test_the_committee_sees_the_duration_asked_and_searches_every_request(app: Any) -> None:
+    api = app.test_client()
+    auth = {"Authorization": "Basic c2Vydmlkb3I6c2Vydmlkb3I="}  # servidor:servidor
+    for i in range(52):
+        r = api.post("/api/pedidos", json={"site": f"www.site{i:02d}.com.br", "dias": 3,
+                                           "justificativa": "curso"}, headers=auth)
+        assert r.status_code == 201
+    comite = signed_in(app, "comite")
+    page = comite.get("/pedidos").get_data(as_text=True)
+    assert "<th>Duração pedida</th>" in page and "<td>3 dias</td>" in page
+    assert "Página 1 de 2" in page and "www.site51.com.br" in page.split("Todos os pedidos")[1]
+    second = comite.get("/pedidos?pagina=2").get_data(as_text=True).split("Todos os pedidos")[1]
+    assert "www.site00.com.br" in second and "www.site51.com.br" not in second
+    found = comite.get("/pedidos?q=SITE07").get_data(as_text=True).split("Todos os pedidos")[1]
+    assert "www.site07.com.br" in found and "www.site08.com.br" not in found
+    assert "Página 1 de 1" in found
+    assert comite.get("/pedidos?pagina=x").status_code == 200  # a bad page number: the first

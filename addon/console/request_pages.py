@@ -17,6 +17,14 @@ from addon.state import releases, requests
 from addon.state.history import local_time
 
 PENDING = ("requested", "appealed")
+PAGE = 50  # requests per page of "Todos os pedidos"
+
+
+def duration(row: Any) -> str:
+    """What a request asks for, in days, as the committee weighs it before deciding."""
+    days = (row["end"] - row["start"]) / 86400
+    shown = f"{days:.0f}" if abs(days - round(days)) < 0.05 else f"{days:.1f}".replace(".", ",")
+    return f"{shown} dia{'s' if shown != '1' else ''}"
 
 
 def register(app: Flask) -> None:
@@ -64,9 +72,17 @@ def register(app: Flask) -> None:
         conn = state()
         rows = releases.listing(conn, statuses=PENDING)
         active = releases.listing(conn, active_only=True)
+        wanted = request.args.get("q", "").strip().casefold()
+        found = [r for r in reversed(releases.listing(conn))
+                 if not wanted or any(wanted in str(r[k] or "").casefold()
+                                      for k in ("requested_by", "target", "obj"))]
+        pages = max(1, -(-len(found) // PAGE))
+        number = min(max(1, request.args.get("pagina", 1, type=int) or 1), pages)
         return render_template("pedidos.html", pendentes=rows, ativos=active,
                                historia={r["id"]: requests.timeline(conn, r["id"]) for r in rows},
-                               aviso=request.args.get("aviso"))
+                               aviso=request.args.get("aviso"), busca=wanted,
+                               todos=found[(number - 1) * PAGE:number * PAGE], pagina=number,
+                               paginas=pages, duracao=duration)
 
     @app.get("/pedidos.csv")
     @page(*REVIEWERS)
