@@ -100,8 +100,10 @@ def test_from_a_block_page_to_an_open_site(ws: Workspace, console: str, tmp_path
 
             comite = web.Browser(tmp_path / "comite", None, [])
             try:
-                sign_in(comite, console, "comite")
-                assert "treinamento em vídeo" in comite.driver.page_source
+                sign_in(comite, console, "comite")  # the committee's first page: what waits
+                assert "<strong>2</strong> pedidos aguardando" in comite.driver.page_source
+                shot(comite, "inicio.png", tmp_path)
+                assert "treinamento em vídeo" in comite.open(f"{console}/pedidos")
                 shot(comite, "pedidos.png", tmp_path)
                 click(comite, "form[action='/pedidos/1/aprovar'] button", "Pedido nº 1 aprovado")
                 comite.driver.find_element(
@@ -150,6 +152,7 @@ def test_every_page_renders_in_portuguese(ws: Workspace, console: str, tmp_path:
         shot(b, "entrar.png", tmp_path)
         sign_in(b, console, "ti")
         pages = {
+            "/": "Olá, ti",
             "/pedidos": "Pedidos aguardando decisão",
             "/liberacoes": "Nível 4 (acesso irrestrito)",
             "/explicar?url=https://www.pornhub.com/&usuario=servidor": "BLOQUEADO",
@@ -163,7 +166,7 @@ def test_every_page_renders_in_portuguese(ws: Workspace, console: str, tmp_path:
             assert text in page, path
             assert "<script" not in page  # the CSP allows none, and the pages need none
             name = path.strip("/").split("?")[0]
-            if name not in ("pedidos", "auditoria", "meus-pedidos"):  # shown with data above
+            if name not in ("", "pedidos", "auditoria", "meus-pedidos"):  # shown with data above
                 shot(b, f"{name}.png", tmp_path)
     finally:
         b.quit()
