@@ -59,6 +59,17 @@ def test_https_block_page_in_a_browser_that_trusts_the_ca(
         shown = re.search(r"Referência</dt><dd><strong>([^<]+)</strong>", page)
         assert shown is not None
         shot(b, "https-block-page.png", tmp_path)
+        # the form posts to the page's own HTTPS origin: no "not secure" warning to click
+        from selenium.webdriver.common.by import By
+
+        b.driver.find_element(By.NAME, "reason").send_keys("pesquisa para um parecer")
+        b.driver.find_element(By.CSS_SELECTOR, "form[action='/pedido'] button").click()
+        wait_until(lambda: "Pedido registrado" in b.driver.page_source, what="the answer")
+        assert b.driver.current_url == "https://www.pornhub.com/pedido"
+        assert f"Referência do bloqueio: {shown.group(1)}." in b.driver.page_source
+        shot(b, "https-request-sent.png", tmp_path)
+        filed = ws.run("release", "requests", "--format", "json", check=True).stdout
+        assert "www.pornhub.com" in filed and "pesquisa para um parecer" in filed
         allowed = b.open(f"https://localhost:{site.port}/")
         assert "upstream ok" in allowed
         # the site's own certificate: the allowed tunnel was not decrypted

@@ -65,3 +65,16 @@ def test_one_name_stands_for_a_list_and_weekdays_ignore_case() -> None:
     assert d.console.roles == {"ti": ("ti",)} and d.business_hours.weekdays == ("mon", "tue")
     assert d.notifications is not None and d.notifications.committee == ("c@x.gov",)
     assert d.notifications.offices == {"inspector_general": ("i@x",)}
+
+
+@pytest.mark.parametrize("url, ok", [("https://guarita.exemplo.gov.br/", True),
+                                     ("http://10.0.0.2:8000", True),
+                                     ("guarita.exemplo.gov.br", False),
+                                     ('https://x/"><script>', False)])
+def test_the_console_address_is_a_web_address(url: str, ok: bool) -> None:
+    console = {"roles": RULES["console"]["roles"], "url": url}
+    if ok:
+        assert doc(console=console).console.url == url.rstrip("/")
+    else:
+        with pytest.raises(ValidationError, match="console's address"):
+            doc(console=console)

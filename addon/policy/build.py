@@ -121,6 +121,7 @@ def build_policy(doc: PolicyDocument, node: NodeSettings, source: Path, digest: 
         notify=_notify(doc, node),
         console_roles={role: frozenset(g.casefold() for g in groups)
                        for role, groups in doc.console.roles.items()},
+        console_url=doc.console.url or "",
         cluster_nodes=node.cluster.nodes,
         direct_domains=node.cluster.direct_domains,
     )

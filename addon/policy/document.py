@@ -14,7 +14,7 @@ import ipaddress
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from addon.policy.destinations import DEFAULT_FORBIDDEN
 from addon.settings.base import Bool, Declared, Float, Int, one_or_many, refused
@@ -187,8 +187,18 @@ class Logon(Declared):
     sources: dict[str, LogonSourceSpec] = {}
 
 
+def _console_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")) or any(c in value for c in "\"'<> \t\n"):
+        raise ValueError("must be the console's address, http://… or https://…")
+    return value.rstrip("/")
+
+
 class Console(Declared):
     roles: dict[Role, Names] = {}
+    # where people reach the console: the block page and its form link "Meus pedidos" there
+    url: Annotated[str | None, AfterValidator(_console_url)] = None
 
 
 class ViolationRuleSpec(Declared):

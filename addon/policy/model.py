@@ -168,6 +168,7 @@ class Policy:
     direct_domains: tuple[str, ...] = ()
     # console roles (ti, comite, auditoria, chefia) -> the directory groups that hold them
     console_roles: dict[str, frozenset[str]] = field(default_factory=dict)
+    console_url: str = ""  # the console's address, linked from the block page ("" : none)
     # SHA-256 of the policy file's text: nodes that run different policies show it (a metric)
     digest: str = ""
     directory_kind: Literal["static", "ldap"] = "static"  # which: addon.identity.registry

@@ -13,6 +13,7 @@ import datetime as dt
 import html
 from importlib.resources import files
 from string import Template
+from urllib.parse import quote
 
 from mitmproxy import http
 
@@ -28,12 +29,14 @@ def portal_url(portal_host: str) -> str:
     return f"http://{portal_host}{FORM_PATH}"
 
 
-def security_headers(portal_host: str) -> dict[str, str]:
-    """Headers of every page the proxy itself serves."""
+def security_headers(portal_host: str, same_origin: bool = False) -> dict[str, str]:
+    """Headers of every page the proxy itself serves; `same_origin`: the page is the HTTPS
+    block page, whose form posts to its own origin (the proxy answers it in the tunnel)."""
+    targets = f"'self' {portal_url(portal_host)}" if same_origin else portal_url(portal_host)
     return {
         "content-security-policy": (
             "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
-            f"frame-ancestors 'none'; form-action {portal_url(portal_host)}"),
+            f"frame-ancestors 'none'; form-action {targets}"),
         "x-content-type-options": "nosniff",
         "referrer-policy": "no-referrer",
         "cache-control": "no-store",
@@ -123,7 +126,18 @@ def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: s
         form=_form(host, ref, user, is_platform, form_action, d.rule == "malicious")
         if form_action else "",
         previous=_previous(denial),
+        console=_console(policy, ref, user),
     )
+
+
+def _console(policy: Policy, ref: str, user: str | None) -> str:
+    """The console's "Meus pedidos", with this block's reference, when the policy names it."""
+    if not policy.console_url or not user:
+        return ""
+    e = html.escape
+    link = f"{policy.console_url}/meus-pedidos?ref={quote(ref)}"
+    return (f'<p>Acompanhe os seus pedidos (ou peça pelo console) em <a href="{e(link)}">Meus '
+            "pedidos</a>.</p>")
 
 
 def render_text(d: Decision, host: str, user: str | None, ref: str,
@@ -141,10 +155,12 @@ def refusal_response(policy: Policy, v: Verdict, request: http.Request,
     `denial` is the user's earlier denied request for this site, shown with its reason."""
     user = v.identity.user if v.identity else None
     host = safe_text(v.host, 253) or "-"
-    headers = security_headers(portal_host)
+    inside_tls = request.scheme == "https"  # the HTTPS block page, in its decrypted tunnel
+    headers = security_headers(portal_host, same_origin=inside_tls)
     wants_html = "text/html" in request.headers.get("accept", "")
     if wants_html and request.method != "CONNECT":
-        form = portal_url(portal_host) if v.decision.rule not in _NO_FORM else None
+        action = FORM_PATH if inside_tls else portal_url(portal_host)
+        form = action if v.decision.rule not in _NO_FORM else None
         body = render_html(policy, v.decision, host, user, v.ref, v.started, form, denial)
         headers["content-type"] = "text/html; charset=utf-8"
     else:
@@ -168,14 +184,18 @@ _NO_FORM = frozenset({"request.malformed", "request.too_long", "destination.forb
                       "identity.directory_unavailable", "level0.no_user"})
 
 
-def simple_page(status: int, title: str, text: str, portal_host: str) -> http.Response:
-    """A small page of the proxy's own (the request form's answers)."""
+def simple_page(status: int, title: str, text: str, portal_host: str,
+                more: tuple[str, ...] = (), link: tuple[str, str] | None = None) -> http.Response:
+    """A small page of the proxy's own (the request form's answers): a paragraph, more
+    paragraphs, and a link (its address, its words)."""
     e = html.escape
+    paragraphs = "".join(f"<p>{e(p)}</p>" for p in (text, *more))
+    anchor = f'<p><a href="{e(link[0])}">{e(link[1])}</a></p>' if link else ""
     body = (f'<!doctype html><html lang="pt-BR"><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{e(title)}</title><body style=\"font-family:system-ui;"
             f'max-width:40rem;margin:auto;padding:1.5rem"><h1>{e(title)}</h1>'
-            f"<p>{e(text)}</p></body></html>")
+            f"{paragraphs}{anchor}</body></html>")
     headers = security_headers(portal_host)
     headers["content-type"] = "text/html; charset=utf-8"
     return http.Response.make(status, body.encode("utf-8"), headers)

@@ -14,6 +14,7 @@ request through, so none leaves this module.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -32,7 +33,7 @@ from addon.proxy.reload import Reload
 from addon.proxy.verdict import (
     IDENTIFIED,
     INTERNAL_ERROR,
-    PORTAL_RULE,
+    PORTAL,
     RECORDED,
     VERDICT,
     ConnectionNotes,
@@ -148,9 +149,17 @@ class Enforce:
         page = self.notes.pages.get(flow.client_conn.id) if self.notes.pages else None
         if page is not None:
             # inside a blocked tunnel accepted for its page: every request gets that page,
-            # and the tunnel's one record (written by `tunnels`) is the block's
-            flow.metadata[VERDICT] = page
+            # and the tunnel's one record (written by `tunnels`) is the block's; the page's
+            # own form posts here, to its HTTPS origin (a form from an HTTPS page to plain
+            # HTTP makes the browser warn), and is answered as the portal's
+            if (not connect and flow.request.method == "POST" and page.identity is not None
+                    and page.identity.user and flow.request.path.split("?", 1)[0] ==
+                    blockpage.FORM_PATH and not body_over(flow.request, MAX_FORM)):
+                flow.metadata[VERDICT] = dataclasses.replace(  # recorded as the portal's
+                    page, decision=PORTAL, status=0, host=self.portal_host)
+                return
             flow.metadata[RECORDED] = True
+            flow.metadata[VERDICT] = page
             self._answer(flow, page)
             return
         now = self.clock()
@@ -208,8 +217,7 @@ class Enforce:
                 and host == self.portal_host):
             if body_over(req, MAX_FORM):
                 return verdict(refusal("request.too_large", "Pedido grande demais"), 413, host)
-            return verdict(Decision("allow", 0, (), "Página do próprio filtro", PORTAL_RULE),
-                           0, host)
+            return verdict(PORTAL, 0, host)
         decision = None
         for name in names:
             d = rt.decide(name, identity, now, ip)

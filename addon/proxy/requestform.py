@@ -122,10 +122,19 @@ class RequestForm:
             flow.response = simple_page(500, "Pedido não registrado",
                                         "Erro interno: tente de novo ou procure a TI.", portal)
             return
+        ref = inputs.block_page_ref(form.get("ref"))
+        policy = self.reload.runtime.policy
+        console = policy.console_url
+        told = ("Você recebe a decisão por e-mail quando ela sair" if policy.notify.enabled
+                else "A TI informa a decisão" if not console
+                else "A decisão aparece em Meus pedidos")
         flow.response = simple_page(
             200, "Pedido registrado",
-            f"Seu pedido #{rid} foi registrado e será analisado pela TI. Ele não é uma "
-            "liberação: o acesso só é liberado após a aprovação.", portal)
+            f"Seu pedido nº {rid} foi registrado e será analisado pela TI e pelo Comitê. Ele "
+            "não é uma liberação: o acesso só é liberado após a aprovação.", portal,
+            more=((f"Referência do bloqueio: {ref}." if ref else "Guarde o número do pedido."),
+                  f"{told}; um pedido negado pode ter um recurso, uma vez (Art. 9 §12)."),
+            link=(f"{console}/meus-pedidos", "Acompanhar em Meus pedidos") if console else None)
 
     def done(self) -> None:
         self.pool.shutdown(wait=False)

@@ -19,6 +19,7 @@ BODY_BYTES = "guarita.body_bytes"  # [request bytes, response bytes] counted whi
 RECORDED = "guarita.recorded"
 
 PORTAL_RULE = "portal"  # the proxy's own pages (the request form): answered, never forwarded
+PORTAL = Decision("allow", 0, (), "Página do próprio filtro", PORTAL_RULE)
 
 
 def refusal(rule: str, reason: str, level: int = 0) -> Decision:

@@ -70,3 +70,19 @@ def test_refusals_no_release_answers_say_what_to_do_instead(chain: Chain) -> Non
     blocked = run(send(chain, make_flow("http://www.pornhub.com/", headers={"accept": "text/html"})))
     assert "Acesso bloqueado" in blocked.response.text  # the policy's own help, with the form
     assert "Pedir liberação" in blocked.response.text
+
+
+def test_the_block_page_links_the_console_when_the_policy_names_it(chain: Chain) -> None:
+    import dataclasses
+
+    from addon.proxy import blockpage
+
+    chain.login("servidor")
+    f = run(send(chain, make_flow("http://www.pornhub.com/", headers={"accept": "text/html"})))
+    assert "Meus pedidos" not in f.response.text  # no console address: no link
+    policy = dataclasses.replace(chain.reload.runtime.policy,
+                                 console_url="https://guarita.exemplo.gov.br")
+    v = f.metadata["guarita.verdict"]
+    page = blockpage.refusal_response(policy, v, f.request, "guarita.invalid").get_text()
+    assert (f'href="https://guarita.exemplo.gov.br/meus-pedidos?ref={v.ref}"' in page
+            and ">Meus pedidos</a>" in page)

@@ -209,6 +209,43 @@ def test_https_block_page_decrypts_only_the_blocked_tunnel_and_records_it_once(
         ("CONNECT", "block", 403, f.metadata[VERDICT].ref)]  # one record: the blocked tunnel
 
 
+def test_the_https_block_pages_form_posts_to_its_own_origin_and_is_filed(chain: Chain) -> None:
+    """Issue 24, finding 8: a form from an HTTPS page to plain HTTP makes the browser warn.
+    The HTTPS block page posts to its own origin; the proxy answers it inside the tunnel,
+    files the request and never connects to the site."""
+    import json
+
+    chain.tctx.options.update(guarita_https_block_page=True)
+    chain.login("servidor")
+    f = run(connect(chain, "www.youtube.com"))
+    hello_data(chain, f, "www.youtube.com")
+    page = make_flow("https://www.youtube.com/watch", headers={"accept": "text/html"})
+    page.client_conn = f.client_conn
+    run(send(chain, page))
+    text = page.response.get_text()
+    assert '<form method="post" action="/pedido">' in text
+    assert "form-action 'self' http://guarita.invalid/pedido" in \
+        page.response.headers["content-security-policy"]
+    ref = f.metadata[VERDICT].ref
+    form = make_flow("https://www.youtube.com/pedido", "POST",
+                     body=f"host=www.youtube.com&ref={ref}&reason=curso+EAD&days=2".encode())
+    form.client_conn = f.client_conn
+    run(send(chain, form))
+    answer = form.response.get_text()
+    assert form.response.status_code == 200 and "Pedido registrado" in answer
+    assert f"Referência do bloqueio: {ref}." in answer
+    assert chain.upstream == []
+    pending = json.loads(chain.ws.run("release", "requests", "--format", "json",
+                                      check=True).stdout)
+    assert [(r["object"], r["status"]) for r in pending] == [("www.youtube.com", "requested")]
+    assert [(r["host"], r["rule"]) for r in chain.rows() if r["method"] == "POST"] == [
+        ("guarita.invalid", "portal")]  # recorded as the portal's, not as the blocked site's
+    other = make_flow("https://www.youtube.com/outra", "POST", body=b"x=1")
+    other.client_conn = f.client_conn
+    run(send(chain, other))
+    assert other.response.status_code == 403  # any other POST inside still gets the page
+
+
 def test_without_the_option_a_blocked_connect_is_refused_before_tls(chain: Chain) -> None:
     chain.login("servidor")
     f = run(connect(chain, "www.pornhub.com"))
