@@ -26,6 +26,9 @@ def test_the_shipped_rules_validate_with_their_defaults() -> None:
     assert d.business_hours.start == dt.time(8, 30) and d.releases.max_days == 7
     assert d.ip_literals.min_level == 3 and d.notifications is None
     assert d.violations.window_minutes == 10
+    assert (d.audit.retention_days, d.audit.keep_query) == (183, False)  # as shipped
+    assert PolicyDocument.model_validate({k: v for k, v in RULES.items() if k != "audit"}
+                                         ).audit.retention_days is None  # absent: keep all
     assert ipaddress.ip_network("169.254.0.0/16") in d.destinations.forbidden
     minimal = {k: v for k, v in RULES.items() if k in ("timezone", "business_hours", "categories",
                                                       "levels", "malicious", "webconference",

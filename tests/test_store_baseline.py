@@ -13,6 +13,7 @@ from addon.audit.writer import AuditWriter
 from addon.errors import StateError
 from addon.store import upgrade
 from addon.store.baseline import state as old_state
+from addon.store.revisions import KNOWN
 from tests.test_audit import rec
 
 ROUND1 = """CREATE TABLE audit (id INTEGER PRIMARY KEY, ts FLOAT, ref TEXT, user TEXT,
@@ -45,7 +46,7 @@ def test_a_state_db_of_an_earlier_step_keeps_its_rows(tmp_path: Path) -> None:
     old.execute("PRAGMA user_version = 1")
     old.execute("INSERT INTO sessions (ip, user, since) VALUES ('10.0.0.5', 'ana', 1)")
     old.close()
-    assert upgrade.upgrade_sqlite(path, "state") == 1
+    assert upgrade.upgrade_sqlite(path, "state") == len(KNOWN["state"])
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(old_state.SQLITE_STEPS)
     assert conn.execute("SELECT user FROM sessions").fetchall() == [("ana",)]
@@ -61,7 +62,7 @@ def test_a_postgresql_of_an_earlier_step_keeps_its_rows(postgres) -> None:  # no
         old.execute("CREATE TABLE guarita_schema (name TEXT PRIMARY KEY, version INTEGER)")
         old.execute("INSERT INTO guarita_schema VALUES ('state', 1)")
         old.execute("INSERT INTO sessions (ip, \"user\", since) VALUES ('10.0.0.5', 'ana', 1)")
-    assert upgrade.upgrade_pg(url) == {"state": 1, "audit": 1}
+    assert upgrade.upgrade_pg(url) == {"state": len(KNOWN["state"]), "audit": 1}
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT name, version FROM guarita_schema ORDER BY name").fetchall() \
             == [("audit", 1), ("state", len(old_state.PG_STEPS))]

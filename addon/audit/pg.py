@@ -25,6 +25,7 @@ import psycopg
 from addon.audit.schema import COLUMN_TYPES, COLUMNS
 from addon.errors import StateError
 from addon.policy.text import safe_text
+from addon.state.holds import NOBODY, Kept
 from addon.store import pg, ready
 
 log = logging.getLogger("guarita.audit")
@@ -173,10 +174,15 @@ class PgSink:
         self.conn.close()
 
 
-def prune(url: str, before: float, on_progress: Callable[[int], None] | None = None) -> int:
-    """Drop the months wholly before `before`, delete the rest of the older records."""
+def prune(url: str, before: float, on_progress: Callable[[int], None] | None = None,
+          kept: Kept = NOBODY) -> int:
+    """Drop the months wholly before `before`, delete the rest of the older records; a
+    month that holds records under a legal hold (`kept`) loses the others, row by row."""
+    from addon.audit.query import held
+
     conn = pg.connect(url)
     total = 0
+    clause, args = held(kept)
     try:
         rows = conn.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -185,21 +191,23 @@ def prune(url: str, before: float, on_progress: Callable[[int], None] | None = N
         for (name,) in rows:
             year, month = int(name[6:10]), int(name[11:13])
             lo, hi = month_bounds(year, month)
-            if hi <= before:
+            if hi <= before and not kept:
                 with conn:
                     counted = conn.execute(f"SELECT count(*) FROM {name}").fetchone()  # noqa: S608
                     n = int(counted[0]) if counted else 0
                     conn.execute(f"DROP TABLE {name}")
             elif lo < before:
                 with conn:
-                    n = conn.execute(f"DELETE FROM {name} WHERE ts < ?", (before,)).rowcount  # noqa: S608
+                    n = conn.execute(f"DELETE FROM {name} WHERE ts < ?{clause}",  # noqa: S608
+                                     (before, *args)).rowcount
             else:
                 continue
             total += n
             if on_progress is not None and n:
                 on_progress(n)
         with conn:
-            n = conn.execute("DELETE FROM audit_other WHERE ts < ?", (before,)).rowcount
+            n = conn.execute(f"DELETE FROM audit_other WHERE ts < ?{clause}",  # noqa: S608
+                             (before, *args)).rowcount
         total += n
         if on_progress is not None and n:
             on_progress(n)

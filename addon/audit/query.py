@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from addon.errors import GuaritaError
 from addon.policy.model import Paths
+from addon.state.holds import NOBODY, Kept
 from addon.store import dialect
 from addon.store.url import redact
 
@@ -175,9 +176,21 @@ def per_day(conn: sqlite3.Connection, f: Filters, tz: Any, days: int = 31) -> li
     return list(reversed(rows))
 
 
+def held(kept: Kept) -> tuple[str, list[Any]]:
+    """The clause that leaves the records of every subject under a hold (`AND NOT …`); a
+    record with no user is no held person's (NOT (NULL IN …) would keep it)."""
+    parts, args = [], []
+    for column, values in (("user", kept.users), ("client_ip", kept.ips)):
+        if values:
+            parts.append(f"coalesce({column}, '') IN ({','.join('?' for _ in values)})")
+            args.extend(sorted(values))
+    return (f" AND NOT ({' OR '.join(parts)})", args) if parts else ("", [])
+
+
 def prune(where: Paths | Path, before: float, chunk: int = 50_000,
-          on_progress: Callable[[int], None] | None = None) -> int:
-    """Delete records older than `before` in short transactions; returns how many.
+          on_progress: Callable[[int], None] | None = None, kept: Kept = NOBODY) -> int:
+    """Delete records older than `before` in short transactions; returns how many. The
+    records of a subject under a legal hold (`kept`, addon/state/holds.py) stay.
 
     One DELETE of millions of rows would hold the write lock for minutes while
     the proxy's audit writer waits and its queue fills; chunks let it write in between.
@@ -186,17 +199,18 @@ def prune(where: Paths | Path, before: float, chunk: int = 50_000,
     if isinstance(where, Paths) and where.database:
         from addon.audit import pg as pg_audit
 
-        return pg_audit.prune(where.database, before, on_progress)
+        return pg_audit.prune(where.database, before, on_progress, kept)
     path = where.audit_file if isinstance(where, Paths) else where
     conn = sqlite3.connect(path, timeout=30)
     total = 0
+    clause, args = held(kept)
     try:
         while True:
             with conn:
                 n = conn.execute(
-                    "DELETE FROM audit WHERE id IN "
-                    "(SELECT id FROM audit WHERE ts < ? ORDER BY ts LIMIT ?)",
-                    (before, chunk),
+                    "DELETE FROM audit WHERE id IN "  # noqa: S608 - fixed clause, ? marks
+                    f"(SELECT id FROM audit WHERE ts < ?{clause} ORDER BY ts LIMIT ?)",
+                    (before, *args, chunk),
                 ).rowcount
             total += n
             if on_progress is not None and n:

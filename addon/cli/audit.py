@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from addon.audit import query
+from addon.audit import query, retention
 from addon.audit import violations as counting
 from addon.audit.schema import COLUMNS
 from addon.cli.common import (
@@ -24,13 +24,13 @@ from addon.cli.common import (
     progress,
     state_of,
 )
+from addon.cli.holds import hold
 from addon.errors import GuaritaError
 from addon.identity.directory import chief_of
 from addon.identity.registry import make_directory
 from addon.policy.hosts import canonical_ip
 from addon.policy.model import Policy
 from addon.state import history
-from addon.store.url import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -178,14 +178,15 @@ def admin(config: Path, fmt: str, who: str | None, action: str | None, since: st
 @config_option
 @operator_option
 def prune(before: str, config: Path, operator: str) -> None:
-    """Retention: delete audit records older than --before (recorded in the history)."""
+    """Delete audit records older than --before, except those under a legal hold
+    (`guarita audit hold`); recorded in the history. The policy's audit.retention_days
+    does this every day by itself."""
     policy = policy_of(config)
     cutoff = parse_time(before, policy.calendar.tz, "--before")
     expected = query.count_before(audit_of(policy), cutoff)
     with progress("pruning the audit log", expected) as bar:
-        n = query.prune(policy.paths, cutoff, on_progress=bar.update)
-    conn = state_of(policy)
-    with conn:
-        history.record(conn, operator, "audit.prune", redact(str(policy.paths.audit_target)),
-                       None, {"before": before, "deleted": n})
+        n = retention.prune(state_of(policy), policy, cutoff, operator, on_progress=bar.update)
     click.echo(f"deleted {n} audit records older than {before}")
+
+
+audit.add_command(hold)

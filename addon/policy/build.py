@@ -119,6 +119,8 @@ def build_policy(doc: PolicyDocument, node: NodeSettings, source: Path, digest: 
         ip_literal_min_level=doc.ip_literals.min_level,
         ip_literal_allow=doc.ip_literals.allow,
         notify=_notify(doc, node),
+        audit_keep_query=doc.audit.keep_query,
+        audit_retention_days=doc.audit.retention_days,
         console_roles={role: frozenset(g.casefold() for g in groups)
                        for role, groups in doc.console.roles.items()},
         console_url=doc.console.url or "",

@@ -17,13 +17,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from addon.policy.destinations import DEFAULT_FORBIDDEN
+from addon.policy.notify_document import Notifications, Violations
 from addon.settings.base import Bool, Declared, Float, Int, one_or_many, refused
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Recipient = Literal["user", "chief", "director_general", "deputy_attorney_general",
-                    "inspector_general"]
-Office = Literal["director_general", "deputy_attorney_general", "inspector_general"]
 Role = Literal["ti", "comite", "auditoria", "chefia"]
 
 
@@ -201,48 +199,14 @@ class Console(Declared):
     url: Annotated[str | None, AfterValidator(_console_url)] = None
 
 
-class ViolationRuleSpec(Declared):
-    name: str
-    rules: tuple[str, ...] = ("category.blocked",)
-    categories: tuple[str, ...] = ()
-    attempts: Annotated[Int, Field(ge=1)] = 1
-    severity: str = "media"
-    propose_block: Bool = False
+class AuditSpec(Declared):
+    """What the audit log keeps (LGPD: necessity, retention): query strings only when
+    asked, and records for `retention_days`, legal holds aside. Absent, records stay until
+    pruned by hand, as before the key existed: an upgrade never starts deleting by itself
+    (the shipped policy sets 183 days)."""
 
-
-class Violations(Declared):
-    rules: tuple[ViolationRuleSpec, ...] | None = None  # None: the defaults
-    # one attempt: a person on one site within this many minutes, however many records
-    window_minutes: Annotated[Int, Field(ge=1, le=1440)] = 10
-    severities: dict[str, tuple[Recipient, ...]] = {
-        "baixa": ("user",),
-        "media": ("user", "chief"),
-        "alta": ("user", "chief", "director_general"),
-        "grave": ("user", "chief", "director_general", "deputy_attorney_general",
-                  "inspector_general"),
-    }
-
-
-def _addresses(value: Any) -> Any:
-    items = one_or_many(value)
-    if not isinstance(items, list | tuple) or not all(isinstance(a, str) and "@" in a
-                                                      for a in items):
-        raise ValueError("must be an e-mail address or a list of them")
-    return tuple(items)
-
-
-Addresses = Annotated[tuple[str, ...], BeforeValidator(_addresses)]
-
-
-class Notifications(Declared):
-    enabled: Bool = True
-    committee: Annotated[tuple[str, ...], BeforeValidator(lambda v: _addresses(v) if v else ())] = ()
-    offices: dict[Office, Addresses] = {}
-    digest: Literal["daily", "weekly"] = "daily"
-    digest_hour: Annotated[Int, Field(ge=0, le=23)] = 8
-    per_recipient_per_hour: Annotated[Int, Field(ge=1)] = 20
-    expiry_warning_hours: Annotated[Float, Field(ge=0)] = 24.0
-    max_tries: Annotated[Int, Field(ge=1)] = 12
+    keep_query: Bool = False
+    retention_days: Annotated[Int, Field(ge=1, le=3650)] | None = None
 
 
 class PolicyDocument(Declared):
@@ -267,6 +231,7 @@ class PolicyDocument(Declared):
     ip_literals: IpLiterals = IpLiterals()
     logon: Logon = Logon()
     console: Console = Console()
+    audit: AuditSpec = AuditSpec()
     violations: Violations = Violations()
     notifications: Notifications | None = None  # None: no e-mail
 

@@ -163,6 +163,8 @@ class Policy:
     ip_literal_min_level: int = 3
     ip_literal_allow: tuple[IPNetwork, ...] = ()
     notify: NotifySettings = field(default_factory=NotifySettings)  # Art. 19, releases
+    audit_keep_query: bool = False  # store query strings (they carry tokens, personal data)
+    audit_retention_days: int | None = None  # None: kept until pruned by hand
     # proxy nodes, in failover order, and domains reached directly (`guarita pac`)
     cluster_nodes: tuple[str, ...] = ()
     direct_domains: tuple[str, ...] = ()

@@ -52,8 +52,9 @@ class AuditLog:
     def load(self, loader: Any) -> None:
         loader.add_option(
             "guarita_audit_query", bool, False,
-            "Keep the query string in the audit log. Off: only the path is stored (query "
-            "strings carry tokens and personal data).",
+            "Keep the query string in the audit log, as the policy's audit.keep_query does. "
+            "Off (and the policy's off): only the path is stored (query strings carry tokens "
+            "and personal data).",
         )
 
     def configure(self, updated: set[str]) -> None:
@@ -154,7 +155,7 @@ class AuditLog:
             bytes_in = len(req.raw_content or b"")
             bytes_out = len(resp.raw_content or b"") if resp is not None else 0
         path = None if req.method == "CONNECT" else req.path
-        if path is not None and not self.keep_query:
+        if path is not None and not (self.keep_query or self.reload.runtime.policy.audit_keep_query):
             path = path.split("?", 1)[0]
         duration = (time.time() - v.started) * 1000
         return record(v.started, v.ref, v.identity, d, req.method, req.scheme, v.host, req.port,

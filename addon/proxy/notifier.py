@@ -11,11 +11,13 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from typing import Any
 
 from mitmproxy import ctx
 
 from addon.audit import query
+from addon.audit.retention import Retention
 from addon.notify import outbox
 from addon.notify.worker import tick
 from addon.proxy.metrics import Metrics
@@ -33,6 +35,7 @@ class Notifier:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.interval = 30.0  # seconds; guarita_notify_interval
+        self.retention = Retention()
 
     def load(self, loader: Any) -> None:
         loader.add_option(
@@ -56,8 +59,18 @@ class Notifier:
             self._thread.start()
 
     def round(self) -> None:
-        """One round (the thread calls it; tests call it directly)."""
+        """One round (the thread calls it; tests call it directly): the retention, once a
+        day, then the notifications when the policy enables them."""
         rt = self.reload.runtime
+        if self.retention.due(time.time()) and rt.policy.audit_retention_days is not None:
+            state = db.connect(rt.policy.paths)
+            try:
+                pruned = self.retention.run(state, rt.policy)
+            finally:
+                state.close()
+            if pruned:
+                log.info("guarita: audit retention: %d records older than %d days pruned",
+                         pruned, rt.policy.audit_retention_days)
         if not rt.policy.notify.enabled:
             return
         state = db.connect(rt.policy.paths)

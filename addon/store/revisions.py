@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 KNOWN: dict[str, tuple[str, ...]] = {
-    "state": ("s0001",),
+    "state": ("s0001", "s0002"),
     "audit": ("a0001",),
 }
 VERSION_TABLE = "guarita_alembic_version"

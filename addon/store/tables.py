@@ -163,6 +163,22 @@ console_sessions = Table(
           postgresql_where=text("ended IS NULL")),
 )
 
+audit_holds = Table(  # legal holds: records kept past the retention for a case (state/holds.py)
+    "audit_holds", metadata,
+    _id(),
+    Column("case_ref", Text, nullable=False),
+    Column("kind", Text, _one_of("kind", "user", "ip"), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("until", SECONDS),
+    Column("reason", Text, nullable=False),
+    Column("operator", Text, nullable=False),
+    Column("created", SECONDS, nullable=False),
+    Column("released", SECONDS),
+    Column("released_by", Text),
+    Index("audit_holds_open", "kind", "subject", sqlite_where=text("released IS NULL"),
+          postgresql_where=text("released IS NULL")),
+)
+
 list_files = Table(  # category lists shared by every node of a cluster (addon/lists/shared.py)
     "list_files", metadata,
     Column("key", Text, primary_key=True),

@@ -76,6 +76,19 @@ def test_query_string_is_kept_only_when_asked(chain: Chain) -> None:
     assert [r["path"] for r in chain.rows()] == ["/a", "/b?q=1"]
 
 
+def test_the_policys_audit_keep_query_keeps_it_too(chain: Chain) -> None:
+    import yaml
+
+    tree = yaml.safe_load(chain.ws.config.read_text())
+    tree["audit"] = {"keep_query": True}
+    chain.ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    chain.reload.tick(force_policy=True)
+    assert chain.reload.runtime.policy.audit_keep_query
+    chain.login("servidor")
+    run(send(chain, make_flow("http://www.gov.br/c?caso=7")))
+    assert chain.rows()[-1]["path"] == "/c?caso=7"
+
+
 def test_hole9_a_full_queue_holds_the_request_not_the_event_loop(chain: Chain) -> None:
     chain.login("servidor")
     path = chain.ws.var / "slow.db"

@@ -42,3 +42,22 @@ def test_a_round_sends_the_outbox_and_counts(ws: Workspace, tmp_path: Path, chai
 def test_nothing_happens_while_notifications_are_off(chain: Chain) -> None:
     chain.notifier.round()
     assert chain.metric("guarita_notifications_pending") == 0
+
+
+def test_a_round_applies_the_retention_even_without_notifications(chain: Chain) -> None:
+    import time
+
+    from addon.audit.record import record
+    from addon.policy.model import Decision, Identity
+
+    policy = chain.reload.runtime.policy
+    assert not policy.notify.enabled and policy.audit_retention_days == 183
+    writer = chain.auditlog.writer
+    old = time.time() - 200 * 86400
+    writer.submit(record(old, "velho", Identity("servidor", frozenset(), 2), Decision(
+        "allow", 2, (), "r", "level.allowed"), "GET", "http", "www.gov.br", 80, "/", 200, 0, 0,
+        1.0, "10.0.0.5"))
+    assert writer.flush(10)
+    chain.notifier.round()
+    assert "velho" not in [r["ref"] for r in chain.rows()]
+    chain.notifier.round()  # once a day: nothing more, and no error
