@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 
+from addon.audit.held import held_clause
 from addon.audit.schema import COLUMN_TYPES, COLUMNS
 from addon.errors import StateError
 from addon.policy.text import safe_text
@@ -178,11 +179,9 @@ def prune(url: str, before: float, on_progress: Callable[[int], None] | None = N
           kept: Kept = NOBODY) -> int:
     """Drop the months wholly before `before`, delete the rest of the older records; a
     month that holds records under a legal hold (`kept`) loses the others, row by row."""
-    from addon.audit.query import held
-
     conn = pg.connect(url)
     total = 0
-    clause, args = held(kept)
+    clause, args = held_clause(kept)
     try:
         rows = conn.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "

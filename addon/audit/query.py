@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from addon.audit.held import held_clause
 from addon.errors import GuaritaError
 from addon.policy.model import Paths
 from addon.state.holds import NOBODY, Kept
@@ -176,17 +177,6 @@ def per_day(conn: sqlite3.Connection, f: Filters, tz: Any, days: int = 31) -> li
     return list(reversed(rows))
 
 
-def held(kept: Kept) -> tuple[str, list[Any]]:
-    """The clause that leaves the records of every subject under a hold (`AND NOT …`); a
-    record with no user is no held person's (NOT (NULL IN …) would keep it)."""
-    parts, args = [], []
-    for column, values in (("user", kept.users), ("client_ip", kept.ips)):
-        if values:
-            parts.append(f"coalesce({column}, '') IN ({','.join('?' for _ in values)})")
-            args.extend(sorted(values))
-    return (f" AND NOT ({' OR '.join(parts)})", args) if parts else ("", [])
-
-
 def prune(where: Paths | Path, before: float, chunk: int = 50_000,
           on_progress: Callable[[int], None] | None = None, kept: Kept = NOBODY) -> int:
     """Delete records older than `before` in short transactions; returns how many. The
@@ -203,7 +193,7 @@ def prune(where: Paths | Path, before: float, chunk: int = 50_000,
     path = where.audit_file if isinstance(where, Paths) else where
     conn = sqlite3.connect(path, timeout=30)
     total = 0
-    clause, args = held(kept)
+    clause, args = held_clause(kept)
     try:
         while True:
             with conn:

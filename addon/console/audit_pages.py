@@ -60,6 +60,20 @@ def register(app: Flask) -> None:
         finally:
             conn.close()
 
+    def _team() -> tuple[int, list[dict[str, Any]]]:
+        """The days asked for (7, or 30) and the violations of whom this user may see, one
+        row per person, counted as every door counts them."""
+        days = 30 if request.args.get("dias") == "30" else 7
+        n = g.rt.policy.notify
+        conn = query.open_readonly(g.rt.policy.paths)
+        if conn is None:
+            return days, []
+        try:
+            f = query.Filters(since=time.time() - days * 86400, users=_scope())
+            return days, violations.per_person(violations.count(conn, f, n.rules, n.window))
+        finally:
+            conn.close()
+
     @app.get("/auditoria")
     @page(*AUDITORS, "chefia")
     def audit() -> Any:
@@ -81,16 +95,8 @@ def register(app: Flask) -> None:
         immediate chief), over the last 7 days or, asked for, 30 (a chief sees their own
         staff; auditors and IT everyone), in attempts with the records behind each, counted
         as the CLI and the digests count them."""
-        days = 30 if request.args.get("dias") == "30" else 7
-        rows: list[dict[str, Any]] = []
+        days, rows = _team()
         n = g.rt.policy.notify
-        conn = query.open_readonly(g.rt.policy.paths)
-        if conn is not None:
-            try:
-                f = query.Filters(since=time.time() - days * 86400, users=_scope())
-                rows = violations.per_person(violations.count(conn, f, n.rules, n.window))
-            finally:
-                conn.close()
         units = violations.by_unit(rows, chief_of(g.rt.directory))
         return render_template("equipe.html", violacoes=rows, unidades=units, regras=n.rules,
                                janela=int(n.window // 60), escopo=_scope(), dias=days)
@@ -99,20 +105,11 @@ def register(app: Flask) -> None:
     @page(*AUDITORS, "chefia")
     def team_csv() -> Any:
         """The Violações table as CSV: one row per attempt, with the records behind it."""
-        days = 30 if request.args.get("dias") == "30" else 7
-        n, tz = g.rt.policy.notify, g.rt.policy.calendar.tz
-        rows: list[dict[str, Any]] = []
-        conn = query.open_readonly(g.rt.policy.paths)
-        if conn is not None:
-            try:
-                f = query.Filters(since=time.time() - days * 86400, users=_scope())
-                found = violations.per_person(violations.count(conn, f, n.rules, n.window))
-            finally:
-                conn.close()
-            rows = [{"usuario": a.user, "site": a.host, "motivo": a.rule,
-                     "primeiro": local_time(a.first, tz), "ultimo": local_time(a.last, tz),
-                     "registros": a.records, "referencias": " ".join(a.refs)}
-                    for p in found for a in p["detail"]]
+        tz = g.rt.policy.calendar.tz
+        rows = [{"usuario": a.user, "site": a.host, "motivo": a.rule,
+                 "primeiro": local_time(a.first, tz), "ultimo": local_time(a.last, tz),
+                 "registros": a.records, "referencias": " ".join(a.refs)}
+                for p in _team()[1] for a in p["detail"]]
         return csv_download(rows, ["usuario", "site", "motivo", "primeiro", "ultimo",
                                    "registros", "referencias"], "violacoes.csv")
 

@@ -16,35 +16,6 @@ from typing import Any, Literal
 
 ToKind = Literal["user", "committee", "address"]
 
-SCHEMA = (
-    """CREATE TABLE outbox (
-      id INTEGER PRIMARY KEY,
-      key TEXT NOT NULL UNIQUE,
-      kind TEXT NOT NULL,
-      to_kind TEXT NOT NULL CHECK (to_kind IN ('user', 'committee', 'address')),
-      to_value TEXT NOT NULL,
-      subject TEXT NOT NULL,
-      body TEXT NOT NULL,
-      created REAL NOT NULL,
-      next_try REAL NOT NULL,
-      tries INTEGER NOT NULL DEFAULT 0,
-      status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
-      address TEXT,
-      sent REAL,
-      error TEXT
-    )""",
-    "CREATE INDEX outbox_due ON outbox (status, next_try)",
-    "CREATE INDEX outbox_address ON outbox (address, sent) WHERE status = 'sent'",
-    # one row per digest period made: the digest is never made twice
-    "CREATE TABLE digests (period TEXT PRIMARY KEY, made REAL NOT NULL, messages INTEGER NOT NULL)",
-)
-
-
-def create(conn: sqlite3.Connection) -> None:
-    for statement in SCHEMA:
-        conn.execute(statement)
-
-
 def enqueue(conn: sqlite3.Connection, key: str, kind: str, to_kind: ToKind, to_value: str,
             subject: str, body: str, now: float | None = None) -> bool:
     """Queue a message (inside the caller's transaction); False when its key was queued before."""
