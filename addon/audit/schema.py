@@ -3,7 +3,7 @@
 COLUMN_TYPES is the one declaration of the log's columns: the writer's INSERT and COPY,
 and the declared schema (addon/store/tables.py) come from it. To add a column, append it
 here and to `record()`, and write the revision that adds it to both engines
-(docs/architecture.md, "Changing the schema"); a test compares the migrated databases of
+(docs/architecture.md, "A change of the schema"); a test compares the migrated databases of
 both engines with the declaration.
 """
 

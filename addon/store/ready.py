@@ -52,11 +52,15 @@ def _standings_pg(url: str) -> list[Standing]:
 
 
 def _lacking(paths: Paths) -> list[Standing]:
+    """The branches not at their head (none read again once a connection checked them)."""
     if paths.database:
+        if all((redact(paths.database), b) in _checked for b in KNOWN):
+            return []
         found = _standings_pg(paths.database)
     else:
-        found = [_standings_sqlite(paths.state_file, "state"),
-                 _standings_sqlite(paths.audit_file, "audit")]
+        found = [_standings_sqlite(path, branch)
+                 for path, branch in ((paths.state_file, "state"), (paths.audit_file, "audit"))
+                 if (str(path), branch) not in _checked]
     return [s for s in found if not s.current]
 
 
