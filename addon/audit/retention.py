@@ -39,8 +39,9 @@ class Retention:
         days = policy.audit_retention_days
         if days is None or not self.due(now):
             return None
-        self.last = now
-        return prune(state, policy, now - days * DAY, "retention")
+        n = prune(state, policy, now - days * DAY, "retention")
+        self.last = now  # only once it worked: a locked database is tried at the next round
+        return n
 
 
 def prune(state: sqlite3.Connection, policy: Policy, before: float, operator: str,
