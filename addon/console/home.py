@@ -12,8 +12,7 @@ from addon.audit import query
 from addon.console.auth import User
 from addon.console.guards import AUDITORS, REVIEWERS, page, state
 from addon.state import releases
-
-PENDING = ("requested", "appealed")
+from addon.state.requests import PENDING
 
 
 def register(app: Flask) -> None:

@@ -15,8 +15,8 @@ from addon.runtime import Runtime
 from addon.service import requests as service
 from addon.state import releases, requests
 from addon.state.history import local_time
+from addon.state.requests import PENDING
 
-PENDING = ("requested", "appealed")
 PAGE = 50  # requests per page of "Todos os pedidos"
 
 

@@ -13,6 +13,7 @@ from addon.settings.deployment import LdapSettings, NegotiateSettings
 
 Action = Literal["allow", "block", "error"]  # error: allowed, but the site failed
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+STATE_FILE = "state.db"  # the embedded state database, in the state folder
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class Paths:
     @property
     def state_file(self) -> Path:
         """The embedded state database (when no `database` is set)."""
-        return self.state_dir / "state.db"
+        return self.state_dir / STATE_FILE
 
     @property
     def audit_file(self) -> Path:

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import cast
 
 from addon.errors import StateError
-from addon.policy.model import Paths
+from addon.policy.model import STATE_FILE, Paths
 from addon.store import dialect, ready
 
 
 def state_path(state_dir: Path) -> Path:
-    return state_dir / "state.db"
+    return state_dir / STATE_FILE
 
 
 def connect(where: Paths | Path, readonly: bool = False) -> sqlite3.Connection:

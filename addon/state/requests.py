@@ -22,6 +22,8 @@ from addon.policy.model import Policy
 from addon.state.history import record as log_admin
 from addon.state.releases import DAY, Target, check_object, fetch, insert, update
 
+PENDING = ("requested", "appealed")  # filed, or appealed: waiting for a decision
+
 
 def event_window(policy: Policy, date: dt.date, start: dt.time, end: dt.time) -> tuple[float, float]:
     """The event's active window in POSIX seconds, with the configured margin."""
@@ -98,7 +100,7 @@ def approve(conn: sqlite3.Connection, policy: Policy, rid: int, operator: str,
     is held to the same rules as a grant (`check_object`)."""
     with conn:
         row = fetch(conn, rid)
-        if row["status"] not in ("requested", "appealed"):
+        if row["status"] not in PENDING:
             raise ReleaseError(f"release #{rid} is {row['status']}, not a pending request",
                                f"O pedido nº {rid} não está pendente (já foi decidido).")
         now = time.time()
@@ -130,7 +132,7 @@ def deny(conn: sqlite3.Connection, rid: int, reason: str, operator: str,
          policy: Policy | None = None) -> None:
     with conn:
         row = fetch(conn, rid)
-        if row["status"] not in ("requested", "appealed"):
+        if row["status"] not in PENDING:
             raise ReleaseError(f"release #{rid} is {row['status']}, not a pending request",
                                f"O pedido nº {rid} não está pendente (já foi decidido).")
         if not reason.strip():

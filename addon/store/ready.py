@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from addon.errors import StateError
-from addon.policy.model import Paths
+from addon.policy.model import STATE_FILE, Paths
 from addon.store.revisions import KNOWN, Standing, head, read_pg, read_sqlite, standing
 from addon.store.url import redact
 
@@ -79,7 +79,7 @@ def ensure_at(where: Paths | Path) -> None:
     if isinstance(where, Paths):
         ensure(where)
     else:
-        ensure_sqlite(where / "state.db", "state")
+        ensure_sqlite(where / STATE_FILE, "state")
 
 
 def ensure_sqlite(path: Path, branch: str) -> None:
