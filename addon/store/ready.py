@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ from addon.store.revisions import KNOWN, Standing, head, read_pg, read_sqlite, s
 from addon.store.url import redact
 
 _checked: set[tuple[str, str]] = set()
+# Alembic's `op` and `context` are per process, not per thread: two threads of one process
+# (the runtime and an audit writer starting together) upgrade one after the other.
+_upgrading = threading.Lock()
 
 
 def _standings_sqlite(path: Path, branch: str) -> Standing:
@@ -71,7 +75,8 @@ def ensure(paths: Paths) -> list[str]:
         return []
     from addon.store.upgrade import upgrade
 
-    return upgrade(paths)
+    with _upgrading:
+        return upgrade(paths) if _lacking(paths) else []
 
 
 def ensure_at(where: Paths | Path) -> None:
@@ -88,7 +93,9 @@ def ensure_sqlite(path: Path, branch: str) -> None:
         return
     from addon.store.upgrade import upgrade_sqlite
 
-    upgrade_sqlite(path, branch)
+    with _upgrading:
+        if not _standings_sqlite(path, branch).current:
+            upgrade_sqlite(path, branch)
 
 
 def ensure_pg(url: str) -> None:
@@ -99,7 +106,9 @@ def ensure_pg(url: str) -> None:
         return
     from addon.store.upgrade import upgrade_pg
 
-    upgrade_pg(url)
+    with _upgrading:
+        if not all(s.current for s in _standings_pg(url)):
+            upgrade_pg(url)
 
 
 def prepare(paths: Paths, config: Path) -> None:
