@@ -62,7 +62,7 @@ def test_a_postgresql_of_an_earlier_step_keeps_its_rows(postgres) -> None:  # no
         old.execute("CREATE TABLE guarita_schema (name TEXT PRIMARY KEY, version INTEGER)")
         old.execute("INSERT INTO guarita_schema VALUES ('state', 1)")
         old.execute("INSERT INTO sessions (ip, \"user\", since) VALUES ('10.0.0.5', 'ana', 1)")
-    assert upgrade.upgrade_pg(url) == {"state": len(KNOWN["state"]), "audit": 1}
+    assert upgrade.upgrade_pg(url) == {"state": len(KNOWN["state"]), "audit": len(KNOWN["audit"])}
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT name, version FROM guarita_schema ORDER BY name").fetchall() \
             == [("audit", 1), ("state", len(old_state.PG_STEPS))]

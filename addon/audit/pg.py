@@ -158,6 +158,9 @@ class PgSink:
         try:
             with conn:
                 ensure_partitions(conn, months, self._months)
+                # ids in commit order across nodes: forwarding reads after the last id it
+                # sent (addon/forward/source.py), so no later commit may hold a smaller one
+                conn.execute("SELECT pg_advisory_xact_lock(4244)")
                 with conn.raw.cursor() as cur, cur.copy(COPY) as copy:
                     for rec in batch:
                         copy.write_row(rec)

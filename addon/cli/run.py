@@ -94,6 +94,7 @@ def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str
         "guarita_session_port": session_port,
         "guarita_session_host": session_host,
         "guarita_notifier": not worker_index,  # one sender per machine: worker 0
+        "guarita_forwarder": not worker_index,  # and one forwarder
     }
     asyncio.run(_serve(listen_host, listen_port, mode, guarita_options,
                        str(policy.paths.state_dir), list(settings), confdir, worker_index))

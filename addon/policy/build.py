@@ -121,6 +121,7 @@ def build_policy(doc: PolicyDocument, node: NodeSettings, source: Path, digest: 
         notify=_notify(doc, node),
         audit_keep_query=doc.audit.keep_query,
         audit_retention_days=doc.audit.retention_days,
+        audit_forward=node.forward,
         console_roles={role: frozenset(g.casefold() for g in groups)
                        for role, groups in doc.console.roles.items()},
         console_url=doc.console.url or "",

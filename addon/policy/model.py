@@ -10,6 +10,7 @@ from typing import Literal
 from addon.policy.clock import BusinessCalendar
 from addon.policy.notify_settings import NotifySettings
 from addon.settings.deployment import LdapSettings, NegotiateSettings
+from addon.settings.forward import ForwardTarget
 
 Action = Literal["allow", "block", "error"]  # error: allowed, but the site failed
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -166,6 +167,7 @@ class Policy:
     notify: NotifySettings = field(default_factory=NotifySettings)  # Art. 19, releases
     audit_keep_query: bool = False  # store query strings (they carry tokens, personal data)
     audit_retention_days: int | None = None  # None: kept until pruned by hand
+    audit_forward: tuple[ForwardTarget, ...] = ()  # the SIEMs the log streams to (addon/forward)
     # proxy nodes, in failover order, and domains reached directly (`guarita pac`)
     cluster_nodes: tuple[str, ...] = ()
     direct_domains: tuple[str, ...] = ()

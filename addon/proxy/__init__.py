@@ -27,6 +27,7 @@ def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
     from addon.proxy.bodies import Bodies
     from addon.proxy.destinations import Destinations
     from addon.proxy.enforce import Enforce
+    from addon.proxy.forwarder import Forwarder
     from addon.proxy.identify import Identify
     from addon.proxy.logon import Logon
     from addon.proxy.metrics import Metrics, MetricsEndpoint
@@ -57,6 +58,7 @@ def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
         Destinations(reload, metrics, notes),
         UpstreamErrors(reload),  # before the audit log: it names the failure the log records
         audit,
+        Forwarder(reload, metrics),  # after the audit log: its `done` sends what that wrote last
         Logon(reload, metrics),
         Notifier(reload, metrics),
     ])]

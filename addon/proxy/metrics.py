@@ -42,6 +42,14 @@ class Metrics:
                                       "Times the audit writer failed and was restarted", registry=r)
         self.audit_batch_seconds = Histogram("guarita_audit_batch_seconds",
                                              "Time to write one audit batch", registry=r)
+        self.forwarded = Counter("guarita_forwarded", "Messages sent to a SIEM target",
+                                 ["target", "kind"], registry=r)
+        self.forward_errors = Counter("guarita_forward_errors",
+                                      "Times a SIEM target was unreachable or went away",
+                                      ["target"], registry=r)
+        self.forward_behind = Gauge("guarita_forward_behind_records",
+                                    "Records committed but not yet taken by a SIEM target",
+                                    ["target"], registry=r, multiprocess_mode="livemax")
         self.directory_lookups = Counter("guarita_directory_lookups",
                                          "Directory lookups", ["result"], registry=r)
         self.cache_hits = Counter("guarita_cache_hits", "Identity cache hits", ["cache"],

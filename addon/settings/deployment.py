@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from addon.settings.base import Bool, Declared, Float, Int, refused
+from addon.settings.forward import Targets
 
 PRESETS: dict[str, dict[str, str]] = {
     "openldap": {"user_filter": "(&(objectClass=inetOrgPerson)(uid={login}))",
@@ -168,6 +169,7 @@ class NodeSettings(Declared):
     ldap: LdapSettings | None = None
     negotiate: NegotiateSettings | None = None
     smtp: SmtpSettings = SmtpSettings()
+    forward: Targets = ()
 
 
 # Where each NodeSettings field lives in the file.
@@ -177,4 +179,5 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "ldap": ("directory", "ldap"),
     "negotiate": ("directory", "authentication", "negotiate"),
     "smtp": ("notifications", "smtp"),
+    "forward": ("audit", "forward"),
 }

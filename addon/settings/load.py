@@ -23,6 +23,7 @@ from addon.policy.document import PolicyDocument
 from addon.policy.model import Policy
 from addon.settings import problems
 from addon.settings.deployment import SECTIONS, NodeSettings
+from addon.settings.forward import beside
 from addon.settings.yamltext import parse_yaml
 
 DEFAULT_POLICY = Path("config/policy.yaml")
@@ -102,5 +103,8 @@ def load_policy(path: Path | str = DEFAULT_POLICY, workdir: Path | None = None,
         keytab = (path.resolve().parent / node.negotiate.keytab).resolve()
         node = node.model_copy(update={"negotiate": node.negotiate.model_copy(
             update={"keytab": keytab})})
+    if node.forward:  # so do the SIEMs' certificates and keys
+        folder = path.resolve().parent
+        node = node.model_copy(update={"forward": tuple(beside(t, folder) for t in node.forward)})
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return build_policy(doc, node, path, digest, workdir or Path.cwd())

@@ -14,6 +14,8 @@ import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from addon.store import dialect
+
 
 def default_operator() -> str:
     try:
@@ -25,6 +27,8 @@ def default_operator() -> str:
 def record(conn: sqlite3.Connection, operator: str, action: str, subject: str,
            before: Any = None, after: Any = None) -> None:
     """Add one entry; call inside the same transaction as the change it records."""
+    if dialect(conn) == "postgresql":  # ids in commit order, for forwarding (as the audit's)
+        conn.execute("SELECT pg_advisory_xact_lock(4245)")
     conn.execute(
         "INSERT INTO admin_log (at, operator, action, subject, before, after) "
         "VALUES (?, ?, ?, ?, ?, ?)",

@@ -36,7 +36,8 @@ class Table:
 STATE_TABLES = (
     Table("sessions", "ip", False), Table("blocks", "id", True), Table("releases", "id", True),
     Table("admin_log", "id", True), Table("outbox", "id", True), Table("digests", "period", False),
-    Table("list_files", "key", False),
+    Table("list_files", "key", False), Table("audit_holds", "id", True),
+    Table("forward_positions", "target", False),
 )
 PROGRESS = """CREATE TABLE IF NOT EXISTS guarita_copy (
   source TEXT NOT NULL, name TEXT NOT NULL, last TEXT NOT NULL, copied BIGINT NOT NULL,

@@ -179,6 +179,14 @@ audit_holds = Table(  # legal holds: records kept past the retention for a case 
           postgresql_where=text("released IS NULL")),
 )
 
+forward_positions = Table(  # how far each SIEM target has received (addon/forward/)
+    "forward_positions", metadata,
+    Column("target", Text, primary_key=True),
+    Column("audit_id", ROW_ID, nullable=False),
+    Column("admin_id", ROW_ID, nullable=False),
+    Column("updated", SECONDS, nullable=False),
+)
+
 list_files = Table(  # category lists shared by every node of a cluster (addon/lists/shared.py)
     "list_files", metadata,
     Column("key", Text, primary_key=True),
@@ -215,6 +223,7 @@ audit = Table(
     *(Column(name, _audit_type(name, kind)) for name, kind in COLUMN_TYPES),
     *(Index("idx_audit_" + "_".join(cols), *cols, info={"only": "sqlite"}) for cols in INDEXES),
     *(Index("audit_" + "_".join(cols), *cols, info=PG) for cols in INDEXES),
+    Index("audit_id", "id", info=PG),  # forwarding reads after a position (SQLite: the rowid)
     postgresql_partition_by="RANGE (ts)",
 )
 

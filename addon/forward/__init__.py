@@ -1,0 +1,1 @@
+"""Streaming the audit log and the admin history to SIEMs (issue 29)."""
