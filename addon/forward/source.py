@@ -14,6 +14,7 @@ import sqlite3
 from typing import Any
 
 from addon.audit.schema import COLUMNS
+from addon.state import positions
 
 AUDIT = ("id", *COLUMNS)
 ADMIN = ("id", "at", "operator", "action", "subject", "before", "after")
@@ -44,3 +45,24 @@ def last_id(conn: sqlite3.Connection, table: str) -> int:
     assert table in ("audit", "admin_log")
     row = conn.execute(f"SELECT max(id) FROM {table}").fetchone()  # noqa: S608 - one of two
     return int(row[0]) if row and row[0] is not None else 0
+
+
+def standing(audit: sqlite3.Connection | None, state: sqlite3.Connection,
+             names: list[str]) -> list[dict[str, Any]]:
+    """Each target's position and how far behind the logs it is (`guarita audit forward`)."""
+    saved = positions.every(state)
+    last_audit = last_id(audit, "audit") if audit is not None else 0
+    last_admin = last_id(state, "admin_log")
+    out = []
+    for name in names:
+        audit_id, admin_id, at = saved.get(name, (None, None, None))
+        if audit_id is None or admin_id is None:
+            out.append({"target": name, "audit_id": None, "admin_id": None, "saved": None,
+                        "behind_audit": None, "behind_admin": None,
+                        "status": "not started (the proxy's first round starts it)"})
+            continue
+        behind = max(0, last_audit - audit_id), max(0, last_admin - admin_id)
+        out.append({"target": name, "audit_id": audit_id, "admin_id": admin_id, "saved": at,
+                    "behind_audit": behind[0], "behind_admin": behind[1],
+                    "status": "up to date" if not any(behind) else f"{sum(behind)} waiting"})
+    return out

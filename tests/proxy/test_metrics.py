@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import urllib.request
 
 import pytest
 from mitmproxy import exceptions
+from prometheus_client import CollectorRegistry
 
-from tests.conftest import free_port
+from addon.proxy.metrics import Metrics
+from tests.conftest import ROOT, free_port
 from tests.proxy.conftest import Chain
 
 
@@ -28,3 +32,13 @@ def test_a_taken_port_is_an_options_error(chain: Chain) -> None:
         s.listen()
         with pytest.raises(exceptions.OptionsError):
             chain.tctx.options.update(guarita_metrics_port=s.getsockname()[1])
+
+
+def test_every_metric_the_grafana_dashboard_asks_for_exists() -> None:
+    registry = CollectorRegistry()
+    Metrics(registry)
+    known = set(registry._names_to_collectors)  # every exposed name, _total and _bucket too
+    dashboard = json.loads((ROOT / "config" / "grafana-dashboard.json").read_text())
+    asked = {name for panel in dashboard["panels"] for t in panel.get("targets", ())
+             for name in re.findall(r"guarita_[a-z0-9_]+", t["expr"])}
+    assert asked and asked <= known, sorted(asked - known)
