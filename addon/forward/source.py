@@ -53,7 +53,7 @@ def standing(audit: sqlite3.Connection | None, state: sqlite3.Connection,
     saved = positions.every(state)
     last_audit = last_id(audit, "audit") if audit is not None else 0
     last_admin = last_id(state, "admin_log")
-    out = []
+    out: list[dict[str, Any]] = []
     for name in names:
         audit_id, admin_id, at = saved.get(name, (None, None, None))
         if audit_id is None or admin_id is None:
