@@ -229,7 +229,8 @@ def lag_counts(mport: int) -> dict[float, float]:
     return out
 
 
-def start(kind: str, upstream: int | None, work: Path) -> tuple[subprocess.Popen[bytes], int, int]:
+def start(kind: str, upstream: int | None, work: Path,
+          *extra: str) -> tuple[subprocess.Popen[bytes], int, int]:
     """One proxy; with `upstream`, chained to it, else in regular mode (it resolves names)."""
     port = free_port()
     mode = ["--mode", f"upstream:http://127.0.0.1:{upstream}"] if upstream else []
@@ -245,6 +246,7 @@ def start(kind: str, upstream: int | None, work: Path) -> tuple[subprocess.Popen
                "--metrics-port", str(mport), "--config", str(work / "config" / "policy.yaml")]
         if kind == "page":
             cmd.append("--https-block-page")
+        cmd += extra
     proc = subprocess.Popen(pin(0) + cmd, cwd=work, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     wait_port(port, proc)

@@ -3,7 +3,7 @@ forwarding every record to a syslog receiver, in turns, kept-alive requests (iss
 target: forwarding on costs at most 3% of the keep-alive ratio).
 
     .venv/bin/python scripts/bench_forward.py            # 3 turns of 8 s
-    .venv/bin/python scripts/bench_forward.py --turns 1 --seconds 2
+    .venv/bin/python scripts/bench_forward.py --smoke    # seconds (run by the test suite)
 
 The receiver is a discarding octet-counted syslog server in its own process on core 1 (with
 the load generator and the origin; the proxy has core 0), and it counts what arrives, so the
@@ -49,6 +49,9 @@ while True:
 """
 
 
+KINDS = ("bare", "guarita", "forward", "apart")
+
+
 def with_forward(work: Path, port: int | None, name: str = "bench") -> None:
     """The policy with one target (a new name each turn: it starts at the end of the log
     rather than catch up on the other turns' records), or none."""
@@ -67,8 +70,12 @@ def main() -> None:
     ap.add_argument("--turns", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=8)
     ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--smoke", action="store_true", help="one short turn (the test suite)")
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.smoke:
+        a.turns, a.seconds, a.concurrency = 1, 0.5, 4
+    warm = 0.2 if a.smoke else 1.0
     if bench.netns.available() and not a.inside:
         raise SystemExit(bench.in_namespace(__file__, sys.argv[1:], list(bench.TUNNEL_HOSTS)))
     if (os.cpu_count() or 1) > 1:
@@ -89,47 +96,65 @@ def main() -> None:
 
     rates: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
-    forwarded: list[int] = []
+    p99: dict[str, list[float]] = {}
+    forwarded: dict[str, list[int]] = {}
     print("names resolved by the proxies, regular mode" if regular
           else "upstream mode (not root: no namespace)")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         bench.prepare(work, 0)
         for turn in range(a.turns):
-            for kind in ("bare", "guarita", "forward"):
-                with_forward(work, sink_port if kind == "forward" else None, f"bench{turn}")
+            for kind in KINDS:
+                with_forward(work, sink_port if kind in ("forward", "apart") else None,
+                             f"bench{turn}")
+                apart = None
+                if kind == "apart":  # `guarita forward run` on core 1, the proxy told not to
+                    apart = subprocess.Popen(
+                        bench.pin(1) + [str(bench.BIN / "guarita"), "forward", "run", "--config",
+                                        str(work / "config" / "policy.yaml")], cwd=work,
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 proc, port, _ = bench.start("bare" if kind == "bare" else "guarita", upstream,
-                                            work)
+                                            work, *(["--set", "guarita_forwarder=false"]
+                                                    if apart else []))
                 try:
-                    asyncio.run(bench.load(port, "newconn", 1.0, a.concurrency))  # warm-up
+                    asyncio.run(bench.load(port, "newconn", warm, a.concurrency))  # warm-up
                     before = received()
                     c0, t0 = bench.cpu_seconds(proc.pid), time.perf_counter()
                     r = asyncio.run(bench.load(port, "keepalive", a.seconds, a.concurrency))
                     used, took = bench.cpu_seconds(proc.pid) - c0, time.perf_counter() - t0
-                    time.sleep(1.5)  # the last round's records reach the receiver
+                    time.sleep(warm + 0.5)  # the last round's records reach the receiver
                     got = received() - before
                     rates.setdefault(kind, []).append(r[0])
+                    p99.setdefault(kind, []).append(r[2])
                     cpu.setdefault(kind, []).append(used / (r[0] * took / 1000) if r[0] else 0)
-                    if kind == "forward":
-                        forwarded.append(got)
+                    if kind in ("forward", "apart"):
+                        forwarded.setdefault(kind, []).append(got)
                     print(f"turn {turn + 1} {kind:8} {r[0]:8.0f} req/s  p50 {r[1]:6.1f} ms  "
                           f"p99 {r[2]:6.1f} ms  CPU {cpu[kind][-1]:5.3f} s/1k"
-                          + (f"  forwarded {got}" if kind == "forward" else ""), flush=True)
+                          + (f"  forwarded {got}" if kind in ("forward", "apart") else ""),
+                          flush=True)
                 finally:
                     proc.terminate()
                     proc.wait(30)
+                    if apart is not None:
+                        apart.terminate()
+                        apart.wait(30)
     sink.kill()
     net.stop()
 
     def ratio(kind: str) -> float:
         return statistics.median(x / y for x, y in zip(rates[kind], rates["bare"], strict=True))
 
-    g, f = ratio("guarita"), ratio("forward")
-    print(f"\nkeep-alive ratio to bare (median of turns): guarita {g:.3f}, forwarding {f:.3f}; "
-          f"forwarding costs {100 * (g - f):.1f} points (target: at most 3)")
-    print(f"CPU s/1k (median): bare {statistics.median(cpu['bare']):.3f}, guarita "
-          f"{statistics.median(cpu['guarita']):.3f}, forwarding {statistics.median(cpu['forward']):.3f}")
-    print(f"records the receiver got during each forwarding turn: {forwarded}")
+    g = ratio("guarita")
+    print(f"\nkeep-alive ratio to bare (median of turns): guarita {g:.3f}")
+    for kind, label in (("forward", "forwarding in the proxy"),
+                        ("apart", "forwarding by `guarita forward run`")):
+        f = ratio(kind)
+        print(f"{label}: {f:.3f}, costs {100 * (g - f):.1f} points (target: at most 3); "
+              f"p99 {statistics.median(p99[kind]):.1f} ms against {statistics.median(p99['guarita']):.1f}")
+    print("CPU s/1k of the proxy (median): " + ", ".join(
+        f"{k} {statistics.median(cpu[k]):.3f}" for k in KINDS))
+    print(f"records the receiver got in each turn: {forwarded}")
 
 
 if __name__ == "__main__":

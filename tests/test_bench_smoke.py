@@ -55,3 +55,10 @@ def test_soak_benchmark_smoke() -> None:
                         capture_output=True, text=True, timeout=300)
     assert cp.returncode == 0, cp.stderr
     assert "guarita - bare at the end:" in cp.stdout and "spread after warm-up" in cp.stdout
+
+
+def test_forwarding_benchmark_smoke() -> None:
+    cp = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_forward.py"), "--smoke"],
+                        capture_output=True, text=True, timeout=300)
+    assert cp.returncode == 0, cp.stderr
+    assert "forwarding in the proxy:" in cp.stdout and "guarita forward run" in cp.stdout

@@ -91,10 +91,10 @@ def test_a_new_target_starts_at_the_end_and_a_restart_resumes(ws: Workspace, sie
     wait_until(lambda: len(siem.audit_ids()) >= 5, what="the five new records")
     assert [b["http_request"]["url"]["path"] for b in siem.bodies()] == \
         [f"/p{i}" for i in range(10, 15)]
-    [row] = json.loads(ws.run("audit", "forward", "--format", "json", check=True).stdout)
+    [row] = json.loads(ws.run("forward", "status", "--format", "json", check=True).stdout)
     assert (row["target"], row["status"], row["behind_audit"]) == ("siem", "up to date", 0)
     write(policy, 3, start=15)  # the proxy is away: they wait, and the command says so
-    [row] = json.loads(ws.run("audit", "forward", "--format", "json", check=True).stdout)
+    [row] = json.loads(ws.run("forward", "status", "--format", "json", check=True).stdout)
     assert (row["status"], row["behind_audit"]) == ("3 waiting", 3)
 
 

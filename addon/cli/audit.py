@@ -24,7 +24,6 @@ from addon.cli.common import (
     progress,
     state_of,
 )
-from addon.cli.forward import forward
 from addon.cli.holds import hold
 from addon.errors import GuaritaError
 from addon.identity.directory import chief_of
@@ -191,4 +190,3 @@ def prune(before: str, config: Path, operator: str) -> None:
 
 
 audit.add_command(hold)
-audit.add_command(forward)

@@ -80,12 +80,18 @@ def admin_fields(row: Row, shape: Shape) -> dict[str, Any]:
     return out
 
 
-def _pruned(value: Any) -> Any:
+def _pruned(value: dict[str, Any]) -> dict[str, Any]:
     """Leave out what is absent: None, and objects left empty by it."""
-    if isinstance(value, dict):
-        kept = {k: _pruned(v) for k, v in value.items()}
-        return {k: v for k, v in kept.items() if v is not None and v != {}}
-    return value
+    out: dict[str, Any] = {}
+    for k, v in value.items():
+        if v is None:
+            continue
+        if type(v) is dict:
+            v = _pruned(v)
+            if not v:
+                continue
+        out[k] = v
+    return out
 
 
 def _categories(value: Any) -> list[str] | None:
