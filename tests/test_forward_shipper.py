@@ -4,6 +4,7 @@ goes away under load loses nothing; a restart resumes from the saved position.""
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -196,3 +197,16 @@ def test_tls_with_the_receivers_ca_and_a_wrong_ca_refused_in_one_line(ws: Worksp
             and "local issuer" in line
     finally:
         server.stop()
+
+
+def test_a_log_whose_ids_went_back_is_sent_from_its_start(ws: Workspace, siem: Any) -> None:
+    policy = with_target(ws, port=siem.port, backfill=True)
+    write(policy, 5)
+    target = policy.audit_forward[0]
+    assert drained(Shipper(target, shape_of(target), settle=0.1), policy)
+    with sqlite3.connect(ws.var / "audit.db") as log:  # the retention emptied it
+        log.execute("DELETE FROM audit")
+    write(policy, 2, start=100)  # SQLite counts from 1 again
+    assert drained(Shipper(target, shape_of(target), settle=0.1), policy)
+    wait_until(lambda: len(siem.audit_ids()) == 7, what="the two new records too")
+    assert [b["http_request"]["url"]["path"] for b in siem.bodies()][-2:] == ["/p100", "/p101"]

@@ -161,6 +161,7 @@ class Shipper:
     def round(self, audit: sqlite3.Connection | None, state: sqlite3.Connection) -> int:
         """Send what waits, within a time budget; returns how many messages were sent."""
         self.start(audit, state)
+        self._rewound(audit, state)
         sent = 0
         if self._connected():
             self._settled()
@@ -168,6 +169,24 @@ class Shipper:
         self.save(state)
         self._measure(audit, state)
         return sent
+
+    def _rewound(self, audit: sqlite3.Connection | None, state: sqlite3.Connection) -> None:
+        """A log whose ids went back (emptied by the retention, so SQLite counts from 1
+        again, or restored from a backup) is sent from its start rather than skipped."""
+        assert self.position is not None
+        last = (source.last_id(audit, "audit") if audit is not None else 0,
+                source.last_id(state, "admin_log"))
+        if last[0] >= self.position[0] and last[1] >= self.position[1]:
+            return
+        kept = tuple(0 if now < had else had for now, had in zip(last, self.position,
+                                                                  strict=True))
+        log.warning("forward %s: the log's ids went back (it was emptied or restored): "
+                    "sending from audit record %d and admin operation %d", self.target.name,
+                    *kept)
+        self.position = self.cursor = (kept[0], kept[1])
+        self.inflight.clear()
+        positions.save(state, self.target.name, *self.position)
+        self._saved = (self.clock(), self.position)
 
     def _send(self, audit: sqlite3.Connection | None, state: sqlite3.Connection) -> int:
         assert self.link is not None
