@@ -35,6 +35,7 @@ RULES = {
     "request.too_large": "pedido grande demais",
     "request.too_long": "endereço longo demais",
     "tunnel.not_tls": "túnel sem TLS",
+    "tls.ech": "ECH: site escondido atrás de outro nome",
     "tunnel.port": "porta não permitida para túnel",
     "internal.error": "erro interno (bloqueado por segurança)",
     "upstream.dns": "o site não existe (DNS)",

@@ -178,7 +178,7 @@ def refusal_response(policy: Policy, v: Verdict, request: http.Request,
 
 # refusals no release can lift: a form there would only mislead
 _NO_FORM = frozenset({"request.malformed", "request.too_long", "destination.forbidden",
-                      "tunnel.port", "internal.error", "identity.bad_credentials",
+                      "tunnel.port", "tls.ech", "internal.error", "identity.bad_credentials",
                       "identity.bad_ticket",
                       "identity.throttled", "identity.unknown_user",
                       "identity.directory_unavailable", "level0.no_user"})

@@ -44,6 +44,22 @@ from addon.proxy.verdict import INTERNAL_ERROR, VERDICT, ConnectionNotes, Verdic
 log = logging.getLogger("guarita")
 
 NOT_TLS = "tunnel.not_tls"
+ECH_EXTENSION = 0xFE0D  # encrypted_client_hello (RFC 9849)
+# Art. 10 VII: a hello that hides the site it asks for behind another name
+ECH_HIDDEN = refusal("tls.ech", "Encrypted Client Hello (ECH) esconde o site de destino atrás "
+                                "de outro nome: conexão não permitida (Art. 10 VII)")
+
+
+def _hides_its_site(hello: tls.ClientHello, connect_host: str) -> bool:
+    """ECH whose outer name is not the CONNECT's: the real site is inside, encrypted (the
+    provider's public name, `cloudflare-ech.com`, outside). Chrome's GREASE ECH names the
+    real host outside and passes."""
+    if not any(kind == ECH_EXTENSION for kind, _ in hello.extensions):
+        return False
+    try:
+        return not hello.sni or normalize_host(hello.sni) != connect_host
+    except HostError:
+        return True
 
 
 @dataclass
@@ -102,9 +118,12 @@ class Tunnels:
             data.establish_server_tls_first = False
             return
         try:
-            sni = data.client_hello.sni
+            hello = data.client_hello
+            sni = hello.sni
             if sni:
                 self._check_sni(tunnel, sni)
+            if not tunnel.refused and _hides_its_site(hello, tunnel.verdict.host):
+                self._refuse(tunnel, ECH_HIDDEN)
         except Exception as exc:  # noqa: BLE001 - fail closed
             self.metrics.errors.labels("tls_clienthello").inc()
             log.error("guarita: closing a tunnel after an internal error: %s", exc)

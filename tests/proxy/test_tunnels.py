@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 
 from mitmproxy import tls
 from mitmproxy.proxy import context, events, layer
@@ -14,29 +13,24 @@ from mitmproxy.test import tflow
 
 from addon.proxy.verdict import VERDICT
 from tests.proxy.conftest import Chain, connect, make_flow, send, server_data
+from tests.support import hello as hellos
 
 
 def run(coro):  # noqa: ANN001, ANN201
     return asyncio.get_event_loop().run_until_complete(coro)
 
 
-def client_hello(sni: str | None) -> tls.ClientHello:
-    """A real ClientHello, as Python's own TLS client writes it."""
-    ctx = ssl.create_default_context()
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(incoming, outgoing, server_hostname=sni)
-    try:
-        obj.do_handshake()
-    except ssl.SSLWantReadError:
-        pass
-    hello = parse_client_hello(outgoing.read())
+def client_hello(sni: str | None, ech: bool = False) -> tls.ClientHello:
+    """A real ClientHello, as Python's own TLS client writes it (with ECH, if asked)."""
+    hello = parse_client_hello(hellos.client_hello(sni, ech))
     assert hello is not None
     return hello
 
 
-def hello_data(chain: Chain, f, sni: str | None) -> tls.ClientHelloData:  # noqa: ANN001
+def hello_data(chain: Chain, f, sni: str | None, ech: bool = False  # noqa: ANN001
+               ) -> tls.ClientHelloData:
     ctx = context.Context(f.client_conn, chain.tctx.options)
-    data = tls.ClientHelloData(ctx, client_hello(sni))
+    data = tls.ClientHelloData(ctx, client_hello(sni, ech))
     run(chain.hook(TlsClienthelloHook(data)))
     return data
 
@@ -261,3 +255,34 @@ def test_a_challenge_or_a_foreign_port_is_never_turned_into_a_page(chain: Chain)
     ssh = run(connect(chain, "www.gov.br", port=22))
     assert ssh.response.status_code == 403
     assert chain.enforce.notes.pages == {}
+
+
+def test_ech_hiding_the_site_behind_another_name_is_refused(chain: Chain) -> None:
+    chain.login("servidor")
+    f = run(connect(chain, "www.gov.br"))
+    data = hello_data(chain, f, "cloudflare-ech.com", ech=True)  # the provider's public name
+    assert data.ignore_connection  # never decrypted, never connected
+    sd = server_data(f, ("www.gov.br", 443))
+    run(chain.hook(ServerConnectHook(sd)))
+    assert sd.server.error
+    run(chain.hook(ClientDisconnectedHook(f.client_conn)))
+    r = chain.rows()[0]
+    assert (r["host"], r["decision"], r["rule"]) == ("www.gov.br", "block", "tls.ech")
+
+
+def test_grease_ech_naming_the_real_host_passes(chain: Chain) -> None:
+    chain.login("servidor")
+    for outer in ("www.gov.br", "WWW.GOV.BR."):  # as Chrome sends it, and in any spelling
+        f = run(connect(chain, "www.gov.br"))
+        hello_data(chain, f, outer, ech=True)
+        sd = server_data(f, ("www.gov.br", 443))
+        run(chain.hook(ServerConnectHook(sd)))
+        assert not sd.server.error
+
+
+def test_ech_without_an_outer_name_is_refused(chain: Chain) -> None:
+    chain.login("servidor")
+    f = run(connect(chain, "www.gov.br"))
+    hello_data(chain, f, None, ech=True)
+    run(chain.hook(ClientDisconnectedHook(f.client_conn)))
+    assert chain.rows()[0]["rule"] == "tls.ech"
