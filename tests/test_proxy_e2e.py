@@ -17,6 +17,7 @@ import time
 import pytest
 
 from tests.conftest import Proxy, free_port, start_proxy, use_kerberos, wait_until
+from tests.support import hello
 from tests.support import kdc as kerberos
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")]
@@ -292,3 +293,37 @@ def test_sighup_reloads_the_policy_even_when_its_time_did_not_change(proxy: Prox
     # what the operator reads (INFO lines reach mitmproxy's log): the reload and its result
     assert "SIGHUP: reloading policy, lists and state" in out
     assert "guarita: policy reloaded" in out
+
+
+def _tunnel_with_hello(proxy: Proxy, hello: bytes) -> bytes:
+    """CONNECT www.gov.br:443, then one crafted ClientHello; what the proxy sends back."""
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as s:
+        s.sendall(b"CONNECT www.gov.br:443 HTTP/1.1\r\nHost: www.gov.br:443\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(4096)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        s.sendall(hello)
+        got = b""
+        try:
+            while chunk := s.recv(4096):
+                got += chunk
+                if len(got) > 5:
+                    break
+        except (TimeoutError, ConnectionResetError):
+            pass
+        return got
+
+
+def test_ech_hiding_its_site_is_refused_and_grease_ech_passes(proxy: Proxy) -> None:
+    login(proxy, "servidor")
+    assert _tunnel_with_hello(proxy, hello.client_hello("cloudflare-ech.com", ech=True)) == b""
+    assert not any(s.startswith("CONNECT") for s in proxy.net.seen)  # nothing went upstream
+    answer = _tunnel_with_hello(proxy, hello.client_hello("www.gov.br", ech=True))
+    assert answer[:1] in (b"\x16", b"\x15")  # the site's own TLS answered (hello or alert)
+    assert any(s.startswith("CONNECT www.gov.br") for s in proxy.net.seen)
+    proxy.stop()
+    with sqlite3.connect(proxy.ws.var / "audit.db") as conn:
+        rows = conn.execute("SELECT decision, rule FROM audit WHERE method = 'CONNECT' "
+                            "ORDER BY id").fetchall()
+    assert rows[0] == ("block", "tls.ech") and rows[1][0] == "allow"
