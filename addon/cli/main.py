@@ -26,6 +26,7 @@ def _register() -> None:
     from addon.cli.check import check
     from addon.cli.console import console
     from addon.cli.db import db_group
+    from addon.cli.deploy import deploy
     from addon.cli.forward import forward
     from addon.cli.notify import notify
     from addon.cli.pac import pac
@@ -34,7 +35,7 @@ def _register() -> None:
     from addon.cli.session import session
 
     for command in (run, check, categories, session, block, unblock, release, audit, ca_group,
-                    notify, console, pac, db_group, forward):
+                    notify, console, pac, db_group, forward, deploy):
         cli.add_command(command)
 
 
