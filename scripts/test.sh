@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 # A headless Chromium driven by selenium, with NSS's certutil for its trust store.
 # PostgreSQL (initdb + pg_ctl as a plain process; the tests never use the Debian cluster).
 # rsyslog with its TLS driver, as the SIEM receiver (a plain process with its own config);
-# nftables, to check the gateway ruleset `guarita deploy nftables` writes (nft -c).
+# nftables, to check the gateway ruleset `guarita deploy nftables` writes (nft -c); dig
+# (bind9-dnsutils), to ask the DNS companion.
 packages=(slapd ldap-utils curl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
-          chromium chromium-driver libnss3-tools postgresql rsyslog rsyslog-gnutls nftables)
+          chromium chromium-driver libnss3-tools postgresql rsyslog rsyslog-gnutls nftables
+          bind9-dnsutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -6,6 +6,7 @@ import asyncio
 import signal
 import socket
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,6 +44,10 @@ from addon.workers import resolve_count
               help="Logon-script endpoint port (0: off); needs GUARITA_SESSION_TOKEN.")
 @click.option("--session-host", default="127.0.0.1", show_default=True,
               help="Address the logon-script endpoint binds to.")
+@click.option("--dns-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="The DNS companion's port, UDP and TCP (0: off): the policy's `dns` section.")
+@click.option("--dns-host", default="127.0.0.1", show_default=True,
+              help="Address the DNS companion binds to.")
 @click.option("--set", "settings", multiple=True, metavar="OPTION=VALUE",
               help="Any mitmproxy option, as mitmdump's --set (e.g. stream_large_bodies=1m).")
 @click.option("--workers", default="1", show_default=True, metavar="N|auto",
@@ -53,7 +58,8 @@ from addon.workers import resolve_count
 def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str,
         intercept: bool, https_block_page: bool, ca_cert: Path | None, ca_key: Path | None,
         allow_localhost: bool, mode: str, session_port: int, session_host: str,
-        settings: tuple[str, ...], workers: str, worker_index: int | None, config: Path) -> None:
+        dns_port: int, dns_host: str, settings: tuple[str, ...], workers: str,
+        worker_index: int | None, config: Path) -> None:
     """Start the proxy with the add-on, the audit log and a Prometheus endpoint."""
     policy = load_policy(config)  # fail fast, one line, before starting anything
     count = 1 if worker_index is not None else resolve_count(workers)
@@ -72,16 +78,20 @@ def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str
                                        ("--https-block-page", https_block_page),
                                        ("--allow-localhost", allow_localhost)) if on]
         flags += [arg for item in settings for arg in ("--set", item)]
+        if dns_port:  # worker 0 answers DNS, as it serves the logon endpoint
+            flags += ["--dns-host", dns_host, "--dns-port", str(dns_port)]
         _supervise(count, policy, listen_host, listen_port, metrics_host, metrics_port,
                    session_host, session_port, mode, flags, config)
         return
+    if worker_index:
+        dns_port = 0  # one worker answers DNS (the flags are every worker's)
     if worker_index is not None:
         from addon.proxy import listener
 
         listener.share_port()
     else:  # every port named before anything is printed as started
         for host, port in ((listen_host, listen_port), (metrics_host, metrics_port),
-                           (session_host, session_port)):
+                           (session_host, session_port), (dns_host, dns_port)):
             if port:
                 _check_free(host, port)
     guarita_options = {
@@ -96,7 +106,8 @@ def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str
         "guarita_notifier": not worker_index,  # one sender per machine: worker 0
         "guarita_forwarder": not worker_index,  # and one forwarder
     }
-    asyncio.run(_serve(listen_host, listen_port, mode, guarita_options,
+    modes = [mode, *([f"dns@{dns_host}:{dns_port}"] if dns_port else [])]
+    asyncio.run(_serve(listen_host, listen_port, modes, guarita_options,
                        str(policy.paths.state_dir), list(settings), confdir, worker_index))
 
 
@@ -158,7 +169,16 @@ def _banner(host: str, port: int, config: str, state_dir: str, metrics_host: str
         click.echo(f"guarita: logon-script endpoint at http://{session_host}:{session_port}/login")
 
 
-async def _serve(host: str, port: int, mode: str, guarita_options: dict[str, object],
+def _quiet_cancellation(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A connection cancelled by the stop is no error. mitmproxy keeps a DNS client's UDP
+    "connection" open until it idles out; at a stop, asyncio's stream callback reports each
+    one cancelled with a traceback. Everything else goes to asyncio's own handler."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
+async def _serve(host: str, port: int, modes: list[str], guarita_options: dict[str, object],
                  state_dir: str, extra: list[str], confdir: Path,
                  worker_index: int | None) -> None:
     from mitmproxy import options
@@ -166,10 +186,13 @@ async def _serve(host: str, port: int, mode: str, guarita_options: dict[str, obj
 
     from addon.proxy import make_addons
 
-    opts = options.Options(listen_host=host, listen_port=port, mode=[mode], confdir=str(confdir))
+    opts = options.Options(listen_host=host, listen_port=port, mode=modes, confdir=str(confdir))
     master = DumpMaster(opts, with_termlog=True, with_dumper=False)
-    chain = make_addons()
+    dns = len(modes) > 1
+    chain = make_addons(dns=dns)
     master.addons.add(*chain)
+    if dns:  # the DNS guard before mitmproxy's resolver: a refused name is never asked
+        master.addons.chain.insert(0, master.addons.chain.pop())
     reload = chain[0].addons[0]  # type: ignore[attr-defined]
     try:
         # nothing reaches an upstream before the SNI is decided; HTTP/3 has no CONNECT to decide
@@ -179,6 +202,7 @@ async def _serve(host: str, port: int, mode: str, guarita_options: dict[str, obj
     except Exception as exc:
         raise GuaritaError(str(exc)) from exc
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_cancellation)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, master.shutdown)
     # `systemctl reload`: re-read everything, off the event loop

@@ -122,6 +122,8 @@ def build_policy(doc: PolicyDocument, node: NodeSettings, source: Path, digest: 
         audit_keep_query=doc.audit.keep_query,
         audit_retention_days=doc.audit.retention_days,
         audit_forward=node.forward,
+        dns_refuse=frozenset(doc.dns.refuse),
+        dns_record=doc.dns.record,
         console_roles={role: frozenset(g.casefold() for g in groups)
                        for role, groups in doc.console.roles.items()},
         console_url=doc.console.url or "",

@@ -33,6 +33,7 @@ def _category_lists(doc: PolicyDocument) -> Iterator[tuple[Loc, tuple[str, ...]]
         yield ("webconference", "platforms", name, "category"), (platform.category,)
     for i, rule in enumerate(doc.violations.rules or ()):
         yield ("violations", "rules", i, "categories"), rule.categories
+    yield ("dns", "refuse"), doc.dns.refuse
 
 
 def problems(doc: PolicyDocument) -> list[Problem]:

@@ -209,6 +209,16 @@ class AuditSpec(Declared):
     retention_days: Annotated[Int, Field(ge=1, le=3650)] | None = None
 
 
+class DnsSpec(Declared):
+    """The DNS companion (`guarita run --dns-port`): which categories' names it answers with
+    NXDOMAIN when the person's level blocks them (the DoH and DoT providers, so browsers
+    cannot bypass it; the malicious categories always), and whether every question is
+    recorded or only the refused ones (the others counted in metrics)."""
+
+    refuse: tuple[str, ...] = ()
+    record: Literal["all", "refused"] = "all"
+
+
 class PolicyDocument(Declared):
     """The whole policy file, less its deployment sections."""
 
@@ -232,6 +242,7 @@ class PolicyDocument(Declared):
     logon: Logon = Logon()
     console: Console = Console()
     audit: AuditSpec = AuditSpec()
+    dns: DnsSpec = DnsSpec()
     violations: Violations = Violations()
     notifications: Notifications | None = None  # None: no e-mail
 

@@ -168,6 +168,8 @@ class Policy:
     audit_keep_query: bool = False  # store query strings (they carry tokens, personal data)
     audit_retention_days: int | None = None  # None: kept until pruned by hand
     audit_forward: tuple[ForwardTarget, ...] = ()  # the SIEMs the log streams to (addon/forward)
+    dns_refuse: frozenset[str] = frozenset()  # categories the DNS companion answers NXDOMAIN
+    dns_record: str = "all"  # or "refused": only refused questions in the audit log
     # proxy nodes, in failover order, and domains reached directly (`guarita pac`)
     cluster_nodes: tuple[str, ...] = ()
     direct_domains: tuple[str, ...] = ()

@@ -22,10 +22,14 @@ class Guarita:
         self.addons = addons
 
 
-def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
+def make_addons(registry: CollectorRegistry | None = None, dns: bool = False) -> list[object]:
+    """The chain; with `dns`, the DNS guard too, as a top-level add-on of its own (last:
+    the caller moves it before mitmproxy's resolver; kept out of the chain otherwise, as
+    each top-level add-on costs every request a visit)."""
     from addon.proxy.auditlog import AuditLog
     from addon.proxy.bodies import Bodies
     from addon.proxy.destinations import Destinations
+    from addon.proxy.dnsguard import DnsGuard
     from addon.proxy.enforce import Enforce
     from addon.proxy.forwarder import Forwarder
     from addon.proxy.identify import Identify
@@ -47,7 +51,7 @@ def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
     notes = ConnectionNotes()
     reload = Reload(metrics)
     audit = AuditLog(reload, metrics, notes)
-    return [Guarita([
+    chain: list[object] = [Guarita([
         reload,  # first: every later add-on reads its runtime
         MetricsEndpoint(metrics),
         Identify(reload, metrics),
@@ -62,3 +66,6 @@ def make_addons(registry: CollectorRegistry | None = None) -> list[object]:
         Logon(reload, metrics),
         Notifier(reload, metrics),
     ])]
+    if dns:
+        chain.append(DnsGuard(reload, metrics, audit))
+    return chain

@@ -38,6 +38,8 @@ class Namespace:
             self.etc.mkdir(parents=True, exist_ok=True)
             lines = ["127.0.0.1 localhost", *(f"{ip} {name}" for name, ip in self.hosts.items())]
             (self.etc / "hosts").write_text("\n".join(lines) + "\n")
+            # no resolver at all: names come from the hosts file or not at all
+            (self.etc / "resolv.conf").write_text("")
         except BaseException:
             self.__exit__()
             raise

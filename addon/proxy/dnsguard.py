@@ -1,0 +1,93 @@
+"""The DNS companion (`guarita run --dns-port N`, mitmproxy's DNS mode): each question
+decided with the same policy, for the person logged in at the asking machine, and recorded
+like a request (`method` DNS, the question type as the path, the response code as status).
+
+Runs before mitmproxy's resolver (guarita puts it first), so a refused name is answered
+here and never asked upstream. mitmproxy itself strips ECH keys from HTTPS records
+(`strip_ech`, on) and `h3` from their ALPN (guarita runs with `http3=false`), so a browser
+never learns how to go around the proxy from guarita's own answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+from mitmproxy import dns
+
+from addon.audit.record import new_ref, record
+from addon.errors import GuaritaError, HostError
+from addon.policy.dns import dns_verdict
+from addon.policy.hosts import normalize_host
+from addon.policy.model import Decision, Identity
+from addon.proxy.auditlog import AuditLog
+from addon.proxy.identify import client_ip
+from addon.proxy.metrics import Metrics
+from addon.proxy.reload import Reload
+from addon.proxy.verdict import refusal
+
+log = logging.getLogger("guarita")
+ASKED = "guarita.dns"  # flow.metadata: (started, identity, decision, client ip, name)
+MALFORMED = refusal("request.malformed", "Nome malformado na pergunta DNS")
+
+
+class DnsGuard:
+    def __init__(self, reload: Reload, metrics: Metrics, audit: AuditLog) -> None:
+        self.reload = reload
+        self.metrics = metrics
+        self.audit = audit
+
+    def dns_request(self, flow: dns.DNSFlow) -> Awaitable[None] | None:
+        q = flow.request.question
+        if q is None or flow.response is not None:
+            return None
+        started = time.time()
+        ip = client_ip(flow.client_conn.peername[0])
+        rt = self.reload.runtime
+        try:
+            identity = rt.identity(None, ip, started)
+        except GuaritaError:  # the directory away: the session's login is still known
+            identity = Identity(None)
+        try:
+            name = normalize_host(q.name)
+        except HostError:
+            flow.response = flow.request.fail(dns.response_codes.FORMERR)
+            return self._record(started, identity, MALFORMED, ip, q.name, flow)
+        try:
+            d = rt.decide(name, identity, started, ip)
+        except Exception as exc:  # noqa: BLE001 - fail closed, say it
+            self.metrics.errors.labels("dns").inc()
+            log.error("guarita: DNS question refused after an internal error: %s", exc)
+            flow.response = flow.request.fail(dns.response_codes.SERVFAIL)
+            return None
+        verdict = dns_verdict(rt.policy, name, d)
+        if verdict.refused:
+            flow.response = flow.request.fail(dns.response_codes.NXDOMAIN)
+            return self._record(started, identity, verdict.decision, ip, name, flow)
+        flow.metadata[ASKED] = (started, identity, verdict.decision, ip, name)
+        return None
+
+    def dns_response(self, flow: dns.DNSFlow) -> Awaitable[None] | None:
+        asked = flow.metadata.pop(ASKED, None)
+        if asked is None:
+            return None
+        started, identity, d, ip, name = asked
+        if self.reload.runtime.policy.dns_record != "all":
+            self.audit.count(d)
+            return None
+        return self._record(started, identity, d, ip, name, flow)
+
+    def dns_error(self, flow: dns.DNSFlow) -> Awaitable[None] | None:
+        return self.dns_response(flow)  # recorded with no status: the resolver failed
+
+    def _record(self, started: float, identity: Identity, d: Decision, ip: str, name: str,
+                flow: Any) -> Awaitable[None] | None:
+        q = flow.request.question
+        status = flow.response.response_code if flow.response is not None else None
+        self.audit.count(d)
+        return self.audit.submit(record(
+            started, new_ref(), identity, d, "DNS", "dns", name, 53,
+            dns.types.to_str(q.type) if q is not None else None, status, None, None,
+            (time.time() - started) * 1000, ip))
