@@ -55,7 +55,7 @@ def make_addons(registry: CollectorRegistry | None = None, dns: bool = False) ->
         reload,  # first: every later add-on reads its runtime
         MetricsEndpoint(metrics),
         Identify(reload, metrics),
-        RequestForm(reload, metrics),  # answers portal requests before enforce's last gate
+        RequestForm(reload, metrics, notes),  # answers portal requests before enforce's last gate
         Enforce(reload, metrics, notes),
         Bodies(),
         Tunnels(reload, metrics, audit, notes),  # before destinations: takes its notes first
@@ -67,5 +67,5 @@ def make_addons(registry: CollectorRegistry | None = None, dns: bool = False) ->
         Notifier(reload, metrics),
     ])]
     if dns:
-        chain.append(DnsGuard(reload, metrics, audit))
+        chain.append(DnsGuard(reload, metrics, audit, notes))
     return chain

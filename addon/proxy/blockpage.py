@@ -23,6 +23,7 @@ from addon.proxy.verdict import Verdict
 
 _TEMPLATE = Template(files("addon.proxy").joinpath("templates/block.html").read_text("utf-8"))
 FORM_PATH = "/pedido"
+SELFTEST_PATH = "/teste"  # how this machine is seen (addon/proxy/selftest.py)
 
 
 def portal_url(portal_host: str) -> str:
@@ -113,7 +114,7 @@ _TITLE_BY_RULE = {"level0.no_user": "Identifique-se para usar a internet",
 
 def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: str,
                 when: float, form_action: str | None,
-                denial: tuple[int, str] | None = None) -> str:
+                denial: tuple[int, str] | None = None, selftest: str | None = None) -> str:
     e = html.escape
     cats = ", ".join(policy.label(c) for c in d.categories) or "não classificado"
     is_platform = any(policy.platform_of_category(c) for c in d.categories)
@@ -127,6 +128,8 @@ def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: s
         if form_action else "",
         previous=_previous(denial),
         console=_console(policy, ref, user),
+        selftest=(f'<p><a href="{e(selftest)}">Como este computador é visto pelo filtro</a> '
+                  "(usuário, nível, DNS)</p>") if selftest else "",
     )
 
 
@@ -161,7 +164,8 @@ def refusal_response(policy: Policy, v: Verdict, request: http.Request,
     if wants_html and request.method != "CONNECT":
         action = FORM_PATH if inside_tls else portal_url(portal_host)
         form = action if v.decision.rule not in _NO_FORM else None
-        body = render_html(policy, v.decision, host, user, v.ref, v.started, form, denial)
+        body = render_html(policy, v.decision, host, user, v.ref, v.started, form, denial,
+                           f"http://{portal_host}{SELFTEST_PATH}")
         headers["content-type"] = "text/html; charset=utf-8"
     else:
         body = render_text(v.decision, host, user, v.ref, denial)

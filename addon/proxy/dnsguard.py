@@ -26,18 +26,21 @@ from addon.proxy.auditlog import AuditLog
 from addon.proxy.identify import client_ip
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
-from addon.proxy.verdict import refusal
+from addon.proxy.verdict import ConnectionNotes, refusal
 
 log = logging.getLogger("guarita")
 ASKED = "guarita.dns"  # flow.metadata: (started, identity, decision, client ip, name)
+SEEN_MAX = 65_536  # client addresses remembered for the self-test page
 MALFORMED = refusal("request.malformed", "Nome malformado na pergunta DNS")
 
 
 class DnsGuard:
-    def __init__(self, reload: Reload, metrics: Metrics, audit: AuditLog) -> None:
+    def __init__(self, reload: Reload, metrics: Metrics, audit: AuditLog,
+                 notes: ConnectionNotes | None = None) -> None:
         self.reload = reload
         self.metrics = metrics
         self.audit = audit
+        self.notes = notes or ConnectionNotes()
 
     def dns_request(self, flow: dns.DNSFlow) -> Awaitable[None] | None:
         q = flow.request.question
@@ -45,6 +48,10 @@ class DnsGuard:
             return None
         started = time.time()
         ip = client_ip(flow.client_conn.peername[0])
+        seen = self.notes.dns_seen
+        if len(seen) >= SEEN_MAX and ip not in seen:
+            seen.clear()  # bounded: the self-test only asks "recently?"
+        seen[ip] = started
         rt = self.reload.runtime
         try:
             identity = rt.identity(None, ip, started)

@@ -22,11 +22,12 @@ from mitmproxy import ctx, http
 from addon.errors import GuaritaError, ReleaseError
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Identity
-from addon.proxy.blockpage import FORM_PATH, simple_page
+from addon.proxy import selftest
+from addon.proxy.blockpage import FORM_PATH, SELFTEST_PATH, simple_page
 from addon.proxy.enforce import MAX_FORM
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
-from addon.proxy.verdict import VERDICT, Verdict
+from addon.proxy.verdict import VERDICT, ConnectionNotes, Verdict
 from addon.runtime import Runtime
 from addon.service import inputs
 from addon.service import requests as service
@@ -68,9 +69,11 @@ def create_request(rt: Runtime, identity: Identity, form: dict[str, str]) -> int
 
 
 class RequestForm:
-    def __init__(self, reload: Reload, metrics: Metrics) -> None:
+    def __init__(self, reload: Reload, metrics: Metrics,
+                 notes: ConnectionNotes | None = None) -> None:
         self.reload = reload
         self.metrics = metrics
+        self.notes = notes or ConnectionNotes()
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guarita-form")
 
     def request(self, flow: http.HTTPFlow) -> Coroutine[Any, Any, None] | None:
@@ -83,7 +86,13 @@ class RequestForm:
     async def _answer(self, flow: http.HTTPFlow, v: Verdict) -> None:
         portal = normalize_host(ctx.options.guarita_portal_host)  # validated by enforce
         req = flow.request
-        if req.method != "POST" or req.path.split("?", 1)[0] != FORM_PATH:
+        path = req.path.split("?", 1)[0]
+        if req.method == "GET" and path == SELFTEST_PATH:
+            ip = v.client_ip or ""
+            flow.response = selftest.page(self.reload.runtime, v, self.notes.dns_seen.get(ip),
+                                          portal)
+            return
+        if req.method != "POST" or path != FORM_PATH:
             flow.response = simple_page(404, "Página não encontrada",
                                         "Esta página do filtro não existe.", portal)
             return

@@ -69,6 +69,8 @@ class ConnectionNotes:
 
     refused: dict[str, Decision] = field(default_factory=dict)
     pages: dict[str, Verdict] = field(default_factory=dict)
+    # client address -> when it last asked the DNS companion (`dnsguard` -> the self-test)
+    dns_seen: dict[str, float] = field(default_factory=dict)
 
     def take(self, client_id: str) -> Decision | None:
         return self.refused.pop(client_id, None)

@@ -7,7 +7,9 @@ import datetime as dt
 import json
 
 import pytest
+from mitmproxy.test import tflow
 
+from addon.proxy.dnsguard import DnsGuard
 from tests.proxy.conftest import Chain, make_flow, send
 from tests.support.store import made
 
@@ -161,3 +163,26 @@ def test_a_host_field_carrying_a_second_address_is_refused_not_filed(chain: Chai
     pending = json.loads(chain.ws.run("release", "requests", "--format", "json",
                                       check=True).stdout)
     assert pending == []
+
+
+def test_the_self_test_page_says_how_this_machine_is_seen(chain: Chain) -> None:
+    chain.login("servidor")
+    page = run(send(chain, make_flow("http://guarita.invalid/teste")))
+    text = page.response.text
+    assert page.response.status_code == 200 and not chain.upstream
+    assert "servidor (sessão de logon desta máquina)" in text and "Nível de acesso: 2" in text
+    assert "10.0.0.5" in text and "nenhuma pergunta deste computador" in text
+    # the machine asks the DNS companion: the page says so
+    guard = DnsGuard(chain.reload, chain.auditlog.metrics, chain.auditlog,
+                     chain.requestform.notes)
+    question = tflow.tdnsflow()
+    question.client_conn.peername = ("10.0.0.5", 53000)
+    guard.dns_request(question)
+    again = run(send(chain, make_flow("http://guarita.invalid/teste"))).response.text
+    assert "sim: a última pergunta deste computador" in again
+
+
+def test_every_block_page_links_the_self_test(chain: Chain) -> None:
+    chain.login("estagiario")
+    f = run(send(chain, make_flow("http://www.facebook.com/", headers={"accept": "text/html"})))
+    assert f.response.status_code == 403 and 'href="http://guarita.invalid/teste"' in f.response.text
