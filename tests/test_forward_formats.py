@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from addon.audit.schema import COLUMNS
-from addon.forward.formats import Shape, cef_audit, message, ocsf_audit
+from addon.forward.formats import Shape, _json, cef_audit, message, ocsf_audit
 from addon.settings.forward import FIELDS
 
 ROW = {"id": 7, "ts": 1764680000.25, "ref": "ab12-1", "user": "servidor", "client_ip": "10.0.0.5",
@@ -105,3 +105,11 @@ def test_json_bodies_stay_one_line_and_parse(value: str) -> None:
     assert "\n" not in text and "\r" not in text
     body = json.loads(text.split("] ", 1)[1])
     assert body["http_request"]["url"].get("path", "") == value or value == ""
+
+
+def test_json_bodies_are_the_standard_librarys_text_even_where_orjson_refuses() -> None:
+    body = ocsf_audit(ROW)
+    assert _json(body) == json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    odd = {**body, "unmapped": {"path": "\\udcff", "big": 2**70}}
+    odd["unmapped"]["path"] = "\udcff"  # a lone surrogate orjson will not write
+    assert json.loads(_json(odd))["unmapped"]["big"] == 2**70

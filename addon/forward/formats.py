@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from addon import __version__
 
 Row = Mapping[str, Any]
@@ -256,6 +258,15 @@ def message(kind: str, row: Row, shape: Shape) -> bytes:
     wants it, framed."""
     fields = audit_fields(row, shape) if kind == "audit" else admin_fields(row, shape)
     body = BODIES[(shape.format, kind)](fields)
-    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False,
-                                                          separators=(",", ":"), default=str)
-    return frame(kind, row, text, shape)  # the header's time and severity: the record's
+    # the header's time and severity are the record's, whatever fields the target sees
+    return frame(kind, row, body if isinstance(body, str) else _json(body), shape)
+
+
+def _json(body: dict[str, Any]) -> str:
+    """Compact JSON, as the standard library writes it with ensure_ascii off, ten times
+    faster; what orjson refuses (a lone surrogate, an integer past 64 bits) the standard
+    library writes."""
+    try:
+        return orjson.dumps(body, default=str).decode("utf-8")
+    except (orjson.JSONEncodeError, UnicodeDecodeError):
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
