@@ -230,9 +230,6 @@ class Shipper:
                         f" ({self.down})" if self.down else "")
 
     # -------------------------------------------------------------- stopping
-    def idle(self) -> bool:
-        return not self.inflight and self.down is None
-
     def drain(self, audit: sqlite3.Connection | None, state: sqlite3.Connection,
               timeout: float) -> bool:
         """At a graceful stop: send everything committed, wait until it counts as received,

@@ -82,7 +82,7 @@ class DnsGuard:
             return None
         started, identity, d, ip, name = asked
         if self.reload.runtime.policy.dns_record != "all":
-            self.audit.count(d)
+            self.metrics.dns_questions.labels(d.rule).inc()
             return None
         return self._record(started, identity, d, ip, name, flow)
 
@@ -93,7 +93,7 @@ class DnsGuard:
                 flow: Any) -> Awaitable[None] | None:
         q = flow.request.question
         status = flow.response.response_code if flow.response is not None else None
-        self.audit.count(d)
+        self.metrics.dns_questions.labels(d.rule).inc()  # not guarita_requests: no web request
         return self.audit.submit(record(
             started, new_ref(), identity, d, "DNS", "dns", name, 53,
             dns.types.to_str(q.type) if q is not None else None, status, None, None,

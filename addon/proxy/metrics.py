@@ -42,6 +42,9 @@ class Metrics:
                                       "Times the audit writer failed and was restarted", registry=r)
         self.audit_batch_seconds = Histogram("guarita_audit_batch_seconds",
                                              "Time to write one audit batch", registry=r)
+        self.dns_questions = Counter("guarita_dns_questions",
+                                     "Questions the DNS companion answered, by rule", ["rule"],
+                                     registry=r)
         self.forwarded = Counter("guarita_forwarded", "Messages sent to a SIEM target",
                                  ["target", "kind"], registry=r)
         self.forward_errors = Counter("guarita_forward_errors",

@@ -44,7 +44,7 @@ from addon.proxy.verdict import INTERNAL_ERROR, VERDICT, ConnectionNotes, Verdic
 log = logging.getLogger("guarita")
 
 NOT_TLS = "tunnel.not_tls"
-ECH_EXTENSION = 0xFE0D  # encrypted_client_hello (RFC 9849)
+ECH_EXTENSION = 0xFE0D  # encrypted_client_hello (TLS Encrypted Client Hello, draft-ietf-tls-esni)
 # Art. 10 VII: a hello that hides the site it asks for behind another name
 ECH_HIDDEN = refusal("tls.ech", "Encrypted Client Hello (ECH) esconde o site de destino atrás "
                                 "de outro nome: conexão não permitida (Art. 10 VII)")

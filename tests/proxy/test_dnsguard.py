@@ -61,5 +61,5 @@ def test_the_policy_may_record_only_refusals(chain: Chain) -> None:
     guard.dns_response(f)
     ask(chain, "use-application-dns.net")
     assert [r["rule"] for r in chain.rows()] == ["dns.canary"]
-    assert chain.metric("guarita_requests_total", {"decision": "allow", "level": "0",
-                                                   "category": "government"}) >= 1
+    assert chain.metric("guarita_dns_questions_total", {"rule": "dns.answered"}) == 1
+    assert chain.metric("guarita_dns_questions_total", {"rule": "dns.canary"}) == 1
