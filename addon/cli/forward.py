@@ -9,12 +9,13 @@ import threading
 from pathlib import Path
 
 import click
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import CollectorRegistry, start_http_server
 
 from addon.audit import query
 from addon.cli.common import closing, config_option, emit, fmt_time, format_option, policy_of, state_of
 from addon.errors import GuaritaError
-from addon.forward.service import Forwarding, Hooks
+from addon.forward.metrics import ForwardMetrics
+from addon.forward.service import Forwarding
 from addon.forward.source import standing
 from addon.policy.model import Policy
 from addon.settings.load import load_policy
@@ -85,18 +86,10 @@ def forward_run(interval: float, metrics_port: int, config: Path) -> None:
     policy = _Policy(config)
     ready.ensure(policy.current.paths)
     registry = CollectorRegistry()
-    sent = Counter("guarita_forwarded", "Messages sent to a SIEM target", ["target", "kind"],
-                   registry=registry)
-    errors = Counter("guarita_forward_errors", "Times a SIEM target was unreachable or went "
-                     "away", ["target"], registry=registry)
-    behind = Gauge("guarita_forward_behind_records", "Records committed but not yet taken by "
-                   "a SIEM target", ["target"], registry=registry)
+    metrics = ForwardMetrics(registry)
     if metrics_port:
         start_http_server(metrics_port, "127.0.0.1", registry=registry)
-    service = Forwarding(policy, Hooks(
-        sent=lambda t, kind, n: sent.labels(t, kind).inc(n),
-        error=lambda t: errors.labels(t).inc(),
-        behind=lambda t, n: behind.labels(t).set(n)))
+    service = Forwarding(policy, metrics.hooks())
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -16,7 +16,7 @@ from typing import Any
 
 from mitmproxy import ctx
 
-from addon.forward.service import Forwarding, Hooks
+from addon.forward.service import Forwarding
 from addon.proxy.metrics import Metrics
 from addon.proxy.options import positive_number
 from addon.proxy.reload import Reload
@@ -28,10 +28,7 @@ class Forwarder:
     def __init__(self, reload: Reload, metrics: Metrics) -> None:
         self.metrics = metrics
         self.interval = 1.0
-        self.service = Forwarding(lambda: reload.runtime.policy, Hooks(
-            sent=lambda target, kind, n: metrics.forwarded.labels(target, kind).inc(n),
-            error=lambda target: metrics.forward_errors.labels(target).inc(),
-            behind=lambda target, n: metrics.forward_behind.labels(target).set(n),
+        self.service = Forwarding(lambda: reload.runtime.policy, metrics.forward.hooks(
             failed=lambda: metrics.errors.labels("forward").inc()))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -16,6 +16,7 @@ from typing import Any
 from mitmproxy import ctx, exceptions
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from addon.forward.metrics import ForwardMetrics
 from addon.policy.model import Decision
 
 log = logging.getLogger("guarita")
@@ -45,14 +46,7 @@ class Metrics:
         self.dns_questions = Counter("guarita_dns_questions",
                                      "Questions the DNS companion answered, by rule", ["rule"],
                                      registry=r)
-        self.forwarded = Counter("guarita_forwarded", "Messages sent to a SIEM target",
-                                 ["target", "kind"], registry=r)
-        self.forward_errors = Counter("guarita_forward_errors",
-                                      "Times a SIEM target was unreachable or went away",
-                                      ["target"], registry=r)
-        self.forward_behind = Gauge("guarita_forward_behind_records",
-                                    "Records committed but not yet taken by a SIEM target",
-                                    ["target"], registry=r, multiprocess_mode="livemax")
+        self.forward = ForwardMetrics(r)  # guarita_forwarded*, guarita_forward_*
         self.directory_lookups = Counter("guarita_directory_lookups",
                                          "Directory lookups", ["result"], registry=r)
         self.cache_hits = Counter("guarita_cache_hits", "Identity cache hits", ["cache"],
