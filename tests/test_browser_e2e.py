@@ -129,3 +129,20 @@ def test_the_no_user_page(ws: Workspace, tmp_path: Path) -> None:
         b.quit()
         p.stop()
         p.net.stop()
+
+
+def test_from_a_block_page_to_the_self_test(ws: Workspace, proxy: Proxy, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    ws.run("session", "login", "servidor", "127.0.0.1", check=True)
+    b = web.Browser(tmp_path / "selftest", proxy.port, [])
+    try:
+        assert "Acesso bloqueado" in b.open("http://www.pornhub.com/")
+        b.driver.find_element(By.LINK_TEXT, "Como este computador é visto pelo filtro").click()
+        wait_until(lambda: "Nível de acesso" in b.driver.page_source, what="the self-test page")
+        page = b.driver.page_source
+        assert b.driver.current_url == "http://guarita.invalid/teste"
+        assert "servidor (sessão de logon desta máquina)" in page and "127.0.0.1" in page
+        shot(b, "self-test.png", tmp_path)
+    finally:
+        b.quit()
