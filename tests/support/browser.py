@@ -73,11 +73,15 @@ class Browser:
         """Load `url`; returns the page's HTML (Chromium's own error page included)."""
         from selenium.common.exceptions import WebDriverException
 
-        try:
-            self.driver.get(url)
-        except WebDriverException:
-            pass  # a TLS or network error page is still a page
-        return str(self.driver.page_source)
+        for _ in range(3):  # on a loaded machine a first navigation can end blank or failed
+            try:
+                self.driver.get(url)
+            except WebDriverException:
+                pass  # a TLS or network error page is still a page
+            page = str(self.driver.page_source)
+            if page.strip() and "<body></body>" not in page and 'id="main-frame-error"' not in page:
+                break
+        return page
 
     def certificate_issuer(self, origin: str) -> str:
         """The issuer CN of the certificate this browser was shown for `origin`."""
