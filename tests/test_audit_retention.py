@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from addon.audit import query, retention
 from addon.audit.record import record
@@ -93,7 +94,10 @@ def test_the_policy_may_keep_records_until_pruned_by_hand(ws: Workspace) -> None
     assert policy.audit_retention_days is None and policy.audit_keep_query
     state = made(policy.paths)
     assert retention.Retention().run(state, policy) is None
-    tree["audit"] = {"retention_days": 183, "witness": "/mnt/fora/guarita.witness"}
+    tree["audit"] = {"retention_days": 183, "witnes": "/mnt/fora/guarita.witness"}
     ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
     cp = ws.run("check", "http://www.gov.br/", "--user", "servidor")
-    assert cp.returncode == 2 and "audit.witness" in cp.stderr  # not built yet: refused
+    assert cp.returncode == 2 and "audit.witnes" in cp.stderr  # a typo is refused
+    tree["audit"] = {"retention_days": 183, "witness": "/mnt/fora/guarita.witness"}
+    ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    assert load_policy(ws.config, ws.root).audit_witness == Path("/mnt/fora/guarita.witness")

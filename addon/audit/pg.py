@@ -24,6 +24,8 @@ import psycopg
 
 from addon.audit.held import held_clause
 from addon.audit.schema import COLUMN_TYPES, COLUMNS
+from addon.audit.seal import Seal
+from addon.audit.sealer import Sealer
 from addon.errors import StateError
 from addon.policy.text import safe_text
 from addon.state.holds import NOBODY, Kept
@@ -143,17 +145,19 @@ class PgSink:
         self._months: set[tuple[int, int]] = set()
         self.coerced = 0
 
-    def write(self, batch: Sequence[Sequence[Any]], on_coerce: Callable[[Exception], None]) -> None:
+    def write(self, batch: Sequence[Sequence[Any]], on_coerce: Callable[[Exception], None],
+              sealer: Sealer) -> Seal:
         months = months_of(batch)
         try:
-            self._copy(batch, months)
+            return self._copy(batch, months, sealer, False)
         except sqlite3.OperationalError:
             raise
         except sqlite3.Error as exc:  # not the server: a record it refuses; fit each one
             on_coerce(exc)
-            self._copy([fitted(r) for r in batch], months)
+            return self._copy([fitted(r) for r in batch], months, sealer, True)
 
-    def _copy(self, batch: Sequence[Sequence[Any]], months: set[tuple[int, int]]) -> None:
+    def _copy(self, batch: Sequence[Sequence[Any]], months: set[tuple[int, int]],
+              sealer: Sealer, coerced: bool) -> Seal:
         conn = self.conn
         try:
             with conn:
@@ -164,6 +168,11 @@ class PgSink:
                 with conn.raw.cursor() as cur, cur.copy(COPY) as copy:
                     for rec in batch:
                         copy.write_row(rec)
+                # under the lock the batch's ids are the sequence's last len(batch)
+                row = conn.execute("SELECT currval('audit_id_seq')").fetchone()
+                assert row is not None
+                last = int(row[0])
+                return sealer.seal(conn, batch, last - len(batch) + 1, read_back=coerced)
         except psycopg.Error as exc:
             self._months.clear()  # a rolled-back partition is not there after all
             raise pg.error(exc) from exc

@@ -43,10 +43,12 @@ def record(ts: float, ref: str, identity: Identity | None, d: Decision, method: 
            bytes_in: int | None, bytes_out: int | None, duration_ms: float | None,
            client_ip: str | None) -> tuple[object, ...]:
     ident = identity or Identity(None)
+    # times as floats whatever the caller passed: the seal hashes the record as it is
+    # here, and the columns store REAL (addon/audit/seal.py)
     return (
-        ts, ref, safe_text(ident.user), client_ip, ident.machine_level, ident.base_level,
+        float(ts), ref, safe_text(ident.user), client_ip, ident.machine_level, ident.base_level,
         d.level, safe_text(method, 64), safe_text(scheme, 16), safe_text(host, 512), port,
         safe_text(path), status, d.action, d.rule,
         _categories_json(d.categories), d.release_id,
-        bytes_in, bytes_out, duration_ms, ident.source,
+        bytes_in, bytes_out, None if duration_ms is None else float(duration_ms), ident.source,
     )

@@ -14,8 +14,10 @@ import datetime as dt
 import sqlite3
 import time
 from collections.abc import Callable
+from typing import Any
 
-from addon.audit import query
+from addon.audit import query, signing
+from addon.audit.sealer import record_prune
 from addon.policy.model import Policy
 from addon.state import history, holds
 from addon.store.url import redact
@@ -44,11 +46,27 @@ class Retention:
         return n
 
 
+def _writable(policy: Policy) -> Any:
+    if policy.paths.database:
+        from addon.store import pg
+
+        return pg.connect(policy.paths.database)
+    return sqlite3.connect(policy.paths.audit_file, timeout=30)
+
+
 def prune(state: sqlite3.Connection, policy: Policy, before: float, operator: str,
           on_progress: Callable[[int], None] | None = None) -> int:
-    """Prune the audit log before `before`, holds kept; recorded in the admin history."""
+    """Prune the audit log before `before`, holds kept; recorded in the admin history and,
+    signed, beside the seals (the node's key is needed first: a pruning nobody signed
+    would look like a deletion to `guarita audit verify`)."""
+    key = signing.load_key(policy.paths.state_dir)
     kept = holds.kept(state)
     n = query.prune(policy.paths, before, on_progress=on_progress, kept=kept)
+    conn = _writable(policy)
+    try:
+        record_prune(conn, key, policy.audit_witness, before, n, operator)
+    finally:
+        conn.close()
     when = dt.datetime.fromtimestamp(before, policy.calendar.tz).isoformat(timespec="seconds")
     with state:
         history.record(state, operator, "audit.prune", redact(str(policy.paths.audit_target)),

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from addon.audit.schema import COLUMNS, INSERT, open_audit
+from addon.audit.seal import Seal
+from addon.audit.sealer import Sealer
 from addon.errors import StateError
 from addon.policy.text import safe_text
 from addon.store import ready
@@ -72,13 +74,16 @@ class SqliteSink:
         ready.ensure_sqlite(path, "audit")  # the writer's start: a new log gets its schema here
         self.conn = open_audit(path)
 
-    def write(self, batch: list[Record], on_coerce: Callable[[Exception], None]) -> None:
+    def write(self, batch: list[Record], on_coerce: Callable[[Exception], None],
+              sealer: Sealer) -> Seal:
         conn = self.conn
+        coerced = False
         with conn:
             try:
                 conn.executemany(INSERT, batch)
             except RECORD_ERRORS as exc:  # not the disk: a record SQLite refuses
                 on_coerce(exc)
+                coerced = True
                 # executemany stored the rows before the bad one: start the batch again
                 conn.rollback()
                 for rec in batch:
@@ -86,6 +91,9 @@ class SqliteSink:
                         conn.execute(INSERT, rec)
                     except RECORD_ERRORS:
                         conn.execute(INSERT, _as_row(rec))
+            # one transaction holds the write lock: the batch's ids are contiguous
+            last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+            return sealer.seal(conn, batch, last - len(batch) + 1, read_back=coerced)
 
     def analyze(self) -> None:
         """Refresh the planner's statistics (bounded sampling: milliseconds on any size).
@@ -114,8 +122,10 @@ class AuditWriter:
     def __init__(self, path: Path | str, flush_interval: float = 0.1, max_batch: int = 50_000,
                  max_queue: int = 200_000, min_batch: int = 5000,
                  on_batch: Callable[[int, float], None] | None = None,
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None,
+                 sealer: Sealer | None = None) -> None:
         self.path = path
+        self.sealer = sealer or Sealer()  # every batch sealed; signed when it has a key
         self.flush_interval = flush_interval
         self.max_batch = max_batch
         self.max_queue = max_queue
@@ -197,7 +207,7 @@ class AuditWriter:
         batch = list(itertools.islice(q, n))
         started = time.perf_counter()
         try:
-            self._connect().write(batch, self._coerced)
+            sealed = self._connect().write(batch, self._coerced, self.sealer)
         except (sqlite3.Error, OSError, StateError) as exc:  # StateError: cannot make the schema
             message = f"audit log {self.where}: cannot write ({exc}); {len(q)} records wait, retrying"
             if message.split(";")[0] != (self.last_error or "").split(";")[0]:
@@ -210,6 +220,7 @@ class AuditWriter:
         if self.last_error:  # before the queue empties: whoever sees it empty sees no error
             log.warning("audit log %s: writing again, backlog cleared", self.where)
             self.last_error = None
+        self.sealer.committed(sealed)
         for _ in range(n):
             q.popleft()
         self.written += n
@@ -226,6 +237,14 @@ class AuditWriter:
         log.error("audit log %s: a record could not be stored as it was (%s); stored as text",
                   self.where, exc)
         self.coerced += 1
+
+    def _checkpoint(self) -> None:
+        """Sign the chain's head; a failure waits for the next round (the seals are there)."""
+        try:
+            self.sealer.checkpoint(self._connect().conn)
+        except (sqlite3.Error, OSError, StateError) as exc:
+            self.sealer.signed_at = time.monotonic()  # tried: the next attempt in a minute
+            log.warning("audit log %s: checkpoint not signed (%s); trying again", self.where, exc)
 
     def _analyze(self) -> None:
         self._analyzed, self._analyzed_at = time.monotonic(), max(self.written, 1000)
@@ -254,6 +273,8 @@ class AuditWriter:
         while True:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
+            if self.sealer.due():
+                self._checkpoint()
             while self._queue:
                 if not self._flush_once():
                     if self._stop and backoff >= 5.0:
@@ -265,6 +286,7 @@ class AuditWriter:
                 if len(self._queue) < self.min_batch and not self._stop:
                     break  # a small remainder waits for the next interval: fewer transactions
             if self._stop and not self._queue:
+                self._checkpoint()  # a graceful stop signs what it wrote
                 return
 
     def flush(self, timeout: float = 10.0) -> bool:

@@ -12,9 +12,11 @@ import click
 from addon.audit import query, retention
 from addon.audit import violations as counting
 from addon.audit.schema import COLUMNS
+from addon.cli import evidence
 from addon.cli.common import (
     audit_of,
     config_option,
+    default_operator,
     emit,
     fmt_time,
     format_option,
@@ -30,9 +32,23 @@ from addon.identity.directory import chief_of
 from addon.identity.registry import make_directory
 from addon.policy.hosts import canonical_ip
 from addon.policy.model import Policy
+from addon.service import reads
 from addon.state import history
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _why(f: F) -> F:
+    """Why this read: in the access log (who read whose records), required with a named
+    person or machine when the policy's audit.require_case_for_person is on."""
+    f = click.option("--purpose", help="Why these records are read (kept in the access log).")(f)
+    return click.option("--case", "case_ref", help="The case (processo) this read is for.")(f)
+
+
+def _admit(policy: Policy, action: str, f: query.Filters, case_ref: str | None,
+           purpose: str | None, **more: Any) -> None:
+    reads.admit(policy, state_of(policy),
+                reads.read_of(default_operator(), "cli", action, f, purpose, case_ref, **more))
 
 
 def _since_until(f: F) -> F:
@@ -77,13 +93,17 @@ def audit() -> None:
               help="error: allowed, but the site failed (DNS, refused, TLS, timeout).")
 @_since_until
 @click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
+@_why
 @format_option
 @config_option
-def query_(config: Path, fmt: str, limit: int, **kw: Any) -> None:
+def query_(config: Path, fmt: str, limit: int, case_ref: str | None, purpose: str | None,
+           **kw: Any) -> None:
     """Audit records, newest first, matching every filter given."""
     policy = policy_of(config)
     conn = audit_of(policy)
-    rows = _times(query.records(conn, _filters(policy, **kw), limit), policy)
+    f = _filters(policy, **kw)
+    _admit(policy, "query", f, case_ref, purpose, limit=limit)
+    rows = _times(query.records(conn, f, limit), policy)
     if fmt == "table":
         cols = ["ts", "ref", "user", "client_ip", "level", "method", "host", "path", "status",
                 "decision", "rule", "categories", "bytes_in", "bytes_out"]
@@ -101,13 +121,17 @@ def query_(config: Path, fmt: str, limit: int, **kw: Any) -> None:
 @click.option("--decision", type=click.Choice(["allow", "block", "error"]),
               help="error: allowed, but the site failed (DNS, refused, TLS, timeout).")
 @_since_until
+@_why
 @format_option
 @config_option
-def report(config: Path, fmt: str, by: str, top: int, **kw: Any) -> None:
+def report(config: Path, fmt: str, by: str, top: int, case_ref: str | None,
+           purpose: str | None, **kw: Any) -> None:
     """Usage statistics: requests, blocked attempts, bytes and users, top N."""
     policy = policy_of(config)
     conn = audit_of(policy)
-    rows = query.report(conn, _filters(policy, **kw), by, top)
+    f = _filters(policy, **kw)
+    _admit(policy, "report", f, case_ref, purpose, by=by, top=top)
+    rows = query.report(conn, f, by, top)
     emit(rows, [by, "requests", "blocked", "bytes", "users"], fmt)
 
 
@@ -118,9 +142,11 @@ def report(config: Path, fmt: str, by: str, top: int, **kw: Any) -> None:
 @click.option("--attempts", "each", is_flag=True,
               help="One row per attempt, with the records behind it (their references).")
 @_since_until
+@_why
 @format_option
 @config_option
-def violations(config: Path, fmt: str, by_unit: bool, each: bool, **kw: Any) -> None:
+def violations(config: Path, fmt: str, by_unit: bool, each: bool, case_ref: str | None,
+               purpose: str | None, **kw: Any) -> None:
     """Art. 19: the refusals the policy's `violations.rules` count, per user, in attempts.
 
     An attempt is a person on one site within `violations.window_minutes` (shipped: 10),
@@ -131,7 +157,10 @@ def violations(config: Path, fmt: str, by_unit: bool, each: bool, **kw: Any) -> 
     """
     policy = policy_of(config)
     n = policy.notify
-    found = counting.count(audit_of(policy), _filters(policy, **kw), n.rules, n.window)
+    f = _filters(policy, **kw)
+    conn = audit_of(policy)
+    _admit(policy, "violations", f, case_ref, purpose)
+    found = counting.count(conn, f, n.rules, n.window)
     people = counting.per_person(found)
     if each:
         rows = [{"user": a.user, "host": a.host, "rule": a.rule, "first": a.first,
@@ -190,3 +219,5 @@ def prune(before: str, config: Path, operator: str) -> None:
 
 
 audit.add_command(hold)
+for _command in evidence.COMMANDS:
+    audit.add_command(_command)

@@ -9,10 +9,12 @@ from typing import Any
 
 from flask import Flask, g, jsonify, render_template, request
 
+from addon.audit import query
+from addon.console.audit_pages import day_start
 from addon.console.auth import User
-from addon.console.guards import REVIEWERS, api_error, categories_of, page, release, state
+from addon.console.guards import AUDITORS, REVIEWERS, api_error, categories_of, page, release, state
 from addon.errors import GuaritaError
-from addon.service import admin
+from addon.service import admin, reads
 from addon.service import requests as service
 from addon.service.inputs import InvalidInput
 from addon.state import releases
@@ -24,6 +26,38 @@ def register(app: Flask) -> None:
     def api_help() -> Any:
         """The API documented for the people who connect other systems to it."""
         return render_template("api.html")
+
+    @app.get("/api/auditoria")
+    @page(*AUDITORS)
+    def api_audit() -> Any:
+        """Audit records for auditors' systems: the console's filters (usuario, ip, site,
+        decisao, ref, desde, ate as AAAA-MM-DD), `processo` and `finalidade` for the access
+        log, `limite` up to 1,000; each call is in the access log like any other read."""
+        a = request.args
+        tz = g.rt.policy.calendar.tz
+        try:
+            f = query.Filters(user=a.get("usuario") or None, ip=a.get("ip") or None,
+                              host=a.get("site") or None, decision=a.get("decisao") or None,
+                              ref=a.get("ref") or None,
+                              since=day_start(a.get("desde"), tz, "desde"),
+                              until=day_start(a.get("ate"), tz, "ate", next_day=True))
+            limit = min(max(int(a.get("limite") or 100), 1), 1000)
+        except ValueError:
+            return api_error(400, "limite deve ser um número", "limite")
+        except GuaritaError as exc:
+            return refused(exc)
+        try:
+            reads.admit(g.rt.policy, state(), reads.read_of(
+                g.user.login, "api", "query", f, a.get("finalidade"), a.get("processo")))
+        except GuaritaError as exc:
+            return refused(exc)
+        conn = query.open_readonly(g.rt.policy.paths)
+        if conn is None:
+            return jsonify([])
+        try:
+            return jsonify([dict(r) for r in query.records(conn, f, limit)])
+        finally:
+            conn.close()
 
     @app.get("/api/pedidos")
     @page()

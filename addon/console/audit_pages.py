@@ -12,10 +12,11 @@ from flask import Flask, g, render_template, request
 
 from addon.audit import query, violations
 from addon.console.auth import User
-from addon.console.guards import AUDITORS, csv_download, form_error, page
+from addon.console.guards import AUDITORS, csv_download, form_error, page, state
 from addon.errors import GuaritaError
 from addon.identity.directory import chief_of
 from addon.runtime import Runtime
+from addon.service import reads
 from addon.service.inputs import InvalidInput
 from addon.state.history import local_time
 
@@ -51,6 +52,12 @@ def register(app: Flask) -> None:
                              until=day_start(a.get("ate"), tz, "ate", next_day=True),
                              users=_scope())
 
+    def _admit(action: str, f: query.Filters) -> None:
+        """The read, in the access log before any record is shown (GuaritaError: refused)."""
+        a = request.args
+        reads.admit(g.rt.policy, state(), reads.read_of(
+            g.user.login, "console", action, f, a.get("finalidade"), a.get("processo")))
+
     def _records(limit: int) -> list[dict[str, Any]]:
         conn = query.open_readonly(g.rt.policy.paths)
         if conn is None:
@@ -70,6 +77,7 @@ def register(app: Flask) -> None:
             return days, []
         try:
             f = query.Filters(since=time.time() - days * 86400, users=_scope())
+            _admit("violations", f)
             return days, violations.per_person(violations.count(conn, f, n.rules, n.window))
         finally:
             conn.close()
@@ -81,9 +89,10 @@ def register(app: Flask) -> None:
         charts, erro = None, None
         if request.args:
             try:
+                _admit("query", _filters())
                 rows, charts = _records(200), _charts(g.rt, _filters())
-            except InvalidInput as exc:
-                erro = exc.for_user
+            except GuaritaError as exc:
+                erro = exc.for_user or str(exc)
         return render_template("auditoria.html", registros=rows, filtros=request.args,
                                graficos=charts, escopo=_scope(), erro=erro,
                                categorias=sorted(g.rt.policy.category_labels))
@@ -117,8 +126,8 @@ def register(app: Flask) -> None:
     @page(*AUDITORS, "chefia")
     def audit_csv() -> Any:
         try:
-            _filters()
-        except InvalidInput as exc:
+            _admit("query", _filters())
+        except GuaritaError as exc:
             return form_error(exc)
         tz = g.rt.policy.calendar.tz
         return csv_download(({**r, "ts": local_time(r["ts"], tz)} for r in _records(100_000)),

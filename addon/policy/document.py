@@ -207,6 +207,13 @@ class AuditSpec(Declared):
 
     keep_query: Bool = False
     retention_days: Annotated[Int, Field(ge=1, le=3650)] | None = None
+    # a file outside the database (another volume or machine) where every signed checkpoint
+    # is appended; relative to the policy's folder
+    witness: str | None = None
+    # a question about a named person or machine must give a case reference
+    require_case_for_person: Bool = False
+    # the text the block page and the console link as "Aviso de privacidade" (LGPD Art. 9)
+    privacy_notice: str = ""
 
 
 class DnsSpec(Declared):

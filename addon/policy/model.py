@@ -167,6 +167,9 @@ class Policy:
     notify: NotifySettings = field(default_factory=NotifySettings)  # Art. 19, releases
     audit_keep_query: bool = False  # store query strings (they carry tokens, personal data)
     audit_retention_days: int | None = None  # None: kept until pruned by hand
+    audit_witness: Path | None = None  # where checkpoints are appended outside the database
+    audit_require_case: bool = False  # a case reference for questions about a named person
+    privacy_notice: str = ""  # the text linked from the block page and the console
     audit_forward: tuple[ForwardTarget, ...] = ()  # the SIEMs the log streams to (addon/forward)
     dns_refuse: frozenset[str] = frozenset()  # categories the DNS companion answers NXDOMAIN
     dns_record: str = "all"  # or "refused": only refused questions in the audit log

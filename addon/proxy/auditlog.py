@@ -24,11 +24,15 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mitmproxy import ctx, http
 
+from addon.audit import signing
 from addon.audit.record import record
 from addon.audit.schema import local_view, open_audit
+from addon.audit.sealer import Sealer
 from addon.audit.writer import AuditWriter
+from addon.errors import GuaritaError
 from addon.policy.model import Decision
 from addon.proxy.identify import client_ip
 from addon.proxy.metrics import Metrics
@@ -62,12 +66,16 @@ class AuditLog:
             self.keep_query = bool(ctx.options.guarita_audit_query)
         if "guarita_policy" not in updated or self.reload.source is None:
             return
-        path = self.reload.runtime.policy.paths.audit_target
+        policy = self.reload.runtime.policy
+        path = policy.paths.audit_target
         if self.writer is not None and self.writer.path == path:
+            self.writer.sealer.witness_file = policy.audit_witness  # a reload may move it
             return
         if self.writer is not None:
             self._close()
-        self.writer = AuditWriter(path, on_batch=self._on_batch, on_error=self._on_error)
+        self.writer = AuditWriter(path, on_batch=self._on_batch, on_error=self._on_error,
+                                  sealer=Sealer(key=self._key(policy.paths.state_dir),
+                                                witness_file=policy.audit_witness))
         if not isinstance(path, Path):
             return  # PostgreSQL knows time zones: auditors convert in their own queries
         try:
@@ -75,6 +83,15 @@ class AuditLog:
                 local_view(conn, self.reload.runtime.policy.calendar.tz)
         except (sqlite3.Error, OSError) as exc:  # the writer reports and retries on its own
             log.warning("guarita: audit log %s: local-time view not made (%s)", path, exc)
+
+    @staticmethod
+    def _key(state_dir: Path) -> Ed25519PrivateKey | None:
+        """The node's signing key; without a usable one records are still sealed, unsigned."""
+        try:
+            return signing.load_key(state_dir)
+        except (GuaritaError, OSError) as exc:
+            log.error("guarita: audit checkpoints not signed: %s", exc)
+            return None
 
     def _on_batch(self, n: int, seconds: float) -> None:
         self.metrics.audit_written.inc(n)

@@ -37,7 +37,12 @@ STATE_TABLES = (
     Table("sessions", "ip", False), Table("blocks", "id", True), Table("releases", "id", True),
     Table("admin_log", "id", True), Table("outbox", "id", True), Table("digests", "period", False),
     Table("list_files", "key", False), Table("audit_holds", "id", True),
-    Table("forward_positions", "target", False),
+    Table("forward_positions", "target", False), Table("audit_access", "id", True),
+)
+# the log with its seals and checkpoints: `guarita audit verify` passes on the copy
+AUDIT_TABLES = (
+    Table("audit", "id", True), Table("audit_seals", "id", True),
+    Table("audit_checkpoints", "id", True), Table("audit_origin", "legacy_max_id", False),
 )
 PROGRESS = """CREATE TABLE IF NOT EXISTS guarita_copy (
   source TEXT NOT NULL, name TEXT NOT NULL, last TEXT NOT NULL, copied BIGINT NOT NULL,
@@ -144,7 +149,8 @@ def _count(path: Path, table: str) -> int:
 def total_rows(paths: Paths) -> int:
     """Rows in the source: the length of the progress bar."""
     state = paths.state_file
-    return sum(_count(state, t.name) for t in STATE_TABLES) + _count(paths.audit_file, "audit")
+    return (sum(_count(state, t.name) for t in STATE_TABLES)
+            + sum(_count(paths.audit_file, t.name) for t in AUDIT_TABLES))
 
 def copy_to(paths: Paths, url: str, on_rows: Callable[[int], None] = lambda n: None
             ) -> list[Counted]:
@@ -168,7 +174,7 @@ def copy_to(paths: Paths, url: str, on_rows: Callable[[int], None] = lambda n: N
     try:
         target.execute(PROGRESS)
         for path, tables in ((state_file, STATE_TABLES),
-                             (paths.audit_file, (Table("audit", "id", True),))):
+                             (paths.audit_file, AUDIT_TABLES)):
             if not path.exists():
                 continue
             src = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 KNOWN: dict[str, tuple[str, ...]] = {
-    "state": ("s0001", "s0002", "s0003"),
-    "audit": ("a0001", "a0002"),
+    "state": ("s0001", "s0002", "s0003", "s0004"),
+    "audit": ("a0001", "a0002", "a0003"),
 }
 VERSION_TABLE = "guarita_alembic_version"
 

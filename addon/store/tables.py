@@ -227,7 +227,59 @@ audit = Table(
     postgresql_partition_by="RANGE (ts)",
 )
 
-BRANCH_OF = {table.name: ("audit" if table is audit else "state")
+audit_seals = Table(  # one per batch the writer committed: its ids and leaves (audit/seal.py)
+    "audit_seals", metadata,
+    _id(),
+    Column("chain", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("first_id", BigInteger, nullable=False),
+    Column("last_id", BigInteger, nullable=False),
+    Column("min_ts", SECONDS),
+    Column("max_ts", SECONDS),
+    Column("leaves", LargeBinary),  # NULL once every record of the seal was pruned
+    Column("root", Text, nullable=False),
+    Column("digest", Text, nullable=False),
+    Index("audit_seals_chain", "chain", "seq", unique=True),
+    Index("audit_seals_first", "first_id"),
+)
+
+audit_checkpoints = Table(  # signed chain digests and pruning statements (audit/sealer.py)
+    "audit_checkpoints", metadata,
+    _id(),
+    Column("kind", Text, _one_of("kind", "checkpoint", "prune"), nullable=False),
+    Column("chain", Text, nullable=False),
+    Column("seq", BigInteger),
+    Column("ts", SECONDS, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("signature", Text, nullable=False),
+    Index("audit_checkpoints_chain", "chain", "seq"),
+)
+
+audit_origin = Table(  # the last record written before the chain existed: not provable
+    "audit_origin", metadata,
+    Column("legacy_max_id", BigInteger, primary_key=True, autoincrement=False),
+)
+
+audit_access = Table(  # who read whose records (audit/access.py); chained, append-only
+    "audit_access", metadata,
+    _id(),
+    Column("at", SECONDS, nullable=False),
+    Column("reader", Text, nullable=False),
+    Column("door", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("subject_user", Text),
+    Column("subject_ip", Text),
+    Column("filters", Text, nullable=False),
+    Column("purpose", Text),
+    Column("case_ref", Text),
+    Column("digest", Text, nullable=False),
+    Index("audit_access_at", "at"),
+    Index("audit_access_user", "subject_user", "at"),
+)
+
+AUDIT_BRANCH = frozenset({"audit", "audit_seals", "audit_checkpoints", "audit_origin"})
+BRANCH_OF = {table.name: ("audit" if table.name in AUDIT_BRANCH else "state")
              for table in metadata.tables.values()}
 
 # What a database holds besides the declared tables: the audit's month partitions, the old

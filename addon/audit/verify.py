@@ -1,0 +1,335 @@
+"""`guarita audit verify`: is the log what the writers sealed and signed?
+
+Three passes, each over what the one before established:
+1. **Seals**, chain by chain: numbers without gaps, each root the hash of its leaves, each
+   digest following from the one before. A changed, removed or inserted seal breaks here.
+2. **Checkpoints and the witness**: every signature valid; every checkpoint's digest the
+   chain's digest at that seal; every line of the witness present in the database, unchanged,
+   and reached by its chain (or the tail was cut). Pruning statements give the cut-offs.
+3. **Records**, in id order: each one's hash the leaf its seal holds for it (a record that
+   hashes to another leaf of its seal was moved: reordered); no record outside a seal
+   (inserted) unless written before seals existed; every leaf with its record, unless its time
+   is before a signed cut-off (pruned).
+
+What it cannot show is written in docs/audit.md: a record never written, and the records
+sealed after the last checkpoint the witness holds (counted, reported as not yet signed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from addon.audit import seal, signing
+from addon.audit.schema import COLUMNS
+
+SEALS = ("SELECT chain, seq, first_id, last_id, min_ts, max_ts, leaves, root, digest "
+         "FROM audit_seals ORDER BY chain, seq")
+CHECKPOINTS = ("SELECT id, kind, chain, seq, ts, body, public_key, signature "
+               "FROM audit_checkpoints ORDER BY id")
+RECORDS = "SELECT id, {} FROM audit WHERE id BETWEEN ? AND ? ORDER BY id".format(  # noqa: S608
+    ", ".join(f'"{c}"' for c in COLUMNS))
+MAX_PROBLEMS = 50
+
+
+@dataclass
+class StoredSeal:
+    chain: str
+    seq: int
+    first_id: int
+    last_id: int
+    min_ts: float | None
+    max_ts: float | None
+    leaves: bytes | None
+    root: str
+    digest: str
+
+
+@dataclass
+class Report:
+    problems: list[str] = field(default_factory=list)
+    records: int = 0
+    seals: int = 0
+    chains: int = 0
+    checkpoints: int = 0
+    witnessed: int = 0
+    pruned: int = 0
+    legacy: int = 0
+    unsigned: int = 0  # records sealed after their chain's last checkpoint
+    keys: set[str] = field(default_factory=set)
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(text)
+
+
+def _seals(conn: Any) -> dict[str, list[StoredSeal]]:
+    chains: dict[str, list[StoredSeal]] = {}
+    for r in conn.execute(SEALS):
+        leaves = bytes(r[6]) if r[6] is not None else None
+        s = StoredSeal(str(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4], r[5], leaves,
+                       str(r[7]), str(r[8]))
+        chains.setdefault(s.chain, []).append(s)
+    return chains
+
+
+def check_chains(chains: dict[str, list[StoredSeal]], report: Report
+                 ) -> dict[str, dict[int, str]]:
+    """Pass 1: each chain's digests as they follow from its seals, by number."""
+    heads: dict[str, dict[int, str]] = {}
+    for name, seals in chains.items():
+        report.chains += 1
+        digests: dict[int, str] = {}
+        prev = seal.GENESIS
+        expected = 1
+        for s in seals:
+            report.seals += 1
+            where = f"chain {name}, seal {s.seq} (records {s.first_id}–{s.last_id})"
+            if s.seq != expected:
+                report.problem(f"chain {name}: seal {expected}"
+                               f"{'' if s.seq == expected + 1 else f'–{s.seq - 1}'} deleted "
+                               f"(the chain goes from seal {expected - 1} to {s.seq})")
+            if s.leaves is not None:
+                if len(s.leaves) != seal.LEAF.size * (s.last_id - s.first_id + 1):
+                    report.problem(f"{where}: its leaves do not match its records' range")
+                if seal.root_of(s.leaves).hex() != s.root:
+                    report.problem(f"{where}: modified (its leaves are not its root)")
+            digest = seal.link(prev, name, s.seq, s.first_id, s.last_id, bytes.fromhex(s.root))
+            if digest.hex() != s.digest:
+                report.problem(f"{where}: modified (its digest does not follow from the seals "
+                               "before it)")
+            digests[s.seq] = digest.hex()
+            prev, expected = digest, s.seq + 1
+        heads[name] = digests
+    return heads
+
+
+def _entry_problem(entry: dict[str, Any]) -> str | None:
+    """Why a stored or witnessed checkpoint cannot be trusted, or None."""
+    body = str(entry.get("body", ""))
+    if not signing.valid(str(entry.get("public_key", "")), body.encode(),
+                         str(entry.get("signature", ""))):
+        return "its signature is not valid"
+    try:
+        signed = json.loads(body)
+    except ValueError:
+        return "its signed body is not readable"
+    for key in ("kind", "chain", "seq"):
+        if signed.get(key) != entry.get(key):
+            return f"its {key} is not the one signed"
+    return None
+
+
+def check_checkpoints(conn: Any, chains: dict[str, list[StoredSeal]],
+                      heads: dict[str, dict[int, str]], witnessed: Sequence[dict[str, Any]],
+                      report: Report) -> float:
+    """Pass 2; returns the latest signed pruning cut-off (0 when nothing was pruned)."""
+    cutoff = 0.0
+    stored: list[dict[str, Any]] = []
+    for r in conn.execute(CHECKPOINTS):
+        entry = {"id": r[0], "kind": r[1], "chain": r[2], "seq": r[3], "ts": r[4],
+                 "body": r[5], "public_key": r[6], "signature": r[7]}
+        stored.append(entry)
+        report.checkpoints += 1
+        report.keys.add(str(r[6]))
+        name = f"checkpoint #{r[0]} ({r[1]} of {r[2]}" + (f", seal {r[3]})" if r[3] else ")")
+        why = _entry_problem(entry)
+        if why:
+            report.problem(f"{name}: replaced ({why})")
+            continue
+        signed = json.loads(entry["body"])
+        if entry["kind"] == "prune":
+            cutoff = max(cutoff, float(signed.get("before") or 0))
+            continue
+        _reaches(entry, signed, heads, name, report)
+    signed_last: dict[str, int] = {}
+    for entry in stored:
+        if entry["kind"] == "checkpoint" and not _entry_problem(entry):
+            signed_last[entry["chain"]] = max(signed_last.get(entry["chain"], 0), int(entry["seq"]))
+    for name, seals in chains.items():
+        last = signed_last.get(name, 0)
+        report.unsigned += sum(s.last_id - s.first_id + 1 for s in seals if s.seq > last)
+    by_signature = {e["signature"]: e for e in stored}
+    for n, entry in enumerate(witnessed, 1):
+        report.witnessed += 1
+        name = f"witness line {n} ({entry.get('kind')} of {entry.get('chain')}" + (
+            f", seal {entry.get('seq')})" if entry.get("seq") else ")")
+        why = _entry_problem(entry)
+        if why:
+            report.problem(f"{name}: {why} (the witness was changed)")
+            continue
+        report.keys.add(str(entry["public_key"]))
+        if entry["signature"] in by_signature:
+            continue
+        same = [e for e in stored if (e["kind"], e["chain"], e["seq"]) ==
+                (entry["kind"], entry["chain"], entry["seq"])]
+        signed = json.loads(entry["body"])
+        if same:
+            report.problem(f"{name}: replaced in the database (it differs from the witness)")
+        elif entry["kind"] == "prune":
+            report.problem(f"{name}: a pruning statement deleted from the database")
+            cutoff = max(cutoff, float(signed.get("before") or 0))
+        elif not _reaches(entry, signed, heads, name, report):
+            pass  # _reaches said how the tail was cut
+        else:
+            report.problem(f"{name}: deleted from the database (the witness holds it)")
+    return cutoff
+
+
+def _reaches(entry: dict[str, Any], signed: dict[str, Any], heads: dict[str, dict[int, str]],
+             name: str, report: Report) -> bool:
+    chain, seq = str(entry["chain"]), int(entry["seq"])
+    digests = heads.get(chain, {})
+    if seq not in digests:
+        last = max(digests) if digests else 0
+        report.problem(f"{name}: tail cut — chain {chain} ends at seal {last}, but seal {seq} "
+                       f"was signed at {_when(entry['ts'])}")
+        return False
+    if digests[seq] != signed.get("digest"):
+        report.problem(f"{name}: the seals up to it were rewritten after it was signed")
+    return True
+
+
+def _when(ts: object) -> str:
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromtimestamp(float(ts), dt.UTC).isoformat(timespec="seconds")  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return "?"
+
+
+def leaf_of_row(row: Sequence[object]) -> bytes:
+    """The hash a stored record (without its id) must have."""
+    return hashlib.sha256(seal.canonical(seal.stored_fields(row))).digest()
+
+
+class _Walk:
+    """Pass 3's position: the seal the records being read belong to, and what was seen of it."""
+
+    def __init__(self, cutoff: float, report: Report) -> None:
+        self.cutoff, self.report = cutoff, report
+        self.seal: StoredSeal | None = None
+        self.leaves: list[tuple[float, bytes]] = []
+        self.by_hash: dict[bytes, int] = {}
+        self.seen: set[int] = set()
+
+    def enter(self, s: StoredSeal) -> None:
+        self.close()
+        self.seal, self.seen = s, set()
+        self.leaves = seal.unpack(s.leaves) if s.leaves is not None else []
+        self.by_hash = {h: s.first_id + k for k, (_, h) in enumerate(self.leaves)}
+
+    def close(self) -> None:
+        """Every leaf of the seal left without its record: pruned, or deleted."""
+        s, self.seal = self.seal, None
+        if s is None:
+            return
+        for k, (ts, _) in enumerate(self.leaves):
+            rid = s.first_id + k
+            if rid in self.seen:
+                continue
+            if not math.isnan(ts) and ts < self.cutoff:
+                self.report.pruned += 1
+            else:
+                self.report.problem(f"record {rid}: deleted (chain {s.chain}, seal {s.seq})")
+
+    def record(self, rid: int, row: Sequence[Any]) -> None:
+        s = self.seal
+        assert s is not None
+        if s.leaves is None:
+            self.report.problem(f"record {rid}: inserted (its seal's records were all pruned)")
+            return
+        self.seen.add(rid)
+        got = leaf_of_row(row)
+        if got == self.leaves[rid - s.first_id][1]:
+            return
+        other = self.by_hash.get(got)
+        if other is not None:
+            self.report.problem(f"record {rid}: reordered (it holds what was written as "
+                                f"record {other})")
+        else:
+            self.report.problem(f"record {rid}: modified (chain {s.chain}, seal {s.seq})")
+
+
+def check_records(rows: Iterable[Sequence[Any]], seals: Sequence[StoredSeal], legacy_max: int,
+                  cutoff: float, report: Report) -> None:
+    """Pass 3 over records in id order (`rows`: id first) against the seals of their ids."""
+    ordered = sorted(seals, key=lambda s: (s.first_id, s.seq))
+    walk = _Walk(cutoff, report)
+    i = 0
+    for row in rows:
+        rid = int(row[0])
+        report.records += 1
+        while i < len(ordered) and ordered[i].last_id < rid:
+            if walk.seal is not ordered[i]:
+                walk.enter(ordered[i])  # a seal none of whose records is left
+            walk.close()
+            i += 1
+        s = ordered[i] if i < len(ordered) and ordered[i].first_id <= rid else None
+        if s is None:
+            if rid <= legacy_max:
+                report.legacy += 1
+            else:
+                report.problem(f"record {rid}: inserted (no seal covers it)")
+            continue
+        if walk.seal is not s:
+            walk.enter(s)
+        walk.record(rid, row[1:])
+    for s in ordered[i:]:
+        if walk.seal is not s:
+            walk.enter(s)
+        walk.close()
+    for s in ordered:
+        if s.leaves is None and s.max_ts is not None and s.max_ts < cutoff:
+            report.pruned += s.last_id - s.first_id + 1
+        elif s.leaves is None:
+            report.problem(f"chain {s.chain}, seal {s.seq}: its records' leaves were removed "
+                           "but no signed pruning covers them")
+
+
+def _stream(conn: Any, lo: int, hi: int, step: int = 50_000) -> Iterator[Sequence[Any]]:
+    """Records in id order, in slices (a month does not sit in memory at once)."""
+    start = lo
+    while start <= hi:
+        end = min(start + step - 1, hi)
+        yield from conn.execute(RECORDS, (start, end)).fetchall()
+        start = end + 1
+
+
+def verify(conn: Any, witnessed: Sequence[dict[str, Any]] = (),
+           since: float | None = None, until: float | None = None) -> Report:
+    """The whole check; `since`/`until` limit pass 3 to the seals of that time."""
+    report = Report()
+    chains = _seals(conn)
+    heads = check_chains(chains, report)
+    cutoff = check_checkpoints(conn, chains, heads, witnessed, report)
+    origin = conn.execute("SELECT max(legacy_max_id) FROM audit_origin").fetchone()
+    legacy_max = int(origin[0] or 0) if origin else 0
+    seals = [s for group in chains.values() for s in group
+             if (since is None or s.max_ts is None or s.max_ts >= since)
+             and (until is None or s.min_ts is None or s.min_ts < until)]
+    bounds = conn.execute("SELECT min(id), max(id) FROM audit").fetchone()
+    ids = [int(b) for b in (bounds or ()) if b is not None]
+    if since is not None or until is not None:
+        if not seals:
+            return report
+        lo, hi = min(s.first_id for s in seals), max(s.last_id for s in seals)
+        # the seals of those ids: whole blocks, so none reaches outside [lo, hi]
+        seals = [s for group in chains.values() for s in group
+                 if s.first_id <= hi and s.last_id >= lo]
+    else:
+        ranges = ids + [s.first_id for s in seals] + [s.last_id for s in seals]
+        if not ranges:
+            return report
+        lo, hi = min(ranges), max(ranges)
+    check_records(_stream(conn, lo, hi), seals, legacy_max, cutoff, report)
+    return report
