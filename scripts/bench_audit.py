@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from addon.audit import query, violations  # noqa: E402
+from addon.audit import query, verify, violations  # noqa: E402
 from addon.audit.writer import AuditWriter  # noqa: E402
 from addon.policy.model import Paths  # noqa: E402
 from addon.policy.notify_settings import DEFAULT_RULES  # noqa: E402
@@ -131,6 +131,17 @@ def fill(path: Target, rows: int, chunk: int = 1_000_000) -> float:
     w.close(3600)
     print(file=sys.stderr)
     return rows / (time.perf_counter() - t0)
+
+
+def bench_verify(path: Target) -> tuple[float, verify.Report]:
+    """`guarita audit verify`'s check on the whole log (what a nightly run does)."""
+    conn = query.connect_readonly(path if isinstance(path, Path) else
+                                  Paths((), Path("."), Path("."), database=path))
+    t0 = time.perf_counter()
+    report = verify.verify(conn)
+    seconds = time.perf_counter() - t0
+    conn.close()
+    return seconds, report
 
 
 def bench_queries(path: Target) -> list[tuple[str, float, int]]:
@@ -265,6 +276,10 @@ def run(a: argparse.Namespace, server: object) -> None:
         else:
             size = sum(p.stat().st_size for p in folder.glob("big.db*")) / 1e6
         print(f"audit log of {a.rows:,} rows: filled at {rate:,.0f} records/s, {size:,.0f} MB on disk")
+        seconds, report = bench_verify(log)
+        print(f"  audit verify (every seal and record) {seconds:9.1f} s  ({report.records:,} "
+              f"records, {report.seals:,} seals, {'intact' if report.intact else 'TAMPERED'}: "
+              f"{report.records / seconds:,.0f} records/s)", flush=True)
         for name, seconds, n in bench_queries(log):
             print(f"  {name:32s} {seconds * 1000:9.1f} ms  ({n} rows)")
         for name, seconds, status in bench_console(folder, log):

@@ -238,3 +238,18 @@ def test_a_broken_witness_is_one_line(ws: Workspace, lines: list[str]) -> None:
     policy.audit_witness.write_text("\n".join(lines) + "\n")
     cp = ws.run("audit", "verify")
     assert cp.returncode == 2 and "line 1" in cp.stderr and "Traceback" not in cp.stderr
+
+
+def test_a_record_stored_coerced_is_sealed_as_stored(any_ws: Workspace) -> None:
+    """A record the engine refuses as it is (a field of a type it does not know) is stored
+    as text, and sealed as it was stored: the log still verifies."""
+    policy = policy_of(any_ws)
+    w = writer(policy)
+    odd = list(rec(1))
+    odd[9] = {"host": "não é texto"}  # type: ignore[call-overload]
+    odd[10] = "80"
+    w.put(rec(0))
+    w.put(tuple(odd))
+    assert w.close() == 0 and w.coerced >= 1
+    code, out = verify(any_ws)
+    assert code == 0 and "intact: 2 records" in out, out

@@ -30,6 +30,7 @@ def test_audit_query_benchmark_smoke() -> None:
                         capture_output=True, text=True, timeout=120)
     assert cp.returncode == 0, cp.stderr
     assert "violations, 7 days" in cp.stdout and "lost 0" in cp.stdout
+    assert "audit verify (every seal and record)" in cp.stdout and "intact" in cp.stdout
     assert "console: violations page" in cp.stdout and "(HTTP 200)" in cp.stdout
 
 

@@ -494,3 +494,9 @@ def test_the_committee_sees_the_duration_asked_and_searches_every_request(app: A
     assert "www.site07.com.br" in found and "www.site08.com.br" not in found
     assert "Página 1 de 1" in found
     assert comite.get("/pedidos?pagina=x").status_code == 200  # a bad page number: the first
+
+
+def test_the_privacy_notice_is_open_to_anyone_and_linked_from_every_page(app: Any) -> None:
+    page = app.test_client().get("/privacidade").get_data(as_text=True)
+    assert "Aviso de privacidade" in page and "183 dias" in page
+    assert 'href="/privacidade"' in signed_in(app, "servidor").get("/").get_data(as_text=True)

@@ -35,6 +35,10 @@ INSERT = "INSERT INTO audit ({}) VALUES ({})".format(  # noqa: S608 - fixed colu
     ", ".join(COLUMNS), ", ".join("?" for _ in COLUMNS)
 )
 
+# The records of an id range as stored, id first (the seals' read-back and `audit verify`)
+BY_IDS = "SELECT id, {} FROM audit WHERE id BETWEEN ? AND ? ORDER BY id".format(  # noqa: S608
+    ", ".join(f'"{c}"' for c in COLUMNS))
+
 
 def local_view(conn: sqlite3.Connection, tz: ZoneInfo, now: float | None = None) -> None:
     """(Re)create `audit_local`: every record with its time in the institution's zone,

@@ -16,13 +16,14 @@ import secrets
 import socket
 import time
 from collections.abc import Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from addon.audit import seal, signing, witness
-from addon.audit.schema import COLUMNS
+from addon.audit.schema import BY_IDS
 from addon.audit.seal import Seal
 
 log = logging.getLogger("guarita.audit")
@@ -32,8 +33,6 @@ INSERT_SEAL = ("INSERT INTO audit_seals (chain, seq, first_id, last_id, min_ts, 
                "root, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 INSERT_CHECKPOINT = ("INSERT INTO audit_checkpoints (kind, chain, seq, ts, body, public_key, "
                      "signature) VALUES (?, ?, ?, ?, ?, ?, ?)")
-READ_BACK = "SELECT {} FROM audit WHERE id BETWEEN ? AND ? ORDER BY id".format(  # noqa: S608
-    ", ".join(f'"{c}"' for c in COLUMNS))
 
 
 def chain_name() -> str:
@@ -44,8 +43,8 @@ def chain_name() -> str:
     return f"{host}:{os.getpid()}:{started}:{secrets.token_hex(3)}"
 
 
-def _times(leaves: bytes) -> tuple[float | None, float | None]:
-    times = [t for t, _ in seal.unpack(leaves) if not math.isnan(t)]
+def _times(rows: Sequence[Sequence[object]]) -> tuple[float | None, float | None]:
+    times = [t for t in map(itemgetter(0), rows) if type(t) is float and not math.isnan(t)]
     return (min(times), max(times)) if times else (None, None)
 
 
@@ -82,11 +81,11 @@ class Sealer:
         `read_back`: the records were coerced on the way in, so hash them as stored."""
         rows: Sequence[Sequence[object]] = batch
         if read_back:
-            rows = [seal.stored_fields(tuple(r)) for r in
-                    conn.execute(READ_BACK, (first_id, first_id + len(batch) - 1)).fetchall()]
+            rows = [seal.stored_fields(tuple(r)[1:]) for r in
+                    conn.execute(BY_IDS, (first_id, first_id + len(batch) - 1)).fetchall()]
         leaves = seal.leaves_of(rows)
         s = seal.make_seal(self.prev, self.chain, self.seq + 1, first_id, leaves)
-        lo, hi = _times(leaves)
+        lo, hi = _times(rows)
         conn.execute(INSERT_SEAL, (s.chain, s.seq, s.first_id, s.last_id, lo, hi, s.leaves,
                                    s.root.hex(), s.digest.hex()))
         return s

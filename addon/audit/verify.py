@@ -25,14 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from addon.audit import seal, signing
-from addon.audit.schema import COLUMNS
+from addon.audit.schema import BY_IDS
 
 SEALS = ("SELECT chain, seq, first_id, last_id, min_ts, max_ts, leaves, root, digest "
          "FROM audit_seals ORDER BY chain, seq")
 CHECKPOINTS = ("SELECT id, kind, chain, seq, ts, body, public_key, signature "
                "FROM audit_checkpoints ORDER BY id")
-RECORDS = "SELECT id, {} FROM audit WHERE id BETWEEN ? AND ? ORDER BY id".format(  # noqa: S608
-    ", ".join(f'"{c}"' for c in COLUMNS))
 MAX_PROBLEMS = 50
 
 
@@ -301,7 +299,7 @@ def _stream(conn: Any, lo: int, hi: int, step: int = 50_000) -> Iterator[Sequenc
     start = lo
     while start <= hi:
         end = min(start + step - 1, hi)
-        yield from conn.execute(RECORDS, (start, end)).fetchall()
+        yield from conn.execute(BY_IDS, (start, end)).fetchall()
         start = end + 1
 
 

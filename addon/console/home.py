@@ -16,6 +16,14 @@ from addon.state.requests import PENDING
 
 
 def register(app: Flask) -> None:
+    @app.get("/privacidade")
+    def privacy() -> Any:
+        """The policy's privacy notice (LGPD Art. 9), for anyone, signed in or not: the
+        block page links the proxy's copy of the same text."""
+        notice = g.rt.policy.privacy_notice
+        paragraphs = [" ".join(p.split()) for p in notice.split("\n\n") if p.strip()]
+        return render_template("privacidade.html", paragrafos=paragraphs)
+
     @app.get("/")
     @page()
     def home() -> Any:

@@ -24,6 +24,7 @@ from addon.proxy.verdict import Verdict
 _TEMPLATE = Template(files("addon.proxy").joinpath("templates/block.html").read_text("utf-8"))
 FORM_PATH = "/pedido"
 SELFTEST_PATH = "/teste"  # how this machine is seen (addon/proxy/selftest.py)
+PRIVACY_PATH = "/privacidade"  # the policy's audit.privacy_notice (LGPD Art. 9)
 
 
 def portal_url(portal_host: str) -> str:
@@ -129,7 +130,10 @@ def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: s
         previous=_previous(denial),
         console=_console(policy, ref, user),
         selftest=(f'<p><a href="{e(selftest)}">Como este computador é visto pelo filtro</a> '
-                  "(usuário, nível, DNS)</p>") if selftest else "",
+                  "(usuário, nível, DNS)"
+                  + (f' · <a href="{e(selftest.rsplit("/", 1)[0] + PRIVACY_PATH)}">Aviso de '
+                     "privacidade</a>" if policy.privacy_notice else "")
+                  + "</p>") if selftest else "",
     )
 
 

@@ -23,7 +23,7 @@ from addon.errors import GuaritaError, ReleaseError
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Identity
 from addon.proxy import selftest
-from addon.proxy.blockpage import FORM_PATH, SELFTEST_PATH, simple_page
+from addon.proxy.blockpage import FORM_PATH, PRIVACY_PATH, SELFTEST_PATH, simple_page
 from addon.proxy.enforce import MAX_FORM
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
@@ -91,6 +91,12 @@ class RequestForm:
             ip = v.client_ip or ""
             flow.response = selftest.page(self.reload.runtime, v, self.notes.dns_seen.get(ip),
                                           portal)
+            return
+        notice = self.reload.runtime.policy.privacy_notice
+        if req.method == "GET" and path == PRIVACY_PATH and notice:
+            first, *more = [p.strip() for p in notice.split("\n\n") if p.strip()]
+            flow.response = simple_page(200, "Aviso de privacidade", " ".join(first.split()),
+                                        portal, tuple(" ".join(m.split()) for m in more))
             return
         if req.method != "POST" or path != FORM_PATH:
             flow.response = simple_page(404, "Página não encontrada",

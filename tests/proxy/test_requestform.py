@@ -186,3 +186,13 @@ def test_every_block_page_links_the_self_test(chain: Chain) -> None:
     chain.login("estagiario")
     f = run(send(chain, make_flow("http://www.facebook.com/", headers={"accept": "text/html"})))
     assert f.response.status_code == 403 and 'href="http://guarita.invalid/teste"' in f.response.text
+
+
+def test_block_pages_link_the_privacy_notice_the_proxy_serves(chain: Chain) -> None:
+    chain.login("estagiario")
+    f = run(send(chain, make_flow("http://www.facebook.com/", headers={"accept": "text/html"})))
+    assert 'href="http://guarita.invalid/privacidade"' in f.response.text
+    notice = run(send(chain, make_flow("http://guarita.invalid/privacidade")))
+    assert notice.response.status_code == 200 and not chain.upstream
+    assert "Aviso de privacidade" in notice.response.text
+    assert "183 dias" in notice.response.text  # the shipped policy's text, as written there
