@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -107,6 +108,12 @@ def test_graceful_stop_writes_one_audit_record_per_request(proxy: Proxy) -> None
     assert len(audit_rows(proxy, "path LIKE '/%' AND host = 'www.gov.br' AND path != '/'")) == n
     q = proxy.ws.run("audit", "query", "--host", "www.gov.br", "--format", "json", "--limit", "100")
     assert len(json.loads(q.stdout)) >= n
+    # sealed as written and signed at the stop, the checkpoint in the witness (issue 26)
+    v = proxy.ws.run("audit", "verify")
+    assert v.returncode == 0 and "records sealed after" not in v.stdout, v.stdout
+    witnessed = re.search(r"\((\d+) in the witness\)", v.stdout)
+    assert witnessed and int(witnessed.group(1)) >= 1, v.stdout
+    assert (proxy.ws.var / "audit-key.pem").stat().st_mode & 0o077 == 0
 
 
 def test_hole1_a_non_utf8_method_is_recorded_and_the_log_keeps_going(proxy: Proxy) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -154,6 +155,12 @@ def test_two_workers_answer_audit_and_survive_a_killed_worker(ws: Workspace) -> 
     assert audited(ws, "/many/%") == 200
     assert audited(ws, "/later/%") == 100  # graceful stop: every worker wrote its queue
     assert not children(p.proc.pid)
+    # the log verifies: one chain per worker process that wrote (the kernel decides which
+    # got connections), the killed one's sealed but never signed (issue 26)
+    cp = ws.run("audit", "verify")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    chains = int(re.search(r"of (\d+) chains", cp.stdout).group(1))  # type: ignore[union-attr]
+    assert chains >= 2, cp.stdout
 
 
 @pytest.mark.e2e
