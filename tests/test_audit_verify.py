@@ -253,3 +253,16 @@ def test_a_record_stored_coerced_is_sealed_as_stored(any_ws: Workspace) -> None:
     assert w.close() == 0 and w.coerced >= 1
     code, out = verify(any_ws)
     assert code == 0 and "intact: 2 records" in out, out
+
+
+def test_since_checks_only_the_records_of_that_time(ws: Workspace) -> None:
+    policy = policy_of(ws)
+    write_batches(policy, 1, "membro", time.time() - 10 * DAY)
+    write_batches(policy, 1)
+    with audit_db(policy) as conn:
+        conn.execute("UPDATE audit SET host = 'outro.example' WHERE id = 3")  # the old batch
+    since = time.strftime("%Y-%m-%d", time.localtime(time.time() - DAY))
+    cp = ws.run("audit", "verify", "--since", since)
+    assert cp.returncode == 0 and "intact: 10 records" in cp.stdout, cp.stdout + cp.stderr
+    code, out = verify(ws)
+    assert code == 1 and out.startswith("TAMPERED: record 3: modified"), out
