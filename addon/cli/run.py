@@ -48,6 +48,12 @@ from addon.workers import resolve_count
               help="The DNS companion's port, UDP and TCP (0: off): the policy's `dns` section.")
 @click.option("--dns-host", default="127.0.0.1", show_default=True,
               help="Address the DNS companion binds to.")
+@click.option("--transparent-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="A listener for traffic the gateway redirects (mitmproxy's transparent "
+                   "mode; 0: off): decided by Host and SNI, identity by login session only.")
+@click.option("--transparent-host", default="0.0.0.0", show_default=True,
+              help="Address the transparent listener binds to (a redirect arrives on the "
+                   "interface's own address).")
 @click.option("--set", "settings", multiple=True, metavar="OPTION=VALUE",
               help="Any mitmproxy option, as mitmdump's --set (e.g. stream_large_bodies=1m).")
 @click.option("--workers", default="1", show_default=True, metavar="N|auto",
@@ -58,7 +64,8 @@ from addon.workers import resolve_count
 def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str,
         intercept: bool, https_block_page: bool, ca_cert: Path | None, ca_key: Path | None,
         allow_localhost: bool, mode: str, session_port: int, session_host: str,
-        dns_port: int, dns_host: str, settings: tuple[str, ...], workers: str,
+        dns_port: int, dns_host: str, transparent_port: int, transparent_host: str,
+        settings: tuple[str, ...], workers: str,
         worker_index: int | None, config: Path) -> None:
     """Start the proxy with the add-on, the audit log and a Prometheus endpoint."""
     policy = load_policy(config)  # fail fast, one line, before starting anything
@@ -80,18 +87,22 @@ def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str
         flags += [arg for item in settings for arg in ("--set", item)]
         if dns_port:  # worker 0 answers DNS, as it serves the logon endpoint
             flags += ["--dns-host", dns_host, "--dns-port", str(dns_port)]
+        if transparent_port:  # and the redirected traffic
+            flags += ["--transparent-host", transparent_host,
+                      "--transparent-port", str(transparent_port)]
         _supervise(count, policy, listen_host, listen_port, metrics_host, metrics_port,
                    session_host, session_port, mode, flags, config)
         return
     if worker_index:
-        dns_port = 0  # one worker answers DNS (the flags are every worker's)
+        dns_port = transparent_port = 0  # on worker 0 only (the flags are every worker's)
     if worker_index is not None:
         from addon.proxy import listener
 
         listener.share_port()
     else:  # every port named before anything is printed as started
         for host, port in ((listen_host, listen_port), (metrics_host, metrics_port),
-                           (session_host, session_port), (dns_host, dns_port)):
+                           (session_host, session_port), (dns_host, dns_port),
+                           (transparent_host, transparent_port)):
             if port:
                 _check_free(host, port)
     guarita_options = {
@@ -106,7 +117,9 @@ def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str
         "guarita_notifier": not worker_index,  # one sender per machine: worker 0
         "guarita_forwarder": not worker_index,  # and one forwarder
     }
-    modes = [mode, *([f"dns@{dns_host}:{dns_port}"] if dns_port else [])]
+    modes = [mode, *([f"dns@{dns_host}:{dns_port}"] if dns_port else []),
+             *([f"transparent@{transparent_host}:{transparent_port}"] if transparent_port
+               else [])]
     asyncio.run(_serve(listen_host, listen_port, modes, guarita_options,
                        str(policy.paths.state_dir), list(settings), confdir, worker_index))
 
@@ -188,8 +201,9 @@ async def _serve(host: str, port: int, modes: list[str], guarita_options: dict[s
 
     opts = options.Options(listen_host=host, listen_port=port, mode=modes, confdir=str(confdir))
     master = DumpMaster(opts, with_termlog=True, with_dumper=False)
-    dns = len(modes) > 1
-    chain = make_addons(dns=dns)
+    dns = any(m.startswith("dns@") for m in modes)
+    transparent = any(m.startswith("transparent@") for m in modes)
+    chain = make_addons(dns=dns, transparent=transparent)
     master.addons.add(*chain)
     if dns:  # the DNS guard before mitmproxy's resolver: a refused name is never asked
         master.addons.chain.insert(0, master.addons.chain.pop())
@@ -212,6 +226,10 @@ async def _serve(host: str, port: int, modes: list[str], guarita_options: dict[s
         _banner(host, port, str(o["guarita_policy"]), state_dir, str(o["guarita_metrics_host"]),
                 int(str(o["guarita_metrics_port"])), str(o["guarita_session_host"]),
                 int(str(o["guarita_session_port"])))
+        for m in modes:
+            if m.startswith("transparent@"):
+                click.echo(f"guarita: transparent listener on {m.partition('@')[2]}, for "
+                           "traffic the gateway redirects (identity by login session only)")
     await master.run()
     click.echo("guarita: stopped; audit log flushed" if worker_index is None
                else f"guarita: worker {worker_index} stopped; its audit queue written")

@@ -22,10 +22,13 @@ class Guarita:
         self.addons = addons
 
 
-def make_addons(registry: CollectorRegistry | None = None, dns: bool = False) -> list[object]:
+def make_addons(registry: CollectorRegistry | None = None, dns: bool = False,
+                transparent: bool = False) -> list[object]:
     """The chain; with `dns`, the DNS guard too, as a top-level add-on of its own (last:
     the caller moves it before mitmproxy's resolver; kept out of the chain otherwise, as
-    each top-level add-on costs every request a visit)."""
+    each top-level add-on costs every request a visit); with `transparent`, the redirected
+    clients' add-on (a child, first of those that read requests: out of the chain
+    otherwise, as every child with a hook is one more call per request)."""
     from addon.proxy.auditlog import AuditLog
     from addon.proxy.bodies import Bodies
     from addon.proxy.destinations import Destinations
@@ -38,6 +41,7 @@ def make_addons(registry: CollectorRegistry | None = None, dns: bool = False) ->
     from addon.proxy.notifier import Notifier
     from addon.proxy.reload import Reload
     from addon.proxy.requestform import RequestForm
+    from addon.proxy.transparent import Transparent
     from addon.proxy.tunnels import Tunnels
     from addon.proxy.upstream import UpstreamErrors
     from addon.proxy.verdict import ConnectionNotes
@@ -51,14 +55,18 @@ def make_addons(registry: CollectorRegistry | None = None, dns: bool = False) ->
     notes = ConnectionNotes()
     reload = Reload(metrics)
     audit = AuditLog(reload, metrics, notes)
+    identify = Identify(reload, metrics)
+    tunnels = Tunnels(reload, metrics, audit, notes)
+    redirected = [Transparent(reload, metrics, identify, tunnels)] if transparent else []
     chain: list[object] = [Guarita([
         reload,  # first: every later add-on reads its runtime
         MetricsEndpoint(metrics),
-        Identify(reload, metrics),
+        *redirected,  # names the request's host and marks it before anyone reads it
+        identify,
         RequestForm(reload, metrics, notes),  # answers portal requests before enforce's last gate
         Enforce(reload, metrics, notes),
         Bodies(),
-        Tunnels(reload, metrics, audit, notes),  # before destinations: takes its notes first
+        tunnels,  # before destinations: takes its notes first
         Destinations(reload, metrics, notes),
         UpstreamErrors(reload),  # before the audit log: it names the failure the log records
         audit,

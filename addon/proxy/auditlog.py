@@ -38,7 +38,16 @@ from addon.proxy.identify import client_ip
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
 from addon.proxy.upstream import UPSTREAM_ERROR
-from addon.proxy.verdict import BODY_BYTES, RECORDED, VERDICT, ConnectionNotes, Verdict, refusal
+from addon.proxy.verdict import (
+    BODY_BYTES,
+    RECORDED,
+    TRANSPARENT,
+    VERDICT,
+    ConnectionNotes,
+    Verdict,
+    refusal,
+    seen_transparently,
+)
 
 log = logging.getLogger("guarita")
 
@@ -175,7 +184,9 @@ class AuditLog:
         if path is not None and not (self.keep_query or self.reload.runtime.policy.audit_keep_query):
             path = path.split("?", 1)[0]
         duration = (time.time() - v.started) * 1000
-        return record(v.started, v.ref, v.identity, d, req.method, req.scheme, v.host, req.port,
+        identity = (seen_transparently(v.identity) if TRANSPARENT in flow.metadata
+                    else v.identity)
+        return record(v.started, v.ref, identity, d, req.method, req.scheme, v.host, req.port,
                       path, status, bytes_in, bytes_out, duration, v.client_ip), d
 
     def _close(self) -> None:

@@ -29,13 +29,14 @@ from addon.policy.hosts import canonical_ip
 from addon.policy.model import Identity, Policy
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
-from addon.proxy.verdict import IDENTIFIED, INTERNAL_ERROR, Identified, refusal
+from addon.proxy.verdict import IDENTIFIED, INTERNAL_ERROR, TRANSPARENT, Identified, refusal
 from addon.runtime import Runtime
 
 log = logging.getLogger("guarita")
 
 UNAVAILABLE = refusal("identity.directory_unavailable", "Diretório indisponível: acesso bloqueado")
 Pending = Coroutine[Any, Any, Identified]
+TRANSPARENT_PROOF = "transparent"  # a redirected client: its session only, never a 407
 
 
 async def _settled(found: Identified | Pending) -> Identified:
@@ -121,6 +122,8 @@ class Identify:
             self._adopt(rt.policy)
         now = self.clock()
         ip = client_ip(flow.client_conn.peername[0])
+        if TRANSPARENT in flow.metadata:
+            return self._lookup(rt, None, ip, now, TRANSPARENT_PROOF)
         header = flow.request.headers.get("proxy-authorization")
         login: str | None = None
         proof = "directory"
@@ -140,12 +143,20 @@ class Identify:
             login, proof = self.proven[flow.client_conn]  # proven earlier on this connection
         return self._lookup(rt, login, ip, now, proof)
 
+    def lookup_session(self, ip: str, now: float) -> Identified | Pending:
+        """A redirected client's identity (`transparent`): the machine's login session only,
+        and no challenge (a browser that knows of no proxy cannot answer a 407)."""
+        rt = self.reload.runtime
+        if rt.policy is not self._policy:
+            self._adopt(rt.policy)
+        return self._lookup(rt, None, ip, now, TRANSPARENT_PROOF)
+
     def _lookup(self, rt: Runtime, login: str | None, ip: str, now: float,
                 proof: str) -> Identified | Pending:
         if self._needs_directory_io(rt, login, ip):
             return self._lookup_off_loop(rt, login, ip, now, proof)
         try:
-            return self._found(rt.identity(login, ip, now, None, proof))
+            return self._found(rt.identity(login, ip, now, None, proof), proof)
         except (UnknownUser, DirectoryUnavailable) as exc:
             return self._not_found(exc)
 
@@ -153,12 +164,13 @@ class Identify:
                                proof: str) -> Identified:
         try:
             return self._found(await asyncio.get_running_loop().run_in_executor(
-                self.pool, rt.identity, login, ip, now, None, proof))
+                self.pool, rt.identity, login, ip, now, None, proof), proof)
         except (UnknownUser, DirectoryUnavailable) as exc:
             return self._not_found(exc)
 
-    def _found(self, identity: Identity) -> Identified:
-        return Identified(identity, None, self._challenge(identity))
+    def _found(self, identity: Identity, proof: str) -> Identified:
+        return Identified(identity, None,
+                          proof != TRANSPARENT_PROOF and self._challenge(identity))
 
     @staticmethod
     def _not_found(exc: UnknownUser | DirectoryUnavailable) -> Identified:

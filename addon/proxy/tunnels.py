@@ -39,7 +39,14 @@ from addon.proxy.bytecount import ByteCounter, CountingRelay
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
 from addon.proxy.upstream import error_decision
-from addon.proxy.verdict import INTERNAL_ERROR, VERDICT, ConnectionNotes, Verdict, refusal
+from addon.proxy.verdict import (
+    INTERNAL_ERROR,
+    VERDICT,
+    ConnectionNotes,
+    Verdict,
+    refusal,
+    seen_transparently,
+)
 
 log = logging.getLogger("guarita")
 
@@ -74,6 +81,7 @@ class Tunnel:
     counter: ByteCounter | CountingRelay | None = None
     page: bool = False  # refused, accepted only to show the block page over TLS
     failed: bool = False  # allowed, but the site could not be reached (decision `error`)
+    transparent: bool = False  # redirected TLS, decided on its SNI (`transparent`)
 
 
 class Tunnels:
@@ -202,8 +210,10 @@ class Tunnels:
             tunnel.failed = False  # refused by policy when connecting, not a failure
         v, d, c = tunnel.verdict, tunnel.decision, tunnel.counter
         self.audit.count(d)
+        identity = seen_transparently(v.identity) if tunnel.transparent else v.identity
         return self.audit.submit(record(
-            v.started, v.ref, v.identity, d, "CONNECT", "https", tunnel.host, tunnel.port, None,
+            v.started, v.ref, identity, d, "TLS" if tunnel.transparent else "CONNECT", "https",
+            tunnel.host, tunnel.port, None,
             403 if tunnel.refused else 502 if tunnel.failed else 200,
             c.up if c else 0, c.down if c else 0,
             (time.time() - v.started) * 1000, v.client_ip))

@@ -9,6 +9,7 @@ a Verdict. A Verdict is made once and never edited.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from addon.policy.model import Decision, Identity
@@ -17,6 +18,7 @@ IDENTIFIED = "guarita.identified"
 VERDICT = "guarita.verdict"
 BODY_BYTES = "guarita.body_bytes"  # [request bytes, response bytes] counted while streaming
 RECORDED = "guarita.recorded"
+TRANSPARENT = "guarita.transparent"  # came through the transparent listener (a redirect)
 
 PORTAL_RULE = "portal"  # the proxy's own pages (the request form): answered, never forwarded
 PORTAL = Decision("allow", 0, (), "Página do próprio filtro", PORTAL_RULE)
@@ -25,6 +27,12 @@ PORTAL = Decision("allow", 0, (), "Página do próprio filtro", PORTAL_RULE)
 def refusal(rule: str, reason: str, level: int = 0) -> Decision:
     """A refusal that no category decided (malformed request, identity, internal error)."""
     return Decision("block", level, (), reason, rule)
+
+
+def seen_transparently(identity: Identity | None) -> Identity:
+    """The identity as a redirected client's records show it: its source `transparent`
+    (found by the machine's session, or nobody's; the rule says which)."""
+    return dataclasses.replace(identity or Identity(None), source="transparent")
 
 
 INTERNAL_ERROR = refusal("internal.error", "Erro interno do filtro: acesso bloqueado por segurança")

@@ -56,6 +56,8 @@ class Chain:
 
     def at(self, when: float) -> None:
         self.addons["enforce"].clock = self.addons["identify"].clock = lambda: when
+        if "transparent" in self.addons:
+            self.addons["transparent"].clock = lambda: when
 
     async def hook(self, event: Any) -> None:
         await self.tctx.master.addons.handle_lifecycle(event)
@@ -145,11 +147,10 @@ def server_data(f: http.HTTPFlow, address: tuple[str, int]) -> server_hooks.Serv
     return server_hooks.ServerConnectionHookData(server, f.client_conn)
 
 
-@pytest.fixture
-def chain(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
+def _chain(ws: Workspace, monkeypatch: pytest.MonkeyPatch, transparent: bool) -> Iterator[Chain]:
     monkeypatch.chdir(ws.root)
     registry = CollectorRegistry()
-    addons = make_addons(registry)
+    addons = make_addons(registry, transparent=transparent)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     with taddons.context(*addons) as tctx:
@@ -171,3 +172,14 @@ def chain(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
                 a.done()
     loop.close()
     asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def chain(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
+    yield from _chain(ws, monkeypatch, transparent=False)
+
+
+@pytest.fixture
+def transparent_chain(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
+    """The chain as `guarita run --transparent-port` builds it."""
+    yield from _chain(ws, monkeypatch, transparent=True)

@@ -54,3 +54,47 @@ class Namespace:
 
     def exec_check(self, *args: str) -> None:
         subprocess.run(self.command(*args), check=True, capture_output=True)
+
+
+class Client:
+    """A second namespace: a machine on the LAN whose only way out is the first one.
+
+    A veth pair joins them (`GATEWAY` on the first, `ADDRESS` here) and this namespace's
+    default route goes to the gateway, so packets for any address — the site's included —
+    reach the first namespace, where its nftables rules (`redirect`) can catch them, as an
+    institution's gateway does for machines never configured to use the proxy.
+    """
+
+    GATEWAY = "10.77.0.1"
+    ADDRESS = "10.77.0.2"
+
+    def __init__(self, gateway: Namespace) -> None:
+        self.gateway = gateway
+        self.name = f"{gateway.name}c"
+
+    def __enter__(self) -> Client:
+        subprocess.run(["ip", "netns", "add", self.name], check=True, capture_output=True)
+        try:
+            link = f"gv{os.getpid() % 100000}{next(_names)}"
+            subprocess.run(["ip", "link", "add", link, "netns", self.gateway.name, "type", "veth",
+                            "peer", "name", "lan0", "netns", self.name],
+                           check=True, capture_output=True)
+            self.gateway.exec_check("ip", "addr", "add", f"{self.GATEWAY}/24", "dev", link)
+            self.gateway.exec_check("ip", "link", "set", link, "up")
+            self.exec_check("ip", "link", "set", "lo", "up")
+            self.exec_check("ip", "addr", "add", f"{self.ADDRESS}/24", "dev", "lan0")
+            self.exec_check("ip", "link", "set", "lan0", "up")
+            self.exec_check("ip", "route", "add", "default", "via", self.GATEWAY)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+
+    def command(self, *args: str) -> list[str]:
+        return ["ip", "netns", "exec", self.name, *args]
+
+    def exec_check(self, *args: str) -> None:
+        subprocess.run(self.command(*args), check=True, capture_output=True)
