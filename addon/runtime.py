@@ -33,7 +33,7 @@ from addon.policy.decide import decide
 from addon.policy.hosts import host_suffixes
 from addon.policy.model import Decision, Identity, Policy, Release
 from addon.settings.load import load_policy
-from addon.state import blocks, db, releases, requests, sessions
+from addon.state import blocks, db, justifications, releases, requests, sessions
 from addon.store import ready
 
 log = logging.getLogger("guarita")
@@ -58,6 +58,7 @@ def read_snapshot(conn: sqlite3.Connection, now: float | None = None) -> Snapsho
     conn.execute("BEGIN")  # one read transaction: sessions, blocks, releases of one moment
     try:
         rels, level4 = releases.active_for_engine(conn, now)
+        rels += justifications.active_for_engine(conn, now)
         return Snapshot(sessions.active(conn, now), blocks.active(conn), rels, level4, now,
                         requests.recent_denials(conn, now))
     finally:

@@ -29,6 +29,24 @@ def test_check_contract(ws) -> None:  # noqa: ANN001
         assert len(cp.stderr.strip().splitlines()) == 1
 
 
+def test_check_says_when_a_justification_would_open_the_site(ws) -> None:  # noqa: ANN001
+    rc, d = ws.check("https://www.youtube.com/", "--user", "servidor", "--at",
+                     "2026-11-24T14:00")
+    assert (rc, d["decision"], d["rule"], d["justifiable"]) == (1, "block", "category.blocked",
+                                                                True)
+    assert d["justification_window"] == {
+        "site": "youtube.com", "minutes": 60, "from": "2026-11-24T14:00:00-03:00",
+        "until": "2026-11-24T15:00:00-03:00", "per_day": 5}
+    rc, d = ws.check("https://www.pornhub.com/", "--user", "servidor", "--at",
+                     "2026-11-24T14:00")
+    assert (rc, d["justifiable"]) == (1, False) and "justification_window" not in d
+    rc, d = ws.check("https://www.gov.br/", "--user", "servidor")
+    assert (rc, d["justifiable"]) == (0, False)
+    text = ws.run("check", "https://www.youtube.com/", "--level", "2", "--at",
+                  "2026-11-24T14:00").stdout
+    assert "justifiable: a justification opens youtube.com for 60 minutes" in text
+
+
 def test_sessions_and_blocks_with_history(any_ws) -> None:  # noqa: ANN001
     ws = any_ws
     ws.run("session", "login", "estagiario", "10.0.0.7", "--operator", "ti.joao", check=True)

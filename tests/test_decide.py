@@ -231,3 +231,46 @@ def test_art10_VII_ip_literal_networks_and_threshold_are_configurable(tmp_path) 
     path.write_text(yaml.safe_dump(tree, allow_unicode=True))
     with pytest.raises(PolicyError, match="ip_literals.min_level"):
         load_policy(path, tmp_path)
+
+
+def justified(obj: str = "youtube.com", start: float = TUESDAY_2PM - 60,
+              end: float = TUESDAY_2PM + 3600) -> Release:
+    return Release(7, "justified", "user", "ana", obj, start, end)
+
+
+def test_art10_par1_forbidden_except_in_the_services_interest_is_justifiable(env) -> None:  # noqa: ANN001
+    policy, _ = env
+    for level in (2, 3):
+        d = ask(env, "www.youtube.com", lv(level))
+        assert (d.action, d.rule, d.justifiable) == ("block", "category.blocked", True)
+        assert "objeto de serviço" in d.reason and "60 minutos" in d.reason
+    # not what the policy never lets a justification open, nor level 1's allow-list
+    assert not ask(env, "www.pornhub.com", lv(2)).justifiable
+    assert not ask(env, "www.youtube.com", lv(1)).justifiable
+    assert not ask(env, "zoom.us", lv(2)).justifiable  # seed 000: an event, never a reason
+    # a special group that grants the category: simply allowed, nothing to justify
+    d = ask(env, "www.youtube.com", user(policy, "membros", "grp-video"))
+    assert d.allowed and not d.justifiable
+
+
+def test_art10_par1_a_justification_opens_that_site_to_that_person_for_its_window(env) -> None:  # noqa: ANN001
+    d = ask(env, "m.youtube.com", lv(2), releases=(justified(),))
+    assert (d.action, d.rule, d.release_id) == ("allow", "justified", 7)
+    assert "Acesso justificado nº 7" in d.reason and "até 15:00" in d.reason
+    # the site, not the category; that person only; its window only
+    assert ask(env, "vimeo.com", lv(2), releases=(justified(),)).rule == "category.blocked"
+    other = Identity("bruno", frozenset(), 2, source="level")
+    assert not ask(env, "www.youtube.com", other, releases=(justified(),)).allowed
+    assert not ask(env, "www.youtube.com", lv(2), TUESDAY_2PM + 3600,
+                   releases=(justified(),)).allowed
+
+
+def test_art10_par1_a_justification_never_opens_what_is_no_longer_justifiable(env) -> None:  # noqa: ANN001
+    # a site held open by a justification that is (now) adult or malicious stays closed,
+    # and an IT release still wins over a justification
+    assert ask(env, "www.pornhub.com", lv(2), releases=(justified("pornhub.com"),)).rule == \
+        "category.blocked"
+    rel = Release(3, "domain", "user", "ana", "youtube.com", TUESDAY_2PM - 60,
+                  TUESDAY_2PM + 86400)
+    d = ask(env, "www.youtube.com", lv(2), releases=(justified(), rel))
+    assert (d.rule, d.release_id) == ("release", 3)

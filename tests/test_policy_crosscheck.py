@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 
 from addon.policy import crosscheck
@@ -24,7 +25,8 @@ def test_the_shipped_policy_has_no_cross_section_problem() -> None:
 
 
 def test_every_list_of_categories_is_checked() -> None:
-    levels = {**RULES["levels"], 2: {"name": "N", "outside_business_hours_only": ["webmial"]}}
+    levels = {**RULES["levels"], 2: {"name": "N", "outside_business_hours_only": ["webmial"]},
+              3: {"name": "P"}}
     wc = {**RULES["webconference"], "homologated": ["teams"]}
     found = problems(levels=levels, blocked=["adult", "adlut"], webconference=wc,
                      special_groups={"x": {"label": "X", "categories": ["nada"]}},
@@ -52,3 +54,19 @@ def test_severities_holidays_and_calendars() -> None:
     assert found[0][0] == ("holidays", "optional") and "Carnaval" in found[0][1]
     found = problems(holidays={"country": "XX"})
     assert (("holidays",), "no holiday calendar for XX/None") in found
+
+
+@pytest.mark.parametrize("level, justify, problem", [
+    (2, ["adult"], "'adult' can never be opened by a justification"),
+    (2, ["phishing"], "'phishing' can never be opened"),
+    (2, ["webconf_zoom"], "'webconf_zoom' can never be opened"),
+    (2, ["webmail"], "'webmail' is not blocked"),
+    (1, ["video"], "level 1 cannot have justified categories"),
+    (4, ["video"], "level 4 cannot have justified categories"),
+])
+def test_justify_refuses_what_no_justification_may_open(level: int, justify: list[str],
+                                                       problem: str) -> None:
+    levels = {**RULES["levels"], level: {**RULES["levels"][level], "justify": justify}}
+    found = problems(levels=levels)
+    assert [(loc, text) for loc, text in found if problem in text] == [
+        (("levels", level, "justify"), next(t for _, t in found if problem in t))]

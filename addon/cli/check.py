@@ -65,12 +65,21 @@ def check(url: str, user: str | None, groups: str | None, level: int | None, ip:
             d = rt.decide(host, identity, now, client_ip)
     finally:
         source.close()
-    result = {
+    result: dict[str, object] = {
         "decision": d.action, "level": d.level, "categories": list(d.categories),
         "reason": d.reason, "rule": d.rule, "matched": d.matched, "release": d.release_id,
         "host": host, "user": identity.user, "at": fmt_time(now, policy.calendar.tz),
         "business_hours": policy.calendar.is_business_time(now),
+        # Art. 10 §1: blocked, but the person's justification would open the site, for
+        # the window below, from now (or `--at`)
+        "justifiable": d.justifiable,
     }
+    if d.justifiable:
+        result["justification_window"] = {
+            "site": d.matched or host, "minutes": policy.justify_minutes,
+            "from": fmt_time(now, policy.calendar.tz),
+            "until": fmt_time(now + policy.justify_minutes * 60, policy.calendar.tz),
+            "per_day": policy.justify_per_day}
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
     else:
@@ -82,6 +91,11 @@ def check(url: str, user: str | None, groups: str | None, level: int | None, ip:
         click.echo(f"  categories: {cats}" + (f"  [entry {d.matched}]" if d.matched else ""))
         click.echo(f"  rule:       {d.rule}")
         click.echo(f"  reason:     {d.reason}")
+        if d.justifiable:
+            w = result["justification_window"]
+            assert isinstance(w, dict)
+            click.echo(f"  justifiable: a justification opens {w['site']} for "
+                       f"{w['minutes']} minutes ({w['from']} to {w['until']})")
         click.echo(f"  at:         {result['at']}"
                    + ("  (business hours)" if result["business_hours"] else ""))
     raise SystemExit(0 if d.allowed else 1)

@@ -28,6 +28,7 @@ def _register() -> None:
     from addon.cli.db import db_group
     from addon.cli.deploy import deploy
     from addon.cli.forward import forward
+    from addon.cli.justify import justify
     from addon.cli.notify import notify
     from addon.cli.pac import pac
     from addon.cli.release import release
@@ -35,7 +36,7 @@ def _register() -> None:
     from addon.cli.session import session
 
     for command in (run, check, categories, session, block, unblock, release, audit, ca_group,
-                    notify, console, pac, db_group, forward, deploy):
+                    notify, console, pac, db_group, forward, deploy, justify):
         cli.add_command(command)
 
 

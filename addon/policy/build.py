@@ -83,7 +83,7 @@ def build_policy(doc: PolicyDocument, node: NodeSettings, source: Path, digest: 
         digest=digest,
         levels={n: Level(n, spec.name,
                          frozenset(spec.allow_only) if spec.allow_only is not None else None,
-                         frozenset(spec.outside_business_hours_only))
+                         frozenset(spec.outside_business_hours_only), frozenset(spec.justify))
                 for n, spec in sorted(doc.levels.items())},
         category_labels=dict(doc.categories),
         blocked=frozenset(doc.blocked),
@@ -110,6 +110,9 @@ def build_policy(doc: PolicyDocument, node: NodeSettings, source: Path, digest: 
         event_margin_minutes=doc.webconference.margin_minutes,
         release_max_days=doc.releases.max_days,
         release_max_extension_days=doc.releases.max_extension_days,
+        justify_minutes=doc.justification.minutes,
+        justify_per_day=doc.justification.per_day,
+        justify_min_length=doc.justification.min_length,
         organisation=doc.organisation,
         help_text=doc.help,
         forbidden_networks=tuple(forbidden),

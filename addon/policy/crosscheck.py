@@ -24,6 +24,7 @@ def _category_lists(doc: PolicyDocument) -> Iterator[tuple[Loc, tuple[str, ...]]
         if level.allow_only is not None:
             yield ("levels", n, "allow_only"), level.allow_only
         yield ("levels", n, "outside_business_hours_only"), level.outside_business_hours_only
+        yield ("levels", n, "justify"), level.justify
     yield ("blocked",), doc.blocked
     yield ("malicious",), doc.malicious
     for name, group in doc.special_groups.items():
@@ -36,12 +37,41 @@ def _category_lists(doc: PolicyDocument) -> Iterator[tuple[Loc, tuple[str, ...]]
     yield ("dns", "refuse"), doc.dns.refuse
 
 
+# What no justification may ever open, whatever the policy says: malware and phishing, adult
+# content, and the anonymisers that would hide everything after them (Art. 9 §11, Art. 10
+# VII); the malicious categories and web-conference platforms of the policy besides.
+NEVER_JUSTIFIABLE = frozenset({
+    "malware", "phishing", "cryptojacking", "adult", "mixed_adult", "redirector",
+    "strict_redirector", "residential-proxies", "vpn", "doh"})
+
+
+def _justify_problems(doc: PolicyDocument) -> Iterator[Problem]:
+    never = NEVER_JUSTIFIABLE | set(doc.malicious)
+    never |= {p.category for p in doc.webconference.platforms.values()}
+    for n, level in sorted(doc.levels.items()):
+        if not level.justify:
+            continue
+        key: Loc = ("levels", n, "justify")
+        if n in (0, 4) or level.allow_only is not None:
+            yield key, (f"level {n} cannot have justified categories: justification opens "
+                        "categories a level blocks (levels 2 and 3; level 1 keeps its "
+                        "allow-list)")
+            continue
+        for name in level.justify:
+            if name in never:
+                yield key, (f"category {name!r} can never be opened by a justification "
+                            "(malicious, adult, anonymiser or web-conference platform)")
+            elif name in doc.categories and name not in doc.blocked:
+                yield key, f"category {name!r} is not blocked: there is nothing to justify"
+
+
 def problems(doc: PolicyDocument) -> list[Problem]:
     found: list[Problem] = []
     for key, names in _category_lists(doc):
         for name in names:
             if name not in doc.categories:
                 found.append((key, f"unknown category {name!r} (declare it under 'categories')"))
+    found.extend(_justify_problems(doc))
     for group, specials in doc.directory.special_groups.items():
         for name in specials:
             if name not in doc.special_groups:

@@ -8,6 +8,7 @@ can read out to a user; rules are stable identifiers for audit and tests.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from addon.policy.categories import Match
@@ -25,7 +26,9 @@ RULES = {
     "webconf.homologated": "seed 000: Microsoft Teams is the homologated platform",
     "level4": "Art. 9 §4 V: unrestricted, time-limited",
     "ip_literal.unlisted": "Art. 10 VII: an unclassified site reached by its bare IP address",
-    "category.blocked": "Art. 10: blocked category",
+    "category.blocked": "Art. 10: blocked category (Art. 10 §1's, with `justifiable`: a "
+                        "justification opens the site)",
+    "justified": "Art. 10 §1: opened by the person's own justification, for a while",
     "level1.allowlist": "Art. 9 §4 II: allow-listed category",
     "level1.not_allowlisted": "Art. 9 §4 II: level 1 reaches only allow-listed categories",
     "level2.business_hours": "Art. 9 §4 III: special categories only outside business hours",
@@ -82,11 +85,13 @@ def decide(
     if level == 0:
         return out("block", 0, "Nível 0 (SEM ACESSO): sem acesso à internet", "level0")
 
-    release = None
+    release = justified = None
     for r in releases:
         if r.start <= now < r.end and r.applies_to(identity, client_ip) and r.covers(host, cats):
-            release = r
-            break
+            if r.kind != "justified":
+                release = r
+                break
+            justified = justified or r
 
     # a release without a technical analysis never opens a malicious site (§11)
     if release is not None and (release.analysis_ref
@@ -115,6 +120,12 @@ def decide(
         if len(cache) >= 65536:
             cache.clear()
         d = cache[key] = _by_category(policy, match, level, identity.special_groups, business)
+    if justified is not None and d.justifiable:
+        # only while the site is still what was justified: reclassified as malicious, or
+        # the rule gone from the policy, and the justification opens nothing
+        end = dt.datetime.fromtimestamp(justified.end, policy.calendar.tz).strftime("%H:%M")
+        return out("allow", level, f"Acesso justificado nº {justified.id} (objeto de serviço, "
+                   f"Art. 10 §1), até {end}", "justified", justified.id)
     return d
 
 
@@ -156,6 +167,13 @@ def _by_category(policy: Policy, match: Match | None, level: int,
         if sg is not None:
             granted |= sg.categories
     blocked = [c for c in cats if c in policy.blocked and c not in granted]
+    if blocked and all(c in policy.levels[level].justify for c in blocked):
+        return Decision(
+            "block", level, cats,
+            f"Categoria bloqueada ({_labels(policy, blocked)}) pela Ordem de Serviço 03/2018, "
+            "art. 10 §1, exceto em objeto de serviço: se o seu trabalho precisa deste site, "
+            f"justifique e ele abre para você por {policy.justify_minutes} minutos",
+            "category.blocked", matched, None, True)
     if blocked:
         return out(
             "block", level,

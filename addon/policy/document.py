@@ -94,6 +94,18 @@ class LevelSpec(Declared):
     name: str
     allow_only: tuple[str, ...] | None = None  # an allow-list (level 1); None: all not blocked
     outside_business_hours_only: tuple[str, ...] = ()
+    # Art. 10 §1 "exceto quando em objeto de serviço": blocked categories a person may open,
+    # one site at a time, by saying why their work needs it (`justification`)
+    justify: tuple[str, ...] = ()
+
+
+class Justification(Declared):
+    """How a justification opens a site (Art. 10 §1): for how long, how many a day per
+    person, and how much a person must write."""
+
+    minutes: Annotated[Int, Field(ge=5, le=480)] = 60
+    per_day: Annotated[Int, Field(ge=1, le=50)] = 5
+    min_length: Annotated[Int, Field(ge=10, le=500)] = 20
 
 
 class SpecialGroupSpec(Declared):
@@ -243,6 +255,7 @@ class PolicyDocument(Declared):
     blocked: tuple[str, ...] = ()
     special_groups: dict[str, SpecialGroupSpec] = {}
     releases: Releases = Releases()
+    justification: Justification = Justification()
     machines: tuple[Machine, ...] = ()
     destinations: Destinations = Destinations()
     ip_literals: IpLiterals = IpLiterals()

@@ -25,6 +25,7 @@ class Level:
     name: str
     allow_only: frozenset[str] | None = None  # level 1: allow-list; None = everything not blocked
     outside_business_hours_only: frozenset[str] = frozenset()  # level 2: webmail, social, shopping
+    justify: frozenset[str] = frozenset()  # blocked, but a justification opens a site (§1)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,10 @@ class Policy:
     event_margin_minutes: int = 30
     release_max_days: int = 7
     release_max_extension_days: int = 7
+    # Art. 10 §1: a justification opens one site for this long; so many a day per person
+    justify_minutes: int = 60
+    justify_per_day: int = 5
+    justify_min_length: int = 20
     organisation: str = ""
     help_text: str = ""
     forbidden_networks: tuple[IPNetwork, ...] = ()
@@ -257,11 +262,13 @@ class Release:
     """An active or future widening of access (Art. 9 §10–11, seed 000).
 
     `kind` is "domain" (obj = canonical host, covers subdomains), "category",
-    or "event" (obj = the platform's category, a one-event window).
+    "event" (obj = the platform's category, a one-event window), or "justified" (a
+    person's own justification, Art. 10 §1: obj = the site, covers subdomains; `id` is the
+    justification's number, not a release's).
     """
 
     id: int
-    kind: Literal["domain", "category", "event"]
+    kind: Literal["domain", "category", "event", "justified"]
     target_kind: Literal["user", "group", "machine"]
     target: str
     obj: str
@@ -277,7 +284,7 @@ class Release:
         return client_ip == self.target
 
     def covers(self, host: str, categories: tuple[str, ...]) -> bool:
-        if self.kind == "domain":
+        if self.kind in ("domain", "justified"):
             return host == self.obj or host.endswith("." + self.obj)
         return self.obj in categories
 
@@ -290,7 +297,8 @@ class Decision:
     reason: str
     rule: str
     matched: str | None = None
-    release_id: int | None = None
+    release_id: int | None = None  # rule `justified`: the justification's number
+    justifiable: bool = False  # blocked, and a justification would open the site (Art. 10 §1)
 
     @property
     def allowed(self) -> bool:

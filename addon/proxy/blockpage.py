@@ -23,6 +23,7 @@ from addon.proxy.verdict import Verdict
 
 _TEMPLATE = Template(files("addon.proxy").joinpath("templates/block.html").read_text("utf-8"))
 FORM_PATH = "/pedido"
+JUSTIFY_PATH = "/justificar"  # Art. 10 §1: "Preciso deste site para o serviço"
 SELFTEST_PATH = "/teste"  # how this machine is seen (addon/proxy/selftest.py)
 PRIVACY_PATH = "/privacidade"  # the policy's audit.privacy_notice (LGPD Art. 9)
 
@@ -34,7 +35,8 @@ def portal_url(portal_host: str) -> str:
 def security_headers(portal_host: str, same_origin: bool = False) -> dict[str, str]:
     """Headers of every page the proxy itself serves; `same_origin`: the page is the HTTPS
     block page, whose form posts to its own origin (the proxy answers it in the tunnel)."""
-    targets = f"'self' {portal_url(portal_host)}" if same_origin else portal_url(portal_host)
+    portal = f"{portal_url(portal_host)} http://{portal_host}{JUSTIFY_PATH}"
+    targets = f"'self' {portal}" if same_origin else portal
     return {
         "content-security-policy": (
             "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
@@ -72,6 +74,28 @@ def _form(host: str, ref: str, user: str | None, is_platform: bool, action: str,
         '<textarea name="reason" rows="3" required></textarea></label>'
         f"{event}<button type=\"submit\">Enviar pedido</button></form></div>"
     )
+
+
+def _justify(policy: Policy, d: Decision, host: str, ref: str, user: str | None,
+             action: str) -> str:
+    """Art. 10 §1: the site opens now, to this person, on their word that work needs it."""
+    if not user or not d.justifiable:
+        return ""
+    e = html.escape
+    n = policy.justify_min_length
+    return (
+        '<div class="card"><h2>Preciso deste site para o serviço</h2>'
+        f"<p>Esta categoria é proibida exceto em objeto de serviço (Art. 10 §1). Se o seu "
+        f"trabalho precisa deste site, diga para quê: ele abre só para você, por "
+        f"{policy.justify_minutes} minutos (até {policy.justify_per_day} vezes por dia). A "
+        "justificativa fica registrada e a sua chefia a vê.</p>"
+        f'<form method="post" action="{e(action)}">'
+        f'<input type="hidden" name="host" value="{e(host)}">'
+        f'<input type="hidden" name="ref" value="{e(ref)}">'
+        f'<label>Justificativa (pelo menos {n} caracteres)'
+        f'<textarea name="justificativa" rows="3" minlength="{n}" maxlength="2000" required>'
+        "</textarea></label>"
+        '<button type="submit">Abrir para o serviço</button></form></div>')
 
 
 def _previous(denial: tuple[int, str] | None) -> str:
@@ -115,7 +139,8 @@ _TITLE_BY_RULE = {"level0.no_user": "Identifique-se para usar a internet",
 
 def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: str,
                 when: float, form_action: str | None,
-                denial: tuple[int, str] | None = None, selftest: str | None = None) -> str:
+                denial: tuple[int, str] | None = None, selftest: str | None = None,
+                justify_action: str | None = None) -> str:
     e = html.escape
     cats = ", ".join(policy.label(c) for c in d.categories) or "não classificado"
     is_platform = any(policy.platform_of_category(c) for c in d.categories)
@@ -128,6 +153,7 @@ def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: s
         form=_form(host, ref, user, is_platform, form_action, d.rule == "malicious")
         if form_action else "",
         previous=_previous(denial),
+        justify=_justify(policy, d, host, ref, user, justify_action) if justify_action else "",
         console=_console(policy, ref, user),
         selftest=(f'<p><a href="{e(selftest)}">Como este computador é visto pelo filtro</a> '
                   "(usuário, nível, DNS)"
@@ -168,8 +194,9 @@ def refusal_response(policy: Policy, v: Verdict, request: http.Request,
     if wants_html and request.method != "CONNECT":
         action = FORM_PATH if inside_tls else portal_url(portal_host)
         form = action if v.decision.rule not in _NO_FORM else None
+        justify = JUSTIFY_PATH if inside_tls else f"http://{portal_host}{JUSTIFY_PATH}"
         body = render_html(policy, v.decision, host, user, v.ref, v.started, form, denial,
-                           f"http://{portal_host}{SELFTEST_PATH}")
+                           f"http://{portal_host}{SELFTEST_PATH}", justify)
         headers["content-type"] = "text/html; charset=utf-8"
     else:
         body = render_text(v.decision, host, user, v.ref, denial)

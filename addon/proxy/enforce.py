@@ -153,8 +153,9 @@ class Enforce:
             # own form posts here, to its HTTPS origin (a form from an HTTPS page to plain
             # HTTP makes the browser warn), and is answered as the portal's
             if (not connect and flow.request.method == "POST" and page.identity is not None
-                    and page.identity.user and flow.request.path.split("?", 1)[0] ==
-                    blockpage.FORM_PATH and not body_over(flow.request, MAX_FORM)):
+                    and page.identity.user and flow.request.path.split("?", 1)[0] in
+                    (blockpage.FORM_PATH, blockpage.JUSTIFY_PATH)
+                    and not body_over(flow.request, MAX_FORM)):
                 flow.metadata[VERDICT] = dataclasses.replace(  # recorded as the portal's
                     page, decision=PORTAL, status=0, host=self.portal_host)
                 return

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,15 +24,22 @@ from addon.errors import GuaritaError, ReleaseError
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Identity
 from addon.proxy import selftest
-from addon.proxy.blockpage import FORM_PATH, PRIVACY_PATH, SELFTEST_PATH, simple_page
+from addon.proxy.blockpage import (
+    FORM_PATH,
+    JUSTIFY_PATH,
+    PRIVACY_PATH,
+    SELFTEST_PATH,
+    simple_page,
+)
 from addon.proxy.enforce import MAX_FORM
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
 from addon.proxy.verdict import VERDICT, ConnectionNotes, Verdict
 from addon.runtime import Runtime
-from addon.service import inputs
+from addon.service import inputs, justify
 from addon.service import requests as service
 from addon.state import db, releases, requests
+from addon.state.justifications import JustificationError, Opened
 
 log = logging.getLogger("guarita")
 
@@ -75,6 +83,7 @@ class RequestForm:
         self.metrics = metrics
         self.notes = notes or ConnectionNotes()
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guarita-form")
+        self.clock = time.time
 
     def request(self, flow: http.HTTPFlow) -> Coroutine[Any, Any, None] | None:
         """Nothing for ordinary requests; for the portal, a coroutine mitmproxy awaits."""
@@ -97,6 +106,9 @@ class RequestForm:
             first, *more = [p.strip() for p in notice.split("\n\n") if p.strip()]
             flow.response = simple_page(200, "Aviso de privacidade", " ".join(first.split()),
                                         portal, tuple(" ".join(m.split()) for m in more))
+            return
+        if req.method == "POST" and path == JUSTIFY_PATH:
+            await self._justify(flow, v, portal)
             return
         if req.method != "POST" or path != FORM_PATH:
             flow.response = simple_page(404, "Página não encontrada",
@@ -150,6 +162,59 @@ class RequestForm:
             more=((f"Referência do bloqueio: {ref}." if ref else "Guarde o número do pedido."),
                   f"{told}; um pedido negado pode ter um recurso, uma vez (Art. 9 §12)."),
             link=(f"{console}/meus-pedidos", "Acompanhar em Meus pedidos") if console else None)
+
+    async def _justify(self, flow: http.HTTPFlow, v: Verdict, portal: str) -> None:
+        """Art. 10 §1: the person's justification opens the site now (the engine re-decides
+        that it may), and the answer links it."""
+        if v.identity is None or not v.identity.user:
+            flow.response = simple_page(403, "Identifique-se",
+                                        "Só um usuário identificado pode justificar um acesso.",
+                                        portal)
+            return
+        body = flow.request.raw_content or b""
+        raw = parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
+        form = {k: vs[0] for k, vs in raw.items() if vs}
+        try:
+            opened = await asyncio.get_running_loop().run_in_executor(
+                self.pool, self._open, v, form)
+        except (inputs.InvalidInput, JustificationError) as exc:
+            flow.response = simple_page(400, "Acesso não aberto", exc.for_user or str(exc),
+                                        portal)
+            return
+        except Exception as exc:  # noqa: BLE001 - the form never goes upstream
+            self.metrics.errors.labels("justify_form").inc()
+            log.error("guarita: justification form failed: %s", exc)
+            flow.response = simple_page(500, "Acesso não aberto",
+                                        "Erro interno: tente de novo ou procure a TI.", portal)
+            return
+        if self.notes.pages.pop(flow.client_conn.id, None) is not None:
+            # the HTTPS block page's tunnel: no longer a page, its requests now decided
+            self.notes.opened.add(flow.client_conn.id)
+        policy = self.reload.runtime.policy
+        until = dt.datetime.fromtimestamp(opened.end, policy.calendar.tz).strftime("%H:%M")
+        scheme = "https" if flow.request.scheme == "https" else "http"
+        flow.response = simple_page(
+            200, "Acesso aberto para o serviço",
+            f"{opened.domain} está aberto para você até {until} (justificativa nº {opened.id}).",
+            portal, more=("A justificativa e os acessos deste período ficam registrados, e a "
+                          "sua chefia os vê; usar o acesso fora do serviço pode ser contado "
+                          "como violação (Art. 19).",),
+            link=(f"{scheme}://{form.get('host', opened.domain)}/", f"Ir para {opened.domain}"))
+
+    def _open(self, v: Verdict, form: dict[str, str]) -> Opened:
+        """In the form's thread: write the justification, then adopt it at once, so the
+        link on the answer already opens the site."""
+        assert v.identity is not None
+        rt = self.reload.runtime
+        conn = db.connect(rt.policy.paths)
+        try:
+            opened = justify.open_site(conn, rt, v.identity, form.get("host", ""),
+                                       form.get("justificativa", ""), v.client_ip,
+                                       form.get("ref"), self.clock())
+        finally:
+            conn.close()
+        self.reload.tick(force_state=True)
+        return opened
 
     def done(self) -> None:
         self.pool.shutdown(wait=False)

@@ -179,6 +179,8 @@ class Tunnels:
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         tunnel = self.tunnels.get(data.client.id)
+        if data.client.id in self.notes.opened:
+            return  # a justification opened it: each request inside was decided (`enforce`)
         if (tunnel is not None and tunnel.refused) or data.client.id in self.undecided:
             data.server.error = "guarita: blocked by policy"
 
@@ -201,6 +203,7 @@ class Tunnels:
     def client_disconnected(self, client: connection.Client) -> Awaitable[None] | None:
         self.undecided.discard(client.id)
         self.notes.pages.pop(client.id, None)
+        self.notes.opened.discard(client.id)
         tunnel = self.tunnels.pop(client.id, None)
         late = self.notes.take(client.id)
         if tunnel is None:

@@ -77,6 +77,9 @@ class ConnectionNotes:
 
     refused: dict[str, Decision] = field(default_factory=dict)
     pages: dict[str, Verdict] = field(default_factory=dict)
+    # page tunnels a justification opened (`requestform`): from then on each request inside
+    # is decided on its own and may reach the site, as with --intercept (`tunnels`)
+    opened: set[str] = field(default_factory=set)
     # client address -> when it last asked the DNS companion (`dnsguard` -> the self-test)
     dns_seen: dict[str, float] = field(default_factory=dict)
 

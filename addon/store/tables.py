@@ -187,6 +187,26 @@ forward_positions = Table(  # how far each SIEM target has received (addon/forwa
     Column("updated", SECONDS, nullable=False),
 )
 
+justifications = Table(  # a person's own "needed for work" (state/justifications.py)
+    "justifications", metadata,
+    _id(),
+    Column("login", Text, nullable=False),
+    Column("domain", Text, nullable=False),
+    Column("host", Text, nullable=False),
+    Column("categories", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("ref", Text),
+    Column("client_ip", Text),
+    Column("start", SECONDS, nullable=False),
+    Column("end", SECONDS, nullable=False),
+    Column("revoked", SECONDS),
+    Column("revoked_by", Text),
+    Column("revoke_reason", Text),
+    Column("violation", Integer, nullable=False, server_default="0"),  # 1: counted as one
+    Index("justifications_login", "login", "start"),
+    Index("justifications_end", "end"),
+)
+
 list_files = Table(  # category lists shared by every node of a cluster (addon/lists/shared.py)
     "list_files", metadata,
     Column("key", Text, primary_key=True),

@@ -56,6 +56,7 @@ class Chain:
 
     def at(self, when: float) -> None:
         self.addons["enforce"].clock = self.addons["identify"].clock = lambda: when
+        self.addons["requestform"].clock = lambda: when
         if "transparent" in self.addons:
             self.addons["transparent"].clock = lambda: when
 

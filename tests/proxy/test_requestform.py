@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import time
 
 import pytest
 from mitmproxy.test import tflow
 
 from addon.proxy.dnsguard import DnsGuard
-from tests.proxy.conftest import Chain, make_flow, send
+from addon.proxy.verdict import VERDICT
+from tests.proxy.conftest import TZ, Chain, make_flow, send
 from tests.support.store import made
 
 
@@ -196,3 +198,65 @@ def test_block_pages_link_the_privacy_notice_the_proxy_serves(chain: Chain) -> N
     assert notice.response.status_code == 200 and not chain.upstream
     assert "Aviso de privacidade" in notice.response.text
     assert "183 dias" in notice.response.text  # the shipped policy's text, as written there
+
+
+JUSTIFY = "http://guarita.invalid/justificar"
+WHY = "justificativa=treinamento+do+SEI+em+v%C3%ADdeo+para+a+equipe"
+
+
+def test_art10_par1_the_block_page_offers_a_justification_only_where_one_may_open(
+        chain: Chain) -> None:
+    chain.login("servidor")
+    page = run(send(chain, make_flow("http://www.youtube.com/watch",
+                                     headers={"accept": "text/html"})))
+    text = page.response.get_text()
+    assert "Preciso deste site para o serviço" in text
+    assert f'<form method="post" action="{JUSTIFY}">' in text and 'minlength="20"' in text
+    assert f"form-action http://guarita.invalid/pedido {JUSTIFY}" in \
+        page.response.headers["content-security-policy"]
+    adult = run(send(chain, make_flow("http://www.pornhub.com/", headers={"accept": "text/html"})))
+    assert "Preciso deste site" not in adult.response.get_text()
+
+
+def test_art10_par1_a_justification_opens_that_site_at_once_and_ties_its_records(
+        chain: Chain) -> None:
+    now = time.time()  # the engine's snapshot keeps what has not ended by the real clock
+    chain.at(now)  # video is blocked at level 2 at any hour
+    until = dt.datetime.fromtimestamp(now + 3600, TZ).strftime("%H:%M")
+    chain.login("servidor")
+    blocked = run(send(chain, make_flow("http://www.youtube.com/watch")))
+    ref = blocked.metadata[VERDICT].ref
+    f = run(send(chain, make_flow(JUSTIFY, "POST",
+                                  body=f"host=www.youtube.com&ref={ref}&{WHY}".encode())))
+    answer = f.response.get_text()
+    assert f.response.status_code == 200 and "Acesso aberto para o serviço" in answer
+    assert f"youtube.com está aberto para você até {until}" in answer
+    assert 'href="http://www.youtube.com/"' in answer and not chain.upstream
+    after = run(send(chain, make_flow("http://www.youtube.com/watch?v=1")))
+    assert after.response.status_code == 200 and chain.upstream == ["GET www.youtube.com/watch?v=1"]
+    vimeo = run(send(chain, make_flow("http://vimeo.com/")))
+    assert vimeo.response.status_code == 403  # the site, not the category
+    rows = chain.rows()
+    [row] = [r for r in rows if r["rule"] == "justified"]
+    [j] = json.loads(chain.ws.run("justify", "list", "--format", "json", check=True).stdout)
+    assert row["release_id"] == j["id"] and j["user"] == "servidor" and j["ref"] == ref
+    assert j["reason"] == "treinamento do SEI em vídeo para a equipe"
+
+
+@pytest.mark.parametrize("body, status, says", [
+    (b"host=www.youtube.com&justificativa=preciso", 400, "pelo menos 20 caracteres"),
+    (b"host=www.pornhub.com&" + WHY.encode(), 400, "não pode ser aberto por justificativa"),
+    (b"host=www.gov.br&" + WHY.encode(), 400, "já está liberado"),
+    (b"host=exa+mple..com&" + WHY.encode(), 400, "Site"),
+])
+def test_art10_par1_what_a_justification_cannot_open_is_said_in_portuguese(
+        chain: Chain, body: bytes, status: int, says: str) -> None:
+    chain.login("servidor")
+    f = run(send(chain, make_flow(JUSTIFY, "POST", body=body)))
+    assert f.response.status_code == status and says in f.response.get_text()
+    assert json.loads(chain.ws.run("justify", "list", "--format", "json", check=True).stdout) == []
+
+
+def test_art10_par1_nobody_logged_in_cannot_justify(chain: Chain) -> None:
+    f = run(send(chain, make_flow(JUSTIFY, "POST", ip="10.9.9.9", body=WHY.encode())))
+    assert f.response.status_code == 407

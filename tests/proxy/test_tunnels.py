@@ -286,3 +286,38 @@ def test_ech_without_an_outer_name_is_refused(chain: Chain) -> None:
     hello_data(chain, f, None, ech=True)
     run(chain.hook(ClientDisconnectedHook(f.client_conn)))
     assert chain.rows()[0]["rule"] == "tls.ech"
+
+
+def test_a_justification_on_the_https_block_page_opens_its_own_tunnel(chain: Chain) -> None:
+    """Art. 10 §1 over HTTPS: the page's justification posts to its own origin; from then on
+    the tunnel's requests are decided one by one and reach the site, so the answer's link,
+    on the same connection, opens it."""
+    import json
+    import time
+
+    chain.at(time.time())
+    chain.tctx.options.update(guarita_https_block_page=True)
+    chain.login("servidor")
+    f = run(connect(chain, "www.youtube.com"))
+    hello_data(chain, f, "www.youtube.com")
+    page = make_flow("https://www.youtube.com/watch", headers={"accept": "text/html"})
+    page.client_conn = f.client_conn
+    run(send(chain, page))
+    assert '<form method="post" action="/justificar">' in page.response.get_text()
+    form = make_flow("https://www.youtube.com/justificar", "POST",
+                     body=b"host=www.youtube.com&justificativa=aula+gravada+do+curso+de+SEI")
+    form.client_conn = f.client_conn
+    run(send(chain, form))
+    assert form.response.status_code == 200
+    assert 'href="https://www.youtube.com/"' in form.response.get_text()
+    again = make_flow("https://www.youtube.com/")
+    again.client_conn = f.client_conn
+    again.client_conn.tls, again.client_conn.sni = True, "www.youtube.com"
+    run(send(chain, again))
+    assert again.response.status_code == 200 and chain.upstream == ["GET www.youtube.com/"]
+    assert again.metadata[VERDICT].decision.rule == "justified"
+    data = server_data(f, ("www.youtube.com", 443))
+    run(chain.hook(ServerConnectHook(data)))
+    assert data.server.error is None  # the tunnel may reach the site now
+    [j] = json.loads(chain.ws.run("justify", "list", "--format", "json", check=True).stdout)
+    assert j["site"] == "youtube.com" and j["reason"] == "aula gravada do curso de SEI"
