@@ -500,3 +500,69 @@ def test_the_privacy_notice_is_open_to_anyone_and_linked_from_every_page(app: An
     page = app.test_client().get("/privacidade").get_data(as_text=True)
     assert "Aviso de privacidade" in page and "183 dias" in page
     assert 'href="/privacidade"' in signed_in(app, "servidor").get("/").get_data(as_text=True)
+
+
+WHY = "vídeo do treinamento obrigatório do SEI"
+
+
+def test_art10_par1_a_person_justifies_from_the_console_and_sees_it_in_meus_dados(
+        app: Any) -> None:
+    c = signed_in(app, "servidor")
+    token = csrf(c, "/meus-dados")
+    r = c.post("/meus-dados/justificar", data={"csrf": token, "site": "www.youtube.com",
+                                               "justificativa": WHY})
+    assert r.status_code == 302 and "youtube.com" in r.headers["Location"]
+    page = c.get("/meus-dados").get_data(as_text=True)
+    assert WHY in page and "Aberta" in page and "1 de 5 usadas hoje" in page
+    short = c.post("/meus-dados/justificar", data={"csrf": token, "site": "vimeo.com",
+                                                   "justificativa": "curso"})
+    assert short.status_code == 400 and "pelo menos 20 caracteres" in short.get_data(as_text=True)
+    adult = c.post("/meus-dados/justificar", data={"csrf": token, "site": "www.pornhub.com",
+                                                   "justificativa": WHY})
+    assert adult.status_code == 400 and "não pode ser aberto" in adult.get_data(as_text=True)
+    assert c.post("/meus-dados/justificar", data={"site": "vimeo.com",  # no CSRF token
+                                                  "justificativa": WHY}).status_code == 403
+
+
+def test_a_chief_sees_and_revokes_their_staffs_justified_accesses_only(
+        app: Any, ws: Workspace) -> None:
+    servidor = signed_in(app, "servidor")
+    servidor.post("/meus-dados/justificar", data={"csrf": csrf(servidor, "/meus-dados"),
+                                                  "site": "www.youtube.com",
+                                                  "justificativa": WHY})
+    membro = signed_in(app, "membro")  # nobody's staff of coordenador's
+    membro.post("/meus-dados/justificar", data={"csrf": csrf(membro, "/meus-dados"),
+                                                "site": "store.steampowered.com",
+                                                "justificativa": WHY})
+    [mine, theirs] = json.loads(ws.run("justify", "list", "--format", "json", check=True).stdout)
+    assert (mine["user"], theirs["user"]) == ("membro", "servidor")
+    chief = signed_in(app, "coordenador")
+    page = chief.get("/justificados").get_data(as_text=True)
+    assert "youtube.com" in page and "steampowered" not in page and WHY in page
+    token = csrf(chief, "/justificados")
+    assert chief.post(f"/justificados/{mine['id']}/revogar",
+                      data={"csrf": token, "motivo": "x"}).status_code == 404  # not staff
+    no_reason = chief.post(f"/justificados/{theirs['id']}/revogar",
+                           data={"csrf": token, "violacao": "sim"})
+    assert no_reason.status_code == 400 and "diga o motivo" in no_reason.get_data(as_text=True)
+    r = chief.post(f"/justificados/{theirs['id']}/revogar",
+                   data={"csrf": token, "motivo": "não era de serviço", "violacao": "sim"})
+    assert r.status_code == 302
+    assert "contada como violação" in chief.get("/justificados").get_data(as_text=True)
+    assert "contada como violação" in servidor.get("/meus-dados").get_data(as_text=True)
+    assert servidor.get("/justificados").status_code == 403  # an end user: not a chief
+
+
+def test_meus_dados_shows_only_the_readers_own_and_who_read_them(app: Any, ws: Workspace) -> None:
+    policy = load_policy(ws.config, ws.root)
+    import time as _time
+
+    attempts(policy, "servidor", "www.pornhub.com", 2, _time.time() - 3600)
+    attempts(policy, "membro", "www.xvideos.com", 2, _time.time() - 3600)
+    ws.run("audit", "query", "--user", "servidor", "--purpose", "apuração", check=True)
+    c = signed_in(app, "servidor")
+    page = c.get("/meus-dados?usuario=membro").get_data(as_text=True)  # the address names nobody
+    assert "www.pornhub.com" in page and "xvideos" not in page
+    assert "apuração" in page and "cli" in page  # who read, by which door, for what
+    assert "<td>servidor</td><td>console</td><td>own</td>" not in page  # not their own reads
+    assert signed_in(app, "membro").get("/meus-dados").status_code == 200

@@ -19,7 +19,15 @@ from typing import Any
 
 from flask import Flask, Response, abort, g, redirect, render_template, request, session, url_for
 
-from addon.console import admin_pages, api, audit_pages, home, labels, request_pages
+from addon.console import (
+    admin_pages,
+    api,
+    audit_pages,
+    home,
+    justified_pages,
+    labels,
+    request_pages,
+)
 from addon.console.auth import (
     ROLE_NAMES,
     SignInRefused,
@@ -193,6 +201,6 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
         session.clear()
         return redirect(url_for("sign_in_form"))
 
-    for module in (home, request_pages, admin_pages, audit_pages, api):
+    for module in (home, request_pages, admin_pages, audit_pages, justified_pages, api):
         module.register(app)
     return app

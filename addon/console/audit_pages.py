@@ -11,8 +11,7 @@ from typing import Any
 from flask import Flask, g, render_template, request
 
 from addon.audit import query, violations
-from addon.console.auth import User
-from addon.console.guards import AUDITORS, csv_download, form_error, page, state
+from addon.console.guards import AUDITORS, csv_download, form_error, page, reader_scope, state
 from addon.errors import GuaritaError
 from addon.identity.directory import chief_of
 from addon.runtime import Runtime
@@ -25,20 +24,7 @@ AUDIT_COLUMNS = ["ts", "ref", "user", "client_ip", "level", "method", "host", "p
 
 
 def register(app: Flask) -> None:
-    def _scope() -> tuple[str, ...] | None:
-        """Whose records this user may read: everyone (auditors, IT) or a chief's staff
-        (asked of the directory once per page, however often the page needs it)."""
-        if "scope" not in g:
-            user: User = g.user
-            if user.has(*AUDITORS):
-                g.scope = None
-            else:
-                try:
-                    g.scope = tuple(sorted(g.rt.directory.staff(user.login)))
-                except GuaritaError:
-                    g.scope = ()  # the directory cannot say who: nobody, not everybody
-        scope: tuple[str, ...] | None = g.scope
-        return scope
+    _scope = reader_scope
 
     def _filters() -> query.Filters:
         """The search's fields; a day range is local days, `ate` included (InvalidInput

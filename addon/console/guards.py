@@ -16,7 +16,7 @@ from typing import Any
 from flask import Response, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 
 from addon.console.auth import User
-from addon.errors import ReleaseError
+from addon.errors import GuaritaError, ReleaseError
 from addon.runtime import Runtime
 from addon.service.exports import write_csv
 from addon.state import db, releases
@@ -45,6 +45,22 @@ def page(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             return view(*a, **kw)
         return inner
     return wrap
+
+
+def reader_scope() -> tuple[str, ...] | None:
+    """Whose records and justifications this user may read: everyone (auditors, IT: None)
+    or a chief's staff (asked of the directory once per page, however often it is needed)."""
+    if "scope" not in g:
+        user: User = g.user
+        if user.has(*AUDITORS):
+            g.scope = None
+        else:
+            try:
+                g.scope = tuple(sorted(g.rt.directory.staff(user.login)))
+            except GuaritaError:
+                g.scope = ()  # the directory cannot say who: nobody, not everybody
+    scope: tuple[str, ...] | None = g.scope
+    return scope
 
 
 def runtime() -> Runtime:

@@ -19,6 +19,8 @@ RULES = {
     "category.blocked": "categoria bloqueada",
     "malicious": "site malicioso",
     "release": "liberação temporária",
+    "justified": "acesso justificado (objeto de serviço)",
+    "transparent.no_sni": "conexão TLS sem nome do site",
     "event": "liberação de evento",
     "webconf.event_required": "videoconferência: só com evento liberado",
     "webconf.homologated": "videoconferência homologada",

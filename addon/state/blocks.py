@@ -74,3 +74,9 @@ def active(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
 def listing(conn: sqlite3.Connection, include_lifted: bool = False) -> list[sqlite3.Row]:
     sql = "SELECT * FROM blocks" + ("" if include_lifted else " WHERE lifted IS NULL")  # noqa: S608
     return conn.execute(sql + " ORDER BY id").fetchall()
+
+
+def of_subject(conn: sqlite3.Connection, kind: Kind, subject: str) -> list[sqlite3.Row]:
+    """Every block of one user or machine, lifted ones too, newest first ("Meus dados")."""
+    return conn.execute("SELECT * FROM blocks WHERE kind = ? AND subject = ? ORDER BY id DESC",
+                        (kind, _subject(kind, subject))).fetchall()
