@@ -13,9 +13,12 @@ from hypothesis import strategies as st
 from addon.audit import query, violations
 from addon.audit.violations import Attempt, Refusal, attempts, tally
 from addon.audit.writer import AuditWriter
+from addon.policy.model import Decision
 from addon.policy.notify_settings import DEFAULT_RULES, ViolationRule
 from addon.settings.load import load_policy
+from addon.state import justifications
 from tests.conftest import Workspace
+from tests.support.store import made
 from tests.test_audit import rec
 
 WINDOW = 600.0
@@ -118,20 +121,42 @@ def test_ten_reloads_are_one_attempt_in_the_console_the_cli_and_the_digest(
     page = signed_in(app, "auditor").get("/equipe").get_data(as_text=True)
     assert "<td>servidor</td><td>1</td><td>10</td>" in page
     assert "10 registros" in page and "conteudo proibido (1/3)" in page
-    audit = query.connect_readonly(policy.paths)
+    audit, state = query.connect_readonly(policy.paths), made(policy.paths)
     try:
-        assert worker.violations(audit, policy.notify, now - 86400, now) == []
+        assert worker.violations(audit, state, policy.notify, now - 86400, now) == []
     finally:
         audit.close()
     for visit in (1, 2):  # two more visits, each past the window: three attempts
         write_reloads(policy.paths.audit_file, now + visit * (policy.notify.window + 1), 4)
     audit = query.connect_readonly(policy.paths)
     try:
-        items = worker.violations(audit, policy.notify, now - 86400, now + 3600)
+        items = worker.violations(audit, state, policy.notify, now - 86400, now + 3600)
     finally:
         audit.close()
     assert [(i["user"], i["rule"], i["attempts"], i["records"]) for i in items] == [
         ("servidor", "conteudo_proibido", 3, 18)]
+    # Art. 10 §1: the last visit was answered by a justification of that site: two attempts
+    # (under the rule's three); a chief revoking it as a violation makes it one of its own
+    decision = Decision("block", 2, ("video",), "b", "category.blocked", "youtube.com",
+                        justifiable=True)
+    late = now - 3600 + 2 * (policy.notify.window + 1) + 60  # after the third visit
+    opened = justifications.justify(state, policy, "servidor", "www.youtube.com", decision,
+                                    "curso do SEI em vídeo para a equipe", now=late)
+    audit = query.connect_readonly(policy.paths)
+    try:
+        assert worker.violations(audit, state, policy.notify, now - 86400, now + 3600) == []
+        justifications.revoke(state, opened.id, "coordenador", "não era de serviço",
+                              violation=True, now=late + 1)
+        items = worker.violations(audit, state, policy.notify, now - 86400, now + 3600)
+    finally:
+        audit.close()
+        state.close()
+    assert [(i["user"], i["rule"], i["attempts"]) for i in items] == [
+        ("servidor", "acesso_justificado_indevido", 1)]
+    cp = ws.run("audit", "violations", "--attempts", "--since", "2000-01-01", "--format",
+                "json", check=True)
+    assert ("justified.violation", f"justificativa {opened.id}") in {
+        (r["rule"], r["refs"]) for r in json.loads(cp.stdout)}
 
 
 @pytest.mark.parametrize("reloads,expected", [(1, 1), (10, 1)])
@@ -143,3 +168,17 @@ def test_the_cli_shows_the_attempts_and_the_records_behind_each(
     rows = json.loads(cp.stdout)
     assert len(rows) == expected and rows[0]["records"] == reloads
     assert rows[0]["host"] == "www.youtube.com" and rows[0]["refs"].startswith("ref0")
+
+
+def test_a_justification_answers_the_attempt_before_it_and_a_counted_one_is_its_own() -> None:
+    window = 600.0
+    found = attempts([refusal(100.0), refusal(110.0), refusal(5000.0)], window)
+    j = violations.Justified(4, "servidor", "youtube.com", 300.0, ("video",), False)
+    assert [a.first for a in violations.answered(found, [j], window)] == [5000.0]
+    other = violations.Justified(5, "membro", "youtube.com", 300.0, ("video",), False)
+    assert len(violations.answered(found, [other], window)) == 2  # another person's
+    counted = j._replace(violation=True)
+    out = violations.answered(found, [counted], window)
+    assert [(a.rule, a.first, a.refs) for a in out] == [
+        ("justified.violation", 300.0, ("justificativa 4",)), ("category.blocked", 5000.0,
+                                                              (out[1].refs[0],))]

@@ -146,6 +146,30 @@ def test_one_digest_per_chief_for_repeated_attempts_and_none_below_the_count(
     assert run(policy, TZ_NOW + 3600).queued == 0  # the period's digest is made once
 
 
+def test_art10_par1_the_chiefs_digest_lists_their_staffs_justified_accesses(
+        ws: Workspace, smtp: SmtpServer) -> None:
+    from addon.state import justifications
+
+    policy = enable(ws, smtp, digest="daily")
+    decision = Decision("block", 2, ("video",), "b", "category.blocked", "youtube.com",
+                        justifiable=True)
+    conn = made(policy.paths)
+    try:
+        justifications.justify(conn, policy, "servidor", "www.youtube.com", decision,
+                               "curso de licitações em vídeo", now=YESTERDAY)
+        justifications.justify(conn, policy, "membro", "www.youtube.com", decision,
+                               "palestra do congresso em vídeo", now=YESTERDAY)  # no chief
+    finally:
+        conn.close()
+    out = run(policy, TZ_NOW)
+    assert out.sent == 1  # no violation: only the chief, for the justified access
+    [m] = smtp.messages()
+    assert m["To"] == "coordenador@exemplo.gov.br" and "1 acesso(s) justificado(s)" in subject(m)
+    text = body(m)
+    assert "servidor: youtube.com" in text and '"curso de licitações em vídeo"' in text
+    assert "Nenhuma tentativa de acesso proibido" in text and "palestra" not in text
+
+
 def test_a_grave_violation_reaches_the_offices_with_a_proposal(ws: Workspace,
                                                                 smtp: SmtpServer) -> None:
     tree = yaml.safe_load(ws.config.read_text())

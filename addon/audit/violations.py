@@ -43,6 +43,23 @@ class Refusal(NamedTuple):
     ref: str
 
 
+class Justified(NamedTuple):
+    """A justification (Art. 10 §1, addon/state/justifications.py), as counting needs it."""
+
+    id: int
+    user: str
+    domain: str  # the site it opened, with its subdomains
+    start: float
+    categories: tuple[str, ...]
+    violation: bool  # revoked by a chief and counted as a violation, with a reason
+
+    def covers(self, host: str) -> bool:
+        return host == self.domain or host.endswith("." + self.domain)
+
+
+JUSTIFIED_VIOLATION = "justified.violation"  # the rule such a justification counts under
+
+
 class Attempt(NamedTuple):
     """A person on one site within one window: the records behind one attempt."""
 
@@ -154,10 +171,32 @@ def read(conn: sqlite3.Connection, f: Filters, rules: Iterable[ViolationRule]) -
     return out
 
 
+def answered(found: Iterable[Attempt], justified: Iterable[Justified],
+             window: float) -> list[Attempt]:
+    """The attempts no justification answered: a person blocked on a site who justified it
+    within the window (the block page's form, the console) made no violation by asking;
+    a justification a chief counted as one is an attempt of its own, under
+    `justified.violation`."""
+    mine: dict[str, list[Justified]] = defaultdict(list)
+    out: list[Attempt] = []
+    for j in justified:
+        mine[j.user].append(j)
+        if j.violation:
+            out.append(Attempt(j.user, j.domain, JUSTIFIED_VIOLATION, j.categories, j.start,
+                               j.start, 1, (f"justificativa {j.id}",)))
+    for a in found:
+        if not any(j.covers(a.host) and a.first <= j.start <= a.last + window
+                   for j in mine.get(a.user, ())):
+            out.append(a)
+    out.sort(key=_BY_TIME)
+    return out
+
+
 def count(conn: sqlite3.Connection, f: Filters, rules: tuple[ViolationRule, ...],
-          window: float) -> list[Violation]:
-    """Every door's count: the refusals `f` selects, in attempts, per person and rule."""
-    return tally(attempts(read(conn, f, rules), window), rules)
+          window: float, justified: Iterable[Justified] = ()) -> list[Violation]:
+    """Every door's count: the refusals `f` selects, in attempts, per person and rule, less
+    those a justification answered, plus the justifications counted as violations."""
+    return tally(answered(attempts(read(conn, f, rules), window), justified, window), rules)
 
 
 def per_person(found: Iterable[Violation]) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ from addon.identity.registry import make_directory
 from addon.policy.hosts import canonical_ip
 from addon.policy.model import Policy
 from addon.service import reads
+from addon.service import violations as service_violations
 from addon.state import history
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -160,7 +161,7 @@ def violations(config: Path, fmt: str, by_unit: bool, each: bool, case_ref: str 
     f = _filters(policy, **kw)
     conn = audit_of(policy)
     _admit(policy, "violations", f, case_ref, purpose)
-    found = counting.count(conn, f, n.rules, n.window)
+    found = service_violations.count(conn, state_of(policy), f, n)
     people = counting.per_person(found)
     if each:
         rows = [{"user": a.user, "host": a.host, "rule": a.rule, "first": a.first,

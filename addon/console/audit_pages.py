@@ -16,6 +16,7 @@ from addon.errors import GuaritaError
 from addon.identity.directory import chief_of
 from addon.runtime import Runtime
 from addon.service import reads
+from addon.service import violations as service_violations
 from addon.service.inputs import InvalidInput
 from addon.state.history import local_time
 
@@ -64,7 +65,7 @@ def register(app: Flask) -> None:
         try:
             f = query.Filters(since=time.time() - days * 86400, users=_scope())
             _admit("violations", f)
-            return days, violations.per_person(violations.count(conn, f, n.rules, n.window))
+            return days, violations.per_person(service_violations.count(conn, state(), f, n))
         finally:
             conn.close()
 

@@ -76,13 +76,24 @@ def _lines(items: Iterable[Mapping[str, Any]], tz: ZoneInfo) -> str:
         for v in items)
 
 
-def digest_chief(period: str, items: Sequence[Mapping[str, Any]], tz: ZoneInfo) -> Message:
+def digest_chief(period: str, items: Sequence[Mapping[str, Any]], tz: ZoneInfo,
+                 justified: Sequence[Mapping[str, Any]] = ()) -> Message:
+    tried = ("Art. 19 da Ordem de Serviço 03/2018: como chefe imediato, você é informado das "
+             "tentativas de acesso a conteúdo proibido feitas por sua equipe no período "
+             f"{period}.\n\n{_lines(items, tz)}\n\n" if items else
+             f"Nenhuma tentativa de acesso proibido da sua equipe no período {period}.\n\n")
+    opened = ("Acessos justificados (Art. 10 §1: proibidos exceto em objeto de serviço), "
+              "abertos pela própria pessoa com a justificativa abaixo; no console, em "
+              "\"Acessos justificados\", você pode revogar um e, com um motivo, contá-lo como "
+              "violação:\n\n" + "\n".join(
+                  f"- {j['login']}: {j['domain']}, de {_when(j['start'], tz)} a "
+                  f"{_when(j['end'], tz)} (nº {j['id']}): \"{j['reason']}\""
+                  + (" — revogado" if j.get("revoked") else "") for j in justified)
+              + "\n\n" if justified else "")
     return (f"Uso da internet da sua equipe: {len(items)} pessoa(s) com tentativas "
-            f"proibidas ({period})",
-            "Art. 19 da Ordem de Serviço 03/2018: como chefe imediato, você é informado das "
-            "tentativas de acesso a conteúdo proibido feitas por sua equipe no período "
-            f"{period}.\n\n{_lines(items, tz)}\n\nOs registros completos estão no log de "
-            "auditoria; a TI pode orientar sobre as providências." + SIGNATURE)
+            f"proibidas, {len(justified)} acesso(s) justificado(s) ({period})",
+            tried + opened + "Os registros completos estão no log de auditoria; a TI pode "
+            "orientar sobre as providências." + SIGNATURE)
 
 
 def digest_office(period: str, items: Sequence[Mapping[str, Any]], tz: ZoneInfo,

@@ -19,7 +19,6 @@ from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from addon.audit import violations as counting
 from addon.audit.query import Filters
 from addon.errors import DirectoryUnavailable, UnknownUser
 from addon.identity.directory import Contact, Directory
@@ -27,6 +26,8 @@ from addon.notify import messages, outbox
 from addon.notify.smtp import NotifyError, Session, build
 from addon.policy.model import Policy
 from addon.policy.notify_settings import NotifySettings
+from addon.service import violations as service_violations
+from addon.state import justifications
 
 log = logging.getLogger("guarita")
 
@@ -61,11 +62,11 @@ def closed_period(now: float, tz: ZoneInfo, n: NotifySettings) -> tuple[str, flo
 
 
 # ------------------------------------------------------------------ violations
-def violations(audit: sqlite3.Connection, n: NotifySettings, start: float,
-               end: float) -> list[dict[str, Any]]:
+def violations(audit: sqlite3.Connection, state: sqlite3.Connection, n: NotifySettings,
+               start: float, end: float) -> list[dict[str, Any]]:
     """Per user and rule: the attempts in [start, end) that reach the rule's count (counted
-    as the console and the CLI count them: addon/audit/violations.py)."""
-    found = counting.count(audit, Filters(since=start, until=end), n.rules, n.window)
+    as the console and the CLI count them: addon/service/violations.py)."""
+    found = service_violations.count(audit, state, Filters(since=start, until=end), n)
     return [{"user": v.user, "rule": v.rule.name, "rule_label": v.rule.name.replace("_", " "),
              "severity": v.rule.severity, "propose_block": v.rule.propose_block,
              "attempts": v.count, "records": v.records, "hosts": v.hosts,
@@ -84,7 +85,7 @@ def make_digest(state: sqlite3.Connection, audit: sqlite3.Connection | None, pol
     label, start, end = period
     if state.execute("SELECT 1 FROM digests WHERE period = ?", (label,)).fetchone():
         return 0
-    items = violations(audit, n, start, end)
+    items = violations(audit, state, n, start, end)
     to: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     unresolved: list[str] = []
     for item in items:
@@ -100,6 +101,15 @@ def make_digest(state: sqlite3.Connection, audit: sqlite3.Connection | None, pol
             else:
                 for addr in n.offices.get(who, ()):
                     to[("office", addr)].append(item)
+    # Art. 10 §1: each chief also hears of their staff's justified accesses of the period
+    justified: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for j in justifications.listed(state, None, start):
+        if j["start"] >= end:
+            continue
+        c = _contact(directory, j["login"])
+        if c is not None and c.chief_email:
+            justified[c.chief_email].append(dict(j))
+            to.setdefault(("chief", c.chief_email), [])
     proposals = sorted({f"{i['user']} ({i['rule_label']})" for i in items if i["propose_block"]})
     queued = 0
     with state:
@@ -108,7 +118,7 @@ def make_digest(state: sqlite3.Connection, audit: sqlite3.Connection | None, pol
                 subject, body = messages.digest_user(label, mine, tz)
                 to_kind: outbox.ToKind = "user"
             elif role == "chief":
-                subject, body = messages.digest_chief(label, mine, tz)
+                subject, body = messages.digest_chief(label, mine, tz, justified.get(value, []))
                 to_kind = "address"
             else:
                 subject, body = messages.digest_office(label, mine, tz, proposals)

@@ -19,6 +19,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+from addon.audit.violations import Justified
 from addon.errors import GuaritaError
 from addon.policy.model import Decision, Policy, Release
 from addon.state import history
@@ -138,6 +139,23 @@ def listed(conn: sqlite3.Connection, logins: frozenset[str] | None = None,
     if where:
         sql += " WHERE " + " AND ".join(where)
     return conn.execute(sql + " ORDER BY id DESC", args).fetchall()
+
+
+def for_counting(conn: sqlite3.Connection, since: float | None, until: float | None,
+                 window: float, users: tuple[str, ...] | None = None) -> list[Justified]:
+    """The justifications that bear on the violations of [since, until): those that may
+    answer an attempt in it (started up to a window after its end) and those counted as
+    violations in it (`addon/audit/violations.py`)."""
+    lo = None if since is None else since
+    hi = None if until is None else until + window
+    out = []
+    for r in listed(conn, None if users is None else frozenset(users), lo):
+        if hi is not None and r["start"] >= hi:
+            continue
+        counted = bool(r["violation"]) and (until is None or r["start"] < until)
+        out.append(Justified(r["id"], r["login"], r["domain"], float(r["start"]),
+                             tuple(json.loads(r["categories"])), counted))
+    return out
 
 
 def active_for_engine(conn: sqlite3.Connection, now: float) -> tuple[Release, ...]:
