@@ -146,3 +146,60 @@ def test_from_a_block_page_to_the_self_test(ws: Workspace, proxy: Proxy, tmp_pat
         shot(b, "self-test.png", tmp_path)
     finally:
         b.quit()
+
+
+def test_art10_par1_a_person_justifies_a_video_site_over_http_and_https_and_a_chief_revokes(
+        ws: Workspace, tmp_path: Path) -> None:
+    """Issue 27's acceptance in a real Chromium: `servidor` on a video site justifies on the
+    block page, reaches the site (the audit ties the records to the justification), and the
+    site closes again when a chief revokes it; the HTTPS block page does the same inside
+    its own tunnel, with the CA trusted."""
+    from selenium.webdriver.common.by import By
+
+    # a video site of the institution's own list: youtube.com is in Chromium's HSTS preload
+    # list, so only HTTPS ever reaches it
+    ws.run("categories", "add", "video", "videos.example.org", check=True)
+    p = start_proxy(ws, "--https-block-page", "--set", "ssl_insecure=true")
+    ws.run("session", "login", "servidor", "127.0.0.1", check=True)
+    ca = tmp_path / "guarita-ca.pem"
+    ws.run("ca", "export", str(ca), check=True)
+    # Chromium tries https:// first for a typed http:// address (HTTPS-Upgrades) and would
+    # never show the plain-HTTP page: off, so both block pages are exercised
+    b = web.Browser(tmp_path / "justify", p.port, [ca],
+                    extra=("--disable-features=HttpsUpgrades",))
+
+    def justify(url: str, site: str, text: str) -> str:
+        page = b.open(url)
+        assert "Preciso deste site para o serviço" in page, page
+        b.driver.find_element(By.NAME, "justificativa").send_keys(text)
+        b.driver.find_element(By.CSS_SELECTOR, "form[action$='/justificar'] button").click()
+        wait_until(lambda: "Acesso aberto para o serviço" in b.driver.page_source,
+                   what="the justification's answer")
+        b.driver.find_element(By.LINK_TEXT, f"Ir para {site}").click()
+        wait_until(lambda: "upstream" in b.driver.page_source, what="the site itself")
+        return str(b.driver.page_source)
+
+    try:
+        page = justify("http://videos.example.org/aula", "videos.example.org",
+                       "aula gravada do curso de SEI")
+        assert "upstream GET http://videos.example.org/" in page and "tls-upstream" not in page
+        shot(b, "justified.png", tmp_path)
+        [j] = __import__("json").loads(ws.run("justify", "list", "--format", "json",
+                                              check=True).stdout)
+        assert (j["user"], j["site"]) == ("servidor", "videos.example.org")
+        ws.run("justify", "revoke", str(j["id"]), "--reason", "não era de serviço",
+               "--violation", "--operator", "coordenador", check=True)
+        wait_until(lambda: "Preciso deste site" in b.open("http://videos.example.org/aula2"),
+                   timeout=20, what="the site closed again after the revocation")
+        # HTTPS: the page's form posts inside its own tunnel and opens that tunnel
+        assert "tls-upstream GET / host=www.youtube.com" in justify(
+            "https://www.youtube.com/", "youtube.com", "palestra do congresso de controle interno")
+    finally:
+        b.quit()
+        p.stop()
+        p.net.stop()
+    rows = sqlite3.connect(ws.var / "audit.db").execute(
+        "SELECT host, release_id FROM audit WHERE rule = 'justified'").fetchall()
+    # the records name the justification behind them
+    assert {h for h, rid in rows if rid == j["id"]} == {"videos.example.org"}
+    assert {h for h, rid in rows if rid != j["id"]} == {"www.youtube.com"}

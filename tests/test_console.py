@@ -566,3 +566,21 @@ def test_meus_dados_shows_only_the_readers_own_and_who_read_them(app: Any, ws: W
     assert "apuração" in page and "cli" in page  # who read, by which door, for what
     assert "<td>servidor</td><td>console</td><td>own</td>" not in page  # not their own reads
     assert signed_in(app, "membro").get("/meus-dados").status_code == 200
+
+
+@pytest.mark.parametrize("login", ["estagiario", "servidor", "coordenador", "ti", "comite",
+                                   "auditor"])
+def test_meus_dados_is_each_roles_own_whatever_the_address_asks(app: Any, ws: Workspace,
+                                                                 login: str) -> None:
+    policy = load_policy(ws.config, ws.root)
+    import time as _time
+
+    for who in ("estagiario", "servidor", "coordenador", "ti", "comite", "auditor"):
+        attempts(policy, who, f"www.{who}-proibido.com", 1, _time.time() - 600)
+    c = signed_in(app, login)
+    for path in ("/meus-dados", "/meus-dados?usuario=servidor", "/meus-dados?login=ti",
+                 "/meus-dados?user=auditor&usuario=comite"):
+        page = c.get(path, follow_redirects=True).get_data(as_text=True)
+        shown = set(re.findall(r"www\.([a-z]+)-proibido\.com", page))
+        assert shown == {login}, (path, shown)
+    assert c.get("/meus-dados/justificar").status_code == 405  # a form's target, not a page

@@ -40,7 +40,7 @@ class Browser:
     """One Chromium profile behind a proxy; `trust` adds a CA to its own store."""
 
     def __init__(self, home: Path, proxy_port: int | None, trust: list[Path],
-                 pac_url: str | None = None) -> None:
+                 pac_url: str | None = None, extra: tuple[str, ...] = ()) -> None:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
@@ -62,7 +62,7 @@ class Browser:
                      "--proxy-bypass-list=<-loopback>"]
         elif pac_url is not None:  # the proxies a PAC file names, as a managed machine has
             args += [f"--proxy-pac-url={pac_url}"]
-        for arg in args:
+        for arg in (*args, *extra):
             opts.add_argument(arg)
         service = Service(DRIVER, env={**os.environ, "HOME": str(home)})
         self.driver: Any = webdriver.Chrome(service=service, options=opts)
