@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 
 import pytest
+import yaml
 
 from tests.conftest import Workspace, guarita_cmd, stop_process, wait_until
 from tests.support import netns
@@ -17,8 +18,15 @@ pytestmark = pytest.mark.skipif(not netns.available() or shutil.which("dig") is 
                                 reason="needs root, iproute2 (ip netns) and dig")
 
 
+SAFE = "198.51.100.77"  # forcesafesearch.google.com, in the namespace's hosts file
+
+
 def test_dig_over_udp_and_tcp_gets_the_policys_answers(ws: Workspace) -> None:
-    with Namespace({"www.gov.br": SITE, "dns.google": SITE}) as ns:
+    tree = yaml.safe_load(ws.config.read_text())
+    tree["dns"]["safesearch"] = [2]
+    ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    with Namespace({"www.gov.br": SITE, "dns.google": SITE, "www.google.com": SITE,
+                    "forcesafesearch.google.com": SAFE}) as ns:
         ws.run("session", "login", "servidor", "127.0.0.1", check=True)
         proxy = subprocess.Popen(ns.command(
             *guarita_cmd(), "run", "--listen-port", "8080", "--metrics-port", "0",
@@ -41,6 +49,10 @@ def test_dig_over_udp_and_tcp_gets_the_policys_answers(ws: Workspace) -> None:
                 # in the hosts file too, yet never looked up: refused at level 2
                 blocked = dig("dns.google", *transport)
                 assert "status: NXDOMAIN" in blocked and SITE not in blocked
+                # level 2 searches safely: Google's own SafeSearch name, as a CNAME
+                safe = dig("www.google.com", *transport)
+                assert "CNAME\tforcesafesearch.google.com." in safe, safe
+                assert SAFE in safe and SITE not in safe
         finally:
             output = stop_process(proxy)
     assert "Traceback" not in output and "Addon error" not in output, output

@@ -130,6 +130,7 @@ def build_policy(doc: PolicyDocument, node: NodeSettings, source: Path, digest: 
         audit_forward=node.forward,
         dns_refuse=frozenset(doc.dns.refuse),
         dns_record=doc.dns.record,
+        dns_safesearch=frozenset(doc.dns.safesearch),
         console_roles={role: frozenset(g.casefold() for g in groups)
                        for role, groups in doc.console.roles.items()},
         console_url=doc.console.url or "",

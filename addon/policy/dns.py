@@ -17,6 +17,26 @@ from addon.policy.model import Decision, Policy
 
 CANARIES = frozenset({"use-application-dns.net", "mask.icloud.com", "mask-h2.icloud.com"})
 CANARY_RULE = "dns.canary"
+SAFESEARCH_RULE = "dns.safesearch"
+# The names the search engines themselves publish for a network that enforces SafeSearch:
+# a resolver answers their search names with a CNAME to these (Google: "Lock SafeSearch for
+# devices and networks"; YouTube: Restricted Mode by DNS; Bing: strict.bing.com).
+SAFESEARCH = {
+    **dict.fromkeys(("google.com", "www.google.com", "google.com.br", "www.google.com.br"),
+                    "forcesafesearch.google.com"),
+    **dict.fromkeys(("youtube.com", "www.youtube.com", "m.youtube.com",
+                     "youtubei.googleapis.com", "youtube.googleapis.com",
+                     "www.youtube-nocookie.com"), "restrict.youtube.com"),
+    **dict.fromkeys(("bing.com", "www.bing.com"), "strict.bing.com"),
+}
+
+
+def safesearch_name(policy: Policy, name: str, level: int) -> str | None:
+    """The engine's SafeSearch name to answer `name` with, at the levels the policy's
+    `dns.safesearch` lists; None for every other name or level."""
+    if level not in policy.dns_safesearch:
+        return None
+    return SAFESEARCH.get(name)
 REFUSED_RULE = "dns.refused"
 ANSWERED_RULE = "dns.answered"
 

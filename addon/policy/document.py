@@ -55,6 +55,7 @@ Network = Annotated[IPNetwork, BeforeValidator(_network)]
 Date = Annotated[dt.date, BeforeValidator(_date)]
 Names = Annotated[tuple[str, ...], BeforeValidator(one_or_many)]
 Level03 = Annotated[Int, Field(ge=0, le=3)]
+Level04 = Annotated[Int, Field(ge=0, le=4)]
 
 
 class BusinessHours(Declared):
@@ -236,6 +237,9 @@ class DnsSpec(Declared):
 
     refuse: tuple[str, ...] = ()
     record: Literal["all", "refused"] = "all"
+    # levels whose Google, YouTube and Bing names are answered with the engines' SafeSearch
+    # names (forcesafesearch.google.com, restrict.youtube.com, strict.bing.com)
+    safesearch: tuple[Level04, ...] = ()
 
 
 class PolicyDocument(Declared):

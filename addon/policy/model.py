@@ -178,6 +178,7 @@ class Policy:
     audit_forward: tuple[ForwardTarget, ...] = ()  # the SIEMs the log streams to (addon/forward)
     dns_refuse: frozenset[str] = frozenset()  # categories the DNS companion answers NXDOMAIN
     dns_record: str = "all"  # or "refused": only refused questions in the audit log
+    dns_safesearch: frozenset[int] = frozenset()  # levels whose searches are SafeSearch
     # proxy nodes, in failover order, and domains reached directly (`guarita pac`)
     cluster_nodes: tuple[str, ...] = ()
     direct_domains: tuple[str, ...] = ()

@@ -10,6 +10,7 @@ never learns how to go around the proxy from guarita's own answers.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable
@@ -19,7 +20,7 @@ from mitmproxy import dns
 
 from addon.audit.record import new_ref, record
 from addon.errors import GuaritaError, HostError
-from addon.policy.dns import dns_verdict
+from addon.policy.dns import SAFESEARCH_RULE, dns_verdict, safesearch_name
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Decision, Identity
 from addon.proxy.auditlog import AuditLog
@@ -30,6 +31,8 @@ from addon.proxy.verdict import ConnectionNotes, refusal
 
 log = logging.getLogger("guarita")
 ASKED = "guarita.dns"  # flow.metadata: (started, identity, decision, client ip, name)
+SAFE = "guarita.dns.safe"  # flow.metadata: (the client's question, the SafeSearch name)
+ANSWERABLE = frozenset({dns.types.A, dns.types.AAAA})  # a CNAME answers these as asked
 SEEN_MAX = 65_536  # client addresses remembered for the self-test page
 MALFORMED = refusal("request.malformed", "Nome malformado na pergunta DNS")
 
@@ -73,10 +76,32 @@ class DnsGuard:
         if verdict.refused:
             flow.response = flow.request.fail(dns.response_codes.NXDOMAIN)
             return self._record(started, identity, verdict.decision, ip, name, flow)
+        safe = safesearch_name(rt.policy, name, d.level)
+        if safe is not None and q.type not in ANSWERABLE:
+            # an HTTPS record's address hints would lead around SafeSearch: none, so the
+            # browser asks for A and AAAA, which are answered below
+            flow.response = flow.request.succeed([])
+            return self._record(started, identity, dataclasses.replace(
+                verdict.decision, rule=SAFESEARCH_RULE,
+                reason=f"Busca segura: só endereços de {safe}"), ip, name, flow)
+        if safe is not None:  # asked as the engine's SafeSearch name, answered as a CNAME
+            flow.request.questions[0] = dns.Question(safe, q.type, q.class_)
+            flow.metadata[SAFE] = (q, safe)
+            verdict = dataclasses.replace(verdict, decision=dataclasses.replace(
+                verdict.decision, rule=SAFESEARCH_RULE,
+                reason=f"Busca segura: respondido como {safe}"))
         flow.metadata[ASKED] = (started, identity, verdict.decision, ip, name)
         return None
 
     def dns_response(self, flow: dns.DNSFlow) -> Awaitable[None] | None:
+        rewritten = flow.metadata.pop(SAFE, None)
+        if rewritten is not None:
+            flow.request.questions[0] = rewritten[0]  # the client's own question back
+        if rewritten is not None and flow.response is not None:
+            asked_q, safe = rewritten  # and the CNAME first
+            flow.response.questions = [asked_q]
+            flow.response.answers = [dns.ResourceRecord.CNAME(asked_q.name, safe),
+                                     *flow.response.answers]
         asked = flow.metadata.pop(ASKED, None)
         if asked is None:
             return None

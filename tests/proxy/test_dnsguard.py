@@ -63,3 +63,42 @@ def test_the_policy_may_record_only_refusals(chain: Chain) -> None:
     assert [r["rule"] for r in chain.rows()] == ["dns.canary"]
     assert chain.metric("guarita_dns_questions_total", {"rule": "dns.answered"}) == 1
     assert chain.metric("guarita_dns_questions_total", {"rule": "dns.canary"}) == 1
+
+
+def test_safesearch_answers_the_engines_names_at_the_levels_the_policy_lists(
+        chain: Chain) -> None:
+    import ipaddress
+
+    tree = yaml.safe_load(chain.ws.config.read_text())
+    tree["dns"]["safesearch"] = [1, 2]
+    chain.ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    chain.reload.tick()
+    chain.login("servidor")  # level 2
+    guard, f = ask(chain, "WWW.Google.com.br.")
+    # asked upstream as the engine's SafeSearch name ...
+    assert f.response is None and f.request.questions[0].name == "forcesafesearch.google.com"
+    safe_ip = dns.ResourceRecord.A("forcesafesearch.google.com",
+                                   ipaddress.IPv4Address("216.239.38.120"))
+    f.response = f.request.succeed([safe_ip])
+    guard.dns_response(f)
+    # ... and answered for the client's own name, with the CNAME first
+    assert [q.name for q in f.response.questions] == ["WWW.Google.com.br."]
+    assert f.request.questions[0].name == "WWW.Google.com.br."
+    cname, a = f.response.answers
+    assert (cname.name, cname.type, cname.domain_name) == (
+        "WWW.Google.com.br.", dns.types.CNAME, "forcesafesearch.google.com")
+    assert a.ipv4_address == ipaddress.IPv4Address("216.239.38.120")
+    # an HTTPS record would carry address hints around it: answered empty, here
+    f = tflow.tdnsflow()
+    f.client_conn.peername = ("10.0.0.5", 53000)
+    f.request.questions[0] = dns.Question("www.youtube.com", dns.types.HTTPS, dns.classes.IN)
+    guard.dns_request(f)
+    assert f.response is not None and f.response.answers == []
+    # level 3 (membro) searches as it likes; other names are untouched
+    chain.login("membro", "10.0.0.6")
+    _, f = ask(chain, "www.bing.com", ip="10.0.0.6")
+    assert f.request.questions[0].name == "www.bing.com"
+    _, f = ask(chain, "www.gov.br")
+    assert f.request.questions[0].name == "www.gov.br"
+    rules = [r["rule"] for r in chain.rows()]
+    assert rules.count("dns.safesearch") == 2
