@@ -584,3 +584,34 @@ def test_meus_dados_is_each_roles_own_whatever_the_address_asks(app: Any, ws: Wo
         shown = set(re.findall(r"www\.([a-z]+)-proibido\.com", page))
         assert shown == {login}, (path, shown)
     assert c.get("/meus-dados/justificar").status_code == 405  # a form's target, not a page
+
+
+def test_a_person_explains_a_violation_in_meus_dados_and_the_chief_reads_it_beside_it(
+        app: Any, ws: Workspace) -> None:
+    import time as _time
+
+    policy = load_policy(ws.config, ws.root)
+    attempts(policy, "servidor", "www.pornhub.com", 3, _time.time() - 3 * 3600)
+    attempts(policy, "membro", "www.xvideos.com", 1, _time.time() - 3600)
+    c = signed_in(app, "servidor")
+    page = c.get("/meus-dados").get_data(as_text=True)
+    assert page.count('action="/meus-dados/explicar"') == 3 and "xvideos" not in page
+    token = csrf(c, "/meus-dados")
+    r = c.post("/meus-dados/explicar", data={"csrf": token, "ref": "rservidor0",
+                                             "texto": "um link num e-mail de phishing"})
+    assert r.status_code == 302
+    assert "um link num e-mail de phishing" in c.get("/meus-dados").get_data(as_text=True)
+    theirs = c.post("/meus-dados/explicar", data={"csrf": token, "ref": "rmembro0",
+                                                  "texto": "não fui eu"})
+    assert theirs.status_code == 400 and "Não há essa violação" in theirs.get_data(as_text=True)
+    empty = c.post("/meus-dados/explicar", data={"csrf": token, "ref": "rservidor1",
+                                                 "texto": "  "})
+    assert empty.status_code == 400
+    team = signed_in(app, "coordenador").get("/equipe").get_data(as_text=True)
+    assert "Explicação de servidor" in team and "um link num e-mail de phishing" in team
+    conn = made(policy.paths)
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):  # both engines
+            conn.execute("UPDATE explanations SET text = 'outra'")
+    finally:
+        conn.close()

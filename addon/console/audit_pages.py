@@ -18,6 +18,7 @@ from addon.runtime import Runtime
 from addon.service import reads
 from addon.service import violations as service_violations
 from addon.service.inputs import InvalidInput
+from addon.state import explanations
 from addon.state.history import local_time
 
 AUDIT_COLUMNS = ["ts", "ref", "user", "client_ip", "level", "method", "host", "path", "status",
@@ -94,8 +95,11 @@ def register(app: Flask) -> None:
         days, rows = _team()
         n = g.rt.policy.notify
         units = violations.by_unit(rows, chief_of(g.rt.directory))
+        scope = _scope()
+        notes = explanations.of_people(state(), None if scope is None else frozenset(scope))
         return render_template("equipe.html", violacoes=rows, unidades=units, regras=n.rules,
-                               janela=int(n.window // 60), escopo=_scope(), dias=days)
+                               janela=int(n.window // 60), escopo=scope, dias=days,
+                               explicacoes=notes)
 
     @app.get("/equipe.csv")
     @page(*AUDITORS, "chefia")

@@ -22,7 +22,8 @@ from addon.console.auth import User
 from addon.console.guards import AUDITORS, form_error, page, reader_scope, state
 from addon.errors import GuaritaError
 from addon.service import justify, reads
-from addon.state import blocks, justifications, releases
+from addon.service import violations as service_violations
+from addon.state import blocks, explanations, justifications, releases
 
 DAYS = 30
 
@@ -78,11 +79,35 @@ def register(app: Flask) -> None:
         blocked = blocks.of_subject(conn, "user", user.login)
         readers = [r for r in access.entries(conn, user=user.login, since=since)
                    if not (r["reader"] == user.login and r["action"] == "own")]
+        counted = _my_violations(user.login, since)
+        notes = explanations.of_people(conn, frozenset({user.login}))
         return render_template(
             "meus_dados.html", registros=records, liberacoes=mine, bloqueios=blocked,
+            violacoes=counted, explicacoes={ref: notes.get((user.login, ref), [])
+                                            for ref in (a.refs[0] for a in counted)},
             justificativas=_shown(justifications.listed(conn, frozenset({user.login}), since)),
             leituras=readers, dias=DAYS, politica=rt.policy,
             hoje=justifications.used_today(conn, rt.policy, user.login, time.time()))
+
+    @app.post("/meus-dados/explicar")
+    @page()
+    def explain_violation() -> Any:
+        """The person's word on a violation counted against them, for their chief to read."""
+        user: User = g.user
+        audit = query.open_readonly(g.rt.policy.paths)
+        if audit is None:
+            abort(404)
+        try:
+            service_violations.explain(audit, state(), g.rt.policy.notify, user.login,
+                                       request.form.get("ref", ""),
+                                       request.form.get("texto", ""),
+                                       time.time() - DAYS * 86400)
+        except GuaritaError as exc:
+            return form_error(exc)
+        finally:
+            audit.close()
+        return redirect(url_for("my_data", aviso="Explicação registrada: a sua chefia a vê "
+                                "junto da violação."))
 
     @app.post("/meus-dados/justificar")
     @page()
@@ -98,6 +123,19 @@ def register(app: Flask) -> None:
         return redirect(url_for("my_data", aviso=f"{opened.domain} aberto para você por "
                                 f"{rt.policy.justify_minutes} minutos (justificativa nº "
                                 f"{opened.id})."))
+
+
+def _my_violations(login: str, since: float) -> list[Any]:
+    """The person's attempts that the policy's rules count, as every door counts them."""
+    audit = query.open_readonly(g.rt.policy.paths)
+    if audit is None:
+        return []
+    try:
+        found = service_violations.count(audit, state(), query.Filters(user=login, since=since),
+                                         g.rt.policy.notify)
+    finally:
+        audit.close()
+    return sorted({a for v in found for a in v.attempts if a.refs}, key=lambda a: -a.first)
 
 
 def _shown(rows: list[Any]) -> list[dict[str, Any]]:

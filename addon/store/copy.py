@@ -38,7 +38,7 @@ STATE_TABLES = (
     Table("admin_log", "id", True), Table("outbox", "id", True), Table("digests", "period", False),
     Table("list_files", "key", False), Table("audit_holds", "id", True),
     Table("forward_positions", "target", False), Table("audit_access", "id", True),
-    Table("justifications", "id", True),
+    Table("justifications", "id", True), Table("explanations", "id", True),
 )
 # the log with its seals and checkpoints: `guarita audit verify` passes on the copy
 AUDIT_TABLES = (

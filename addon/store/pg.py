@@ -34,7 +34,8 @@ from addon.store.url import redact
 __all__ = ["redact"]
 
 RESERVED = ("user", "end")
-ID_TABLES = frozenset({"blocks", "releases", "admin_log", "outbox", "audit_holds", "justifications"})
+ID_TABLES = frozenset({"blocks", "releases", "admin_log", "outbox", "audit_holds", "justifications",
+                       "explanations"})
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\?|%|\b(?:user|end)\b(?!\s*\()|[^'\"?%a-z]+|[a-z_]\w*"
                     r"|.", re.S)
 _INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.I)

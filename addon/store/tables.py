@@ -207,6 +207,16 @@ justifications = Table(  # a person's own "needed for work" (state/justification
     Index("justifications_end", "end"),
 )
 
+explanations = Table(  # a person's word on a violation counted against them; append-only
+    "explanations", metadata,
+    _id(),
+    Column("login", Text, nullable=False),
+    Column("ref", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("at", SECONDS, nullable=False),
+    Index("explanations_login", "login", "ref"),
+)
+
 list_files = Table(  # category lists shared by every node of a cluster (addon/lists/shared.py)
     "list_files", metadata,
     Column("key", Text, primary_key=True),

@@ -1,5 +1,7 @@
 """Justified access (issue 27, Art. 10 §1 "exceto quando em objeto de serviço"): a person's
-own statement that their work needs a site, which opens that site to them for a while.
+own statement that their work needs a site, which opens that site to them for a while; and
+a person's explanations of the violations counted against them, which their chief reads
+beside each (append-only).
 
 Revision ID: s0005
 Revises: s0004
@@ -23,6 +25,15 @@ ID: sa.types.TypeEngine[int] = sa.BigInteger().with_variant(sa.Integer(), "sqlit
 PG_TRIGGER = ("CREATE TRIGGER justifications_changed AFTER INSERT OR UPDATE OR DELETE ON "
               "justifications FOR EACH STATEMENT EXECUTE FUNCTION guarita_state_changed()")
 
+PG_APPEND_ONLY = ("CREATE TRIGGER explanations_append_only BEFORE UPDATE OR DELETE ON "
+                  "explanations FOR EACH ROW EXECUTE FUNCTION guarita_append_only()")
+SQLITE_APPEND_ONLY = (
+    "CREATE TRIGGER explanations_no_update BEFORE UPDATE ON explanations "
+    "BEGIN SELECT RAISE(ABORT, 'explanations are append-only'); END",
+    "CREATE TRIGGER explanations_no_delete BEFORE DELETE ON explanations "
+    "BEGIN SELECT RAISE(ABORT, 'explanations are append-only'); END",
+)
+
 
 def upgrade() -> None:
     op.create_table(
@@ -44,8 +55,21 @@ def upgrade() -> None:
     )
     op.create_index("justifications_login", "justifications", ["login", "start"])
     op.create_index("justifications_end", "justifications", ["end"])
+    op.create_table(
+        "explanations",
+        sa.Column("id", ID, sa.Identity(), primary_key=True),
+        sa.Column("login", sa.Text, nullable=False),
+        sa.Column("ref", sa.Text, nullable=False),  # the attempt's first record's reference
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("at", SECONDS, nullable=False),
+    )
+    op.create_index("explanations_login", "explanations", ["login", "ref"])
     if op.get_context().dialect.name == "postgresql":
         op.execute(PG_TRIGGER)
+        op.execute(PG_APPEND_ONLY)
+    else:
+        for statement in SQLITE_APPEND_ONLY:
+            op.execute(statement)
 
 
 def downgrade() -> None:
