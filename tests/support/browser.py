@@ -40,7 +40,7 @@ class Browser:
     """One Chromium profile behind a proxy; `trust` adds a CA to its own store."""
 
     def __init__(self, home: Path, proxy_port: int | None, trust: list[Path],
-                 pac_url: str | None = None, extra: tuple[str, ...] = ()) -> None:
+                 pac_url: str | None = None) -> None:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
@@ -53,7 +53,10 @@ class Browser:
                             "-i", str(ca)], check=True, capture_output=True)
         opts = webdriver.ChromeOptions()
         opts.binary_location = CHROMIUM
+        # HttpsUpgrades: Chromium (since 115) tries https:// first for an http:// address and
+        # falls back; the tests ask for each scheme on purpose
         args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--disable-features=HttpsUpgrades",
                 "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
                 f"--user-data-dir={home / 'profile'}", "--window-size=1000,860"]
@@ -62,7 +65,7 @@ class Browser:
                      "--proxy-bypass-list=<-loopback>"]
         elif pac_url is not None:  # the proxies a PAC file names, as a managed machine has
             args += [f"--proxy-pac-url={pac_url}"]
-        for arg in (*args, *extra):
+        for arg in args:
             opts.add_argument(arg)
         service = Service(DRIVER, env={**os.environ, "HOME": str(home)})
         self.driver: Any = webdriver.Chrome(service=service, options=opts)
