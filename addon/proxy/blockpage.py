@@ -77,9 +77,10 @@ def _form(host: str, ref: str, user: str | None, is_platform: bool, action: str,
 
 
 def _justify(policy: Policy, d: Decision, host: str, ref: str, user: str | None,
-             action: str) -> str:
-    """Art. 10 §1: the site opens now, to this person, on their word that work needs it."""
-    if not user or not d.justifiable:
+             action: str, token: str | None) -> str:
+    """Art. 10 §1: the site opens now, to this person, on their word that work needs it
+    (`token`: addon/proxy/formtoken.py, so no other page can post it for them)."""
+    if not user or not d.justifiable or not token:
         return ""
     e = html.escape
     n = policy.justify_min_length
@@ -92,6 +93,7 @@ def _justify(policy: Policy, d: Decision, host: str, ref: str, user: str | None,
         f'<form method="post" action="{e(action)}">'
         f'<input type="hidden" name="host" value="{e(host)}">'
         f'<input type="hidden" name="ref" value="{e(ref)}">'
+        f'<input type="hidden" name="token" value="{e(token)}">'
         f'<label>Justificativa (pelo menos {n} caracteres)'
         f'<textarea name="justificativa" rows="3" minlength="{n}" maxlength="2000" required>'
         "</textarea></label>"
@@ -140,7 +142,7 @@ _TITLE_BY_RULE = {"level0.no_user": "Identifique-se para usar a internet",
 def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: str,
                 when: float, form_action: str | None,
                 denial: tuple[int, str] | None = None, selftest: str | None = None,
-                justify_action: str | None = None) -> str:
+                justify_action: str | None = None, justify_token: str | None = None) -> str:
     e = html.escape
     cats = ", ".join(policy.label(c) for c in d.categories) or "não classificado"
     is_platform = any(policy.platform_of_category(c) for c in d.categories)
@@ -153,7 +155,8 @@ def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: s
         form=_form(host, ref, user, is_platform, form_action, d.rule == "malicious")
         if form_action else "",
         previous=_previous(denial),
-        justify=_justify(policy, d, host, ref, user, justify_action) if justify_action else "",
+        justify=(_justify(policy, d, host, ref, user, justify_action, justify_token)
+                 if justify_action else ""),
         console=_console(policy, ref, user),
         selftest=(f'<p><a href="{e(selftest)}">Como este computador é visto pelo filtro</a> '
                   "(usuário, nível, DNS)"
@@ -183,9 +186,11 @@ def render_text(d: Decision, host: str, user: str | None, ref: str,
 
 
 def refusal_response(policy: Policy, v: Verdict, request: http.Request,
-                     portal_host: str, denial: tuple[int, str] | None = None) -> http.Response:
+                     portal_host: str, denial: tuple[int, str] | None = None,
+                     justify_token: str | None = None) -> http.Response:
     """The page (or text) that answers a refused request, with its status and headers;
-    `denial` is the user's earlier denied request for this site, shown with its reason."""
+    `denial` is the user's earlier denied request for this site, shown with its reason;
+    `justify_token` lets the page offer a justification (Art. 10 §1)."""
     user = v.identity.user if v.identity else None
     host = safe_text(v.host, 253) or "-"
     inside_tls = request.scheme == "https"  # the HTTPS block page, in its decrypted tunnel
@@ -196,7 +201,7 @@ def refusal_response(policy: Policy, v: Verdict, request: http.Request,
         form = action if v.decision.rule not in _NO_FORM else None
         justify = JUSTIFY_PATH if inside_tls else f"http://{portal_host}{JUSTIFY_PATH}"
         body = render_html(policy, v.decision, host, user, v.ref, v.started, form, denial,
-                           f"http://{portal_host}{SELFTEST_PATH}", justify)
+                           f"http://{portal_host}{SELFTEST_PATH}", justify, justify_token)
         headers["content-type"] = "text/html; charset=utf-8"
     else:
         body = render_text(v.decision, host, user, v.ref, denial)

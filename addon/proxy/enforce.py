@@ -26,7 +26,7 @@ from addon.errors import HostError
 from addon.policy.destinations import FORBIDDEN, forbidden_host
 from addon.policy.hosts import MAX_URL_LEN, normalize_host
 from addon.policy.model import Decision
-from addon.proxy import blockpage
+from addon.proxy import blockpage, formtoken
 from addon.proxy.identify import client_ip
 from addon.proxy.metrics import Metrics
 from addon.proxy.reload import Reload
@@ -270,8 +270,11 @@ class Enforce:
         try:
             rt = self.reload.runtime
             user = v.identity.user if v.identity else None
+            token = (formtoken.issue(formtoken.key_for(rt.policy.paths.state_dir), user,
+                                     v.host, v.started)
+                     if user and v.decision.justifiable else None)
             flow.response = blockpage.refusal_response(rt.policy, v, req, self.portal_host,
-                                                       rt.denial(user, v.host))
+                                                       rt.denial(user, v.host), token)
         except Exception as exc:  # noqa: BLE001 - the refusal stands without its page
             self.metrics.errors.labels("blockpage").inc()
             log.error("guarita: block page failed: %s", exc)

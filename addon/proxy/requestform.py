@@ -23,7 +23,7 @@ from mitmproxy import ctx, http
 from addon.errors import GuaritaError, ReleaseError
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Identity
-from addon.proxy import selftest
+from addon.proxy import formtoken, selftest
 from addon.proxy.blockpage import (
     FORM_PATH,
     JUSTIFY_PATH,
@@ -187,8 +187,11 @@ class RequestForm:
             flow.response = simple_page(500, "Acesso não aberto",
                                         "Erro interno: tente de novo ou procure a TI.", portal)
             return
-        if self.notes.pages.pop(flow.client_conn.id, None) is not None:
-            # the HTTPS block page's tunnel: no longer a page, its requests now decided
+        page = self.notes.pages.get(flow.client_conn.id)
+        if page is not None and opened.covers(page.host):
+            # the HTTPS block page's tunnel of that site: no longer a page, its requests
+            # are now decided one by one (and may reach the site)
+            del self.notes.pages[flow.client_conn.id]
             self.notes.opened.add(flow.client_conn.id)
         policy = self.reload.runtime.policy
         until = dt.datetime.fromtimestamp(opened.end, policy.calendar.tz).strftime("%H:%M")
@@ -199,16 +202,23 @@ class RequestForm:
             portal, more=("A justificativa e os acessos deste período ficam registrados, e a "
                           "sua chefia os vê; usar o acesso fora do serviço pode ser contado "
                           "como violação (Art. 19).",),
-            link=(f"{scheme}://{form.get('host', opened.domain)}/", f"Ir para {opened.domain}"))
+            link=(f"{scheme}://{opened.host}/", f"Ir para {opened.domain}"))
 
     def _open(self, v: Verdict, form: dict[str, str]) -> Opened:
         """In the form's thread: write the justification, then adopt it at once, so the
         link on the answer already opens the site."""
-        assert v.identity is not None
+        assert v.identity is not None and v.identity.user
         rt = self.reload.runtime
+        host = inputs.site(form.get("host", ""))
+        if not formtoken.valid(formtoken.key_for(rt.policy.paths.state_dir),
+                               form.get("token", ""), v.identity.user, host, self.clock()):
+            raise JustificationError(
+                "the justification form's token is missing, another's or older than an hour",
+                "Esta página de bloqueio expirou ou não é sua: abra o site de novo e "
+                "justifique na página nova.")
         conn = db.connect(rt.policy.paths)
         try:
-            opened = justify.open_site(conn, rt, v.identity, form.get("host", ""),
+            opened = justify.open_site(conn, rt, v.identity, host,
                                        form.get("justificativa", ""), v.client_ip,
                                        form.get("ref"), self.clock())
         finally:

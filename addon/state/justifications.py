@@ -34,8 +34,12 @@ class JustificationError(GuaritaError):
 @dataclass(frozen=True)
 class Opened:
     id: int
-    domain: str
+    domain: str  # what it opens, with its subdomains
     end: float
+    host: str  # the site it was asked for
+
+    def covers(self, host: str) -> bool:
+        return host == self.domain or host.endswith("." + self.domain)
 
 
 def _day_start(policy: Policy, now: float) -> float:
@@ -89,7 +93,7 @@ def justify(conn: sqlite3.Connection, policy: Policy, login: str, host: str, dec
                            tuple(fields.values()))
         jid = int(cur.lastrowid or 0)
         history.record(conn, login, "justify", f"justification #{jid}", None, fields)
-    return Opened(jid, domain, end)
+    return Opened(jid, domain, end, host)
 
 
 def fetch(conn: sqlite3.Connection, jid: int) -> sqlite3.Row:

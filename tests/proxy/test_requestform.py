@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 import time
 
 import pytest
@@ -204,6 +205,14 @@ JUSTIFY = "http://guarita.invalid/justificar"
 WHY = "justificativa=treinamento+do+SEI+em+v%C3%ADdeo+para+a+equipe"
 
 
+def token(chain: Chain, host: str, user: str = "servidor") -> str:
+    """The token a block page for `host` shown to `user` now carries."""
+    from addon.proxy import formtoken
+
+    state_dir = chain.reload.runtime.policy.paths.state_dir
+    return formtoken.issue(formtoken.key_for(state_dir), user, host, chain.requestform.clock())
+
+
 def test_art10_par1_the_block_page_offers_a_justification_only_where_one_may_open(
         chain: Chain) -> None:
     chain.login("servidor")
@@ -224,10 +233,13 @@ def test_art10_par1_a_justification_opens_that_site_at_once_and_ties_its_records
     chain.at(now)  # video is blocked at level 2 at any hour
     until = dt.datetime.fromtimestamp(now + 3600, TZ).strftime("%H:%M")
     chain.login("servidor")
-    blocked = run(send(chain, make_flow("http://www.youtube.com/watch")))
+    blocked = run(send(chain, make_flow("http://www.youtube.com/watch",
+                                        headers={"accept": "text/html"})))
     ref = blocked.metadata[VERDICT].ref
-    f = run(send(chain, make_flow(JUSTIFY, "POST",
-                                  body=f"host=www.youtube.com&ref={ref}&{WHY}".encode())))
+    shown = re.search(r'name="token" value="([^"]+)"', blocked.response.get_text())
+    assert shown is not None  # the page's own token is what opens it
+    f = run(send(chain, make_flow(JUSTIFY, "POST", body=(
+        f"host=www.youtube.com&ref={ref}&token={shown.group(1)}&{WHY}").encode())))
     answer = f.response.get_text()
     assert f.response.status_code == 200 and "Acesso aberto para o serviço" in answer
     assert f"youtube.com está aberto para você até {until}" in answer
@@ -243,18 +255,38 @@ def test_art10_par1_a_justification_opens_that_site_at_once_and_ties_its_records
     assert j["reason"] == "treinamento do SEI em vídeo para a equipe"
 
 
-@pytest.mark.parametrize("body, status, says", [
-    (b"host=www.youtube.com&justificativa=preciso", 400, "pelo menos 20 caracteres"),
-    (b"host=www.pornhub.com&" + WHY.encode(), 400, "não pode ser aberto por justificativa"),
-    (b"host=www.gov.br&" + WHY.encode(), 400, "já está liberado"),
-    (b"host=exa+mple..com&" + WHY.encode(), 400, "Site"),
+@pytest.mark.parametrize("host, text, token_for, status, says", [
+    ("www.youtube.com", "justificativa=preciso", "www.youtube.com", 400,
+     "pelo menos 20 caracteres"),
+    ("www.pornhub.com", WHY, "www.pornhub.com", 400, "não pode ser aberto por justificativa"),
+    ("www.gov.br", WHY, "www.gov.br", 400, "já está liberado"),
+    ("exa+mple..com", WHY, "x.com", 400, "Site"),
+    # a page elsewhere cannot post one for the person: no token, or another site's
+    ("www.youtube.com", WHY, None, 400, "expirou ou não é sua"),
+    ("www.youtube.com", WHY, "vimeo.com", 400, "expirou ou não é sua"),
 ])
 def test_art10_par1_what_a_justification_cannot_open_is_said_in_portuguese(
-        chain: Chain, body: bytes, status: int, says: str) -> None:
+        chain: Chain, host: str, text: str, token_for: str | None, status: int,
+        says: str) -> None:
     chain.login("servidor")
-    f = run(send(chain, make_flow(JUSTIFY, "POST", body=body)))
+    mark = f"&token={token(chain, token_for)}" if token_for else ""
+    f = run(send(chain, make_flow(JUSTIFY, "POST", body=f"host={host}&{text}{mark}".encode())))
     assert f.response.status_code == status and says in f.response.get_text()
     assert json.loads(chain.ws.run("justify", "list", "--format", "json", check=True).stdout) == []
+
+
+def test_art10_par1_a_token_is_the_persons_and_lasts_an_hour(chain: Chain) -> None:
+    chain.login("servidor")
+    chain.login("membro", "10.0.0.6")
+    theirs = token(chain, "store.steampowered.com", "membro")
+    f = run(send(chain, make_flow(JUSTIFY, "POST", body=(
+        f"host=store.steampowered.com&token={theirs}&{WHY}").encode())))
+    assert f.response.status_code == 400  # membro's page, servidor's machine
+    old = token(chain, "www.youtube.com")
+    chain.at(chain.requestform.clock() + 3601)
+    f = run(send(chain, make_flow(JUSTIFY, "POST", body=(
+        f"host=www.youtube.com&token={old}&{WHY}").encode())))
+    assert f.response.status_code == 400 and "expirou" in f.response.get_text()
 
 
 def test_art10_par1_nobody_logged_in_cannot_justify(chain: Chain) -> None:

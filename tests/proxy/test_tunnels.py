@@ -303,9 +303,12 @@ def test_a_justification_on_the_https_block_page_opens_its_own_tunnel(chain: Cha
     page = make_flow("https://www.youtube.com/watch", headers={"accept": "text/html"})
     page.client_conn = f.client_conn
     run(send(chain, page))
-    assert '<form method="post" action="/justificar">' in page.response.get_text()
-    form = make_flow("https://www.youtube.com/justificar", "POST",
-                     body=b"host=www.youtube.com&justificativa=aula+gravada+do+curso+de+SEI")
+    text = page.response.get_text()
+    assert '<form method="post" action="/justificar">' in text
+    token = text.split('name="token" value="', 1)[1].split('"', 1)[0]
+    form = make_flow("https://www.youtube.com/justificar", "POST", body=(
+        f"host=www.youtube.com&token={token}&justificativa=aula+gravada+do+curso+de+SEI"
+    ).encode())
     form.client_conn = f.client_conn
     run(send(chain, form))
     assert form.response.status_code == 200
