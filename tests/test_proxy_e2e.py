@@ -148,8 +148,13 @@ def test_hole3_block_page_form_lives_on_the_reserved_host_only(proxy: Proxy) -> 
     old_way = curl(proxy, "http://www.youtube.com/.guarita/request", "-d", "host=www.youtube.com",
                    "-d", "reason=curso")
     assert status(old_way) == "403"  # any other host is decided like any request
+    page = curl(proxy, "http://www.youtube.com/", "-H", "Accept: text/html")
+    token = re.search(r'name="token" value="([^"]+)"', page.stdout).group(1)  # the page's own
+    forged = curl(proxy, "http://guarita.invalid/pedido", "-d", "host=www.youtube.com",
+                  "-d", "reason=curso")  # as a page elsewhere would post it: no token
+    assert status(forged) == "400" and "expirou" in forged.stdout
     cp = curl(proxy, "http://guarita.invalid/pedido", "-d", "host=www.youtube.com",
-              "-d", "reason=<script>curso</script>", "-d", "days=3")
+              "-d", "reason=<script>curso</script>", "-d", "days=3", "-d", f"token={token}")
     assert status(cp) == "200" and "não é uma" in cp.stdout and "<script>" not in cp.stdout
     assert not any("youtube" in s or "guarita.invalid" in s for s in proxy.net.seen)
     pending = json.loads(ws.run("release", "requests", "--format", "json", check=True).stdout)

@@ -48,8 +48,8 @@ def security_headers(portal_host: str, same_origin: bool = False) -> dict[str, s
 
 
 def _form(host: str, ref: str, user: str | None, is_platform: bool, action: str,
-          malicious: bool = False) -> str:
-    if not user:
+          malicious: bool = False, token: str | None = None) -> str:
+    if not user or not token:
         return ""
     e = html.escape
     analysis = (
@@ -70,6 +70,7 @@ def _form(host: str, ref: str, user: str | None, is_platform: bool, action: str,
         f'<form method="post" action="{e(action)}">'
         f'<input type="hidden" name="host" value="{e(host)}">'
         f'<input type="hidden" name="ref" value="{e(ref)}">'
+        f'<input type="hidden" name="token" value="{e(token)}">'
         '<label>Justificativa (necessidade de serviço)'
         '<textarea name="reason" rows="3" required></textarea></label>'
         f"{event}<button type=\"submit\">Enviar pedido</button></form></div>"
@@ -142,7 +143,7 @@ _TITLE_BY_RULE = {"level0.no_user": "Identifique-se para usar a internet",
 def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: str,
                 when: float, form_action: str | None,
                 denial: tuple[int, str] | None = None, selftest: str | None = None,
-                justify_action: str | None = None, justify_token: str | None = None) -> str:
+                justify_action: str | None = None, form_token: str | None = None) -> str:
     e = html.escape
     cats = ", ".join(policy.label(c) for c in d.categories) or "não classificado"
     is_platform = any(policy.platform_of_category(c) for c in d.categories)
@@ -152,10 +153,10 @@ def render_html(policy: Policy, d: Decision, host: str, user: str | None, ref: s
         when=e(dt.datetime.fromtimestamp(when, policy.calendar.tz).strftime("%d/%m/%Y %H:%M:%S")),
         ref=e(ref), help=e(_HELP_BY_RULE.get(d.rule, policy.help_text)),
         title=e(_TITLE_BY_RULE.get(d.rule, "Acesso bloqueado")),
-        form=_form(host, ref, user, is_platform, form_action, d.rule == "malicious")
-        if form_action else "",
+        form=_form(host, ref, user, is_platform, form_action, d.rule == "malicious",
+                   form_token) if form_action else "",
         previous=_previous(denial),
-        justify=(_justify(policy, d, host, ref, user, justify_action, justify_token)
+        justify=(_justify(policy, d, host, ref, user, justify_action, form_token)
                  if justify_action else ""),
         console=_console(policy, ref, user),
         selftest=(f'<p><a href="{e(selftest)}">Como este computador é visto pelo filtro</a> '
@@ -187,10 +188,11 @@ def render_text(d: Decision, host: str, user: str | None, ref: str,
 
 def refusal_response(policy: Policy, v: Verdict, request: http.Request,
                      portal_host: str, denial: tuple[int, str] | None = None,
-                     justify_token: str | None = None) -> http.Response:
+                     form_token: str | None = None) -> http.Response:
     """The page (or text) that answers a refused request, with its status and headers;
     `denial` is the user's earlier denied request for this site, shown with its reason;
-    `justify_token` lets the page offer a justification (Art. 10 §1)."""
+    `form_token` (addon/proxy/formtoken.py) lets the page offer its forms: the release
+    request, and a justification where one may open the site (Art. 10 §1)."""
     user = v.identity.user if v.identity else None
     host = safe_text(v.host, 253) or "-"
     inside_tls = request.scheme == "https"  # the HTTPS block page, in its decrypted tunnel
@@ -201,7 +203,7 @@ def refusal_response(policy: Policy, v: Verdict, request: http.Request,
         form = action if v.decision.rule not in _NO_FORM else None
         justify = JUSTIFY_PATH if inside_tls else f"http://{portal_host}{JUSTIFY_PATH}"
         body = render_html(policy, v.decision, host, user, v.ref, v.started, form, denial,
-                           f"http://{portal_host}{SELFTEST_PATH}", justify, justify_token)
+                           f"http://{portal_host}{SELFTEST_PATH}", justify, form_token)
         headers["content-type"] = "text/html; charset=utf-8"
     else:
         body = render_text(v.decision, host, user, v.ref, denial)

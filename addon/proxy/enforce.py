@@ -271,8 +271,7 @@ class Enforce:
             rt = self.reload.runtime
             user = v.identity.user if v.identity else None
             token = (formtoken.issue(formtoken.key_for(rt.policy.paths.state_dir), user,
-                                     v.host, v.started)
-                     if user and v.decision.justifiable else None)
+                                     v.host, v.started) if user else None)
             flow.response = blockpage.refusal_response(rt.policy, v, req, self.portal_host,
                                                        rt.denial(user, v.host), token)
         except Exception as exc:  # noqa: BLE001 - the refusal stands without its page

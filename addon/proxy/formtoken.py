@@ -1,10 +1,11 @@
-"""The token that ties the block page's justification form to the page that offered it.
+"""The token that ties the block page's forms to the page that offered them.
 
 A justification opens a site to a person and is kept in their name (their chief reads it,
-and may count it as a violation): a page elsewhere must not be able to post one for them.
-Every block page that offers the form carries an HMAC of (login, site, time) under a key
-of this proxy's state folder; the form's answer accepts a justification only with a token
-for that person and that site, made in the last hour. A foreign page cannot read the block
+and may count it as a violation), and a release request is filed in their name: a page
+elsewhere must not be able to post either for them. Every block page with a form carries
+an HMAC of (login, site, time) under a key of this proxy's state folder; the forms'
+answers (`requestform`) accept a post only with a token for that person and that site,
+made in the last hour. A foreign page cannot read the block
 page (it is another origin's response), so it cannot forge or reuse the token. Workers
 share the key through the state folder; a node of a cluster that did not make the page
 refuses its token, and the person sends the form again from a fresh page.

@@ -44,6 +44,11 @@ from addon.state.justifications import JustificationError, Opened
 log = logging.getLogger("guarita")
 
 
+# a form without its page's token: posted from elsewhere, for another person, or too late
+EXPIRED = ("Esta página de bloqueio expirou ou não é sua: abra o site de novo e use o "
+           "formulário da página nova.")
+
+
 class FormError(GuaritaError):
     """A form field the person must fix; the message is theirs to read (Portuguese)."""
 
@@ -126,6 +131,9 @@ class RequestForm:
             return
         raw = parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
         form = {k: vs[0] for k, vs in raw.items() if vs}
+        if not self._from_its_page(v, form):
+            flow.response = simple_page(400, "Pedido não registrado", EXPIRED, portal)
+            return
         try:
             rid = await asyncio.get_running_loop().run_in_executor(
                 self.pool, create_request, self.reload.runtime, v.identity, form)
@@ -162,6 +170,18 @@ class RequestForm:
             more=((f"Referência do bloqueio: {ref}." if ref else "Guarde o número do pedido."),
                   f"{told}; um pedido negado pode ter um recurso, uma vez (Art. 9 §12)."),
             link=(f"{console}/meus-pedidos", "Acompanhar em Meus pedidos") if console else None)
+
+    def _from_its_page(self, v: Verdict, form: dict[str, str]) -> bool:
+        """Whether the form came from a block page shown to this person for its site (its
+        token: addon/proxy/formtoken.py); a site name that is no name is refused later,
+        naming the field."""
+        assert v.identity is not None and v.identity.user
+        try:
+            host = inputs.site(form.get("host", ""))
+        except inputs.InvalidInput:
+            return True
+        key = formtoken.key_for(self.reload.runtime.policy.paths.state_dir)
+        return formtoken.valid(key, form.get("token", ""), v.identity.user, host, self.clock())
 
     async def _justify(self, flow: http.HTTPFlow, v: Verdict, portal: str) -> None:
         """Art. 10 §1: the person's justification opens the site now (the engine re-decides
@@ -210,12 +230,10 @@ class RequestForm:
         assert v.identity is not None and v.identity.user
         rt = self.reload.runtime
         host = inputs.site(form.get("host", ""))
-        if not formtoken.valid(formtoken.key_for(rt.policy.paths.state_dir),
-                               form.get("token", ""), v.identity.user, host, self.clock()):
+        if not self._from_its_page(v, form):
             raise JustificationError(
                 "the justification form's token is missing, another's or older than an hour",
-                "Esta página de bloqueio expirou ou não é sua: abra o site de novo e "
-                "justifique na página nova.")
+                EXPIRED)
         conn = db.connect(rt.policy.paths)
         try:
             opened = justify.open_site(conn, rt, v.identity, host,

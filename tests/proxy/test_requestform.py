@@ -24,9 +24,26 @@ def run(coro):  # noqa: ANN001, ANN201
 FORM = "http://guarita.invalid/pedido"
 
 
+def form(chain: Chain, body: bytes, user: str = "servidor", **kw: object) -> object:
+    """A release request posted as its block page posts it: with that page's token."""
+    from urllib.parse import parse_qs
+
+    from addon.proxy import formtoken
+    from addon.service.inputs import InvalidInput, site
+
+    raw = parse_qs(body.decode(), keep_blank_values=True).get("host", [""])[0]
+    try:
+        host = site(raw)
+    except InvalidInput:
+        host = raw
+    key = formtoken.key_for(chain.reload.runtime.policy.paths.state_dir)
+    mark = formtoken.issue(key, user, host, chain.requestform.clock()).encode()
+    return make_flow(FORM, "POST", body=body + b"&token=" + mark, **kw)  # type: ignore[arg-type]
+
+
 def test_the_form_files_a_pending_request_and_never_goes_upstream(chain: Chain) -> None:
     chain.login("servidor")
-    f = run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=%3Cb%3Ecurso"
+    f = run(send(chain, form(chain, b"host=www.youtube.com&reason=%3Cb%3Ecurso"
                                                      b"%3C%2Fb%3E&days=3")))
     assert f.response.status_code == 200 and "não é uma" in f.response.text
     assert "<b>" not in f.response.text and not chain.upstream
@@ -39,22 +56,22 @@ def test_the_form_files_a_pending_request_and_never_goes_upstream(chain: Chain) 
 
 def test_form_errors_are_pages_in_portuguese(chain: Chain) -> None:
     chain.login("servidor")
-    bad = run(send(chain, make_flow(FORM, "POST", body=b"host=zoom.us&reason=x")))
+    bad = run(send(chain, form(chain, b"host=zoom.us&reason=x")))
     assert bad.response.status_code == 400 and "evento" in bad.response.text
     get = run(send(chain, make_flow(FORM)))
     assert get.response.status_code == 404
     # the policy's rules in the person's words: no "seed 000", no English, no CLI options
     tomorrow = dt.date.today() + dt.timedelta(days=1)
-    late = run(send(chain, make_flow(FORM, "POST", body=b"host=zoom.us&reason=reuniao&date="
+    late = run(send(chain, form(chain, b"host=zoom.us&reason=reuniao&date="
                                      + tomorrow.isoformat().encode() + b"&start=10:00&end=11:00")))
     assert late.response.status_code == 400
     text = late.response.text
     assert "5 dias úteis de antecedência" in text and f"{tomorrow:%d/%m/%Y}" in text
     for internal in ("seed", "business day", "--", "requested"):
         assert internal not in text
-    empty = run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=+")))
+    empty = run(send(chain, form(chain, b"host=www.youtube.com&reason=+")))
     assert "Justificativa: escreva por que o seu trabalho precisa deste site" in empty.response.text
-    broken = run(send(chain, make_flow(FORM, "POST", body=b"host=exa+mple..com&reason=x")))
+    broken = run(send(chain, form(chain, b"host=exa+mple..com&reason=x")))
     assert broken.response.status_code == 400 and "endereço do site" in broken.response.text
 
 
@@ -72,7 +89,7 @@ def test_an_oversized_form_is_refused_unread(chain: Chain) -> None:
 def test_a_web_conference_request_needs_the_event_and_is_filed_as_one(chain: Chain) -> None:
     chain.login("membro")
     body = b"host=zoom.us&reason=seminario&date=2026-12-15&start=10:00&end=11:00"
-    f = run(send(chain, make_flow(FORM, "POST", body=body)))
+    f = run(send(chain, form(chain, body, "membro")))
     assert f.response.status_code == 200, f.response.text
     pending = json.loads(chain.ws.run("release", "requests", "--format", "json", check=True).stdout)
     assert pending[0]["kind"] == "event"
@@ -83,10 +100,9 @@ def test_bad_days_name_the_field_and_internal_errors_are_a_page(chain: Chain,
     chain.login("servidor")
     for days, problem in ((b"abc", "Dias: deve ser um número"), (b"nan", "Dias: deve ser um número"),
                           (b"0", "Dias: deve ser maior que 0")):
-        bad = run(send(chain, make_flow(FORM, "POST",
-                                        body=b"host=www.youtube.com&reason=x&days=" + days)))
+        bad = run(send(chain, form(chain, b"host=www.youtube.com&reason=x&days=" + days)))
         assert bad.response.status_code == 400 and problem in bad.response.text, days
-    ok = run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=x&days=2")))
+    ok = run(send(chain, form(chain, b"host=www.youtube.com&reason=x&days=2")))
     assert ok.response.status_code == 200
     import addon.proxy.requestform as rf
 
@@ -94,7 +110,7 @@ def test_bad_days_name_the_field_and_internal_errors_are_a_page(chain: Chain,
         raise OSError("disk full")
 
     monkeypatch.setattr(rf, "create_request", boom)
-    bad = run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=x")))
+    bad = run(send(chain, form(chain, b"host=www.youtube.com&reason=x")))
     assert bad.response.status_code == 500 and "Erro interno" in bad.response.text
     assert not chain.upstream
 
@@ -111,10 +127,10 @@ def test_guards_behind_enforce_hold_on_their_own(chain: Chain) -> None:
     with pytest.raises(GuaritaError):
         create_request(chain.reload.runtime, Identity(None), {"host": "x.com"})
     chain.login("servidor")
-    f = run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=x")))
+    f = run(send(chain, form(chain, b"host=www.youtube.com&reason=x")))
     v = f.metadata[VERDICT]
     for identity, body, code in ((Identity(None), b"x", 403), (v.identity, b"x" * 20000, 413)):
-        g = make_flow(FORM, "POST", body=body)
+        g = form(chain, body)
         g.metadata[VERDICT] = dataclasses.replace(v, identity=identity)
         run(chain.requestform.request(g))
         assert g.response.status_code == code
@@ -129,7 +145,7 @@ def test_art9_par13_a_request_can_be_followed_by_its_block_page_reference(chain:
     page = run(send(chain, make_flow("http://www.youtube.com/", headers={"accept": "text/html"})))
     ref = re.search(r'name="ref" value="([^"]+)"', page.response.text).group(1)
     body = f"host=www.youtube.com&reason=curso&days=2&ref={ref}".encode()
-    filed = run(send(chain, make_flow(FORM, "POST", body=body)))
+    filed = run(send(chain, form(chain, body)))
     assert filed.response.status_code == 200
     found = json.loads(chain.ws.run("release", "requests", "--ref", ref, "--format", "json",
                                     check=True).stdout)
@@ -151,7 +167,7 @@ def test_art9_par13_a_request_can_be_followed_by_its_block_page_reference(chain:
 
 def test_a_reference_that_is_not_ours_is_not_stored(chain: Chain) -> None:
     chain.login("servidor")
-    run(send(chain, make_flow(FORM, "POST", body=b"host=www.youtube.com&reason=x&ref=%3Cscript%3E")))
+    run(send(chain, form(chain, b"host=www.youtube.com&reason=x&ref=%3Cscript%3E")))
     found = json.loads(chain.ws.run("release", "requests", "--format", "json", check=True).stdout)
     assert found[0]["ref"] is None
 
@@ -161,7 +177,7 @@ def test_a_host_field_carrying_a_second_address_is_refused_not_filed(chain: Chai
     chain.login("servidor")
     for smuggled in (b"www.pornhub.com%0D%0ABcc%3A+intruso%40evil.example",
                      b"user%40www.youtube.com", b"www.youtube.com+evil.example"):
-        f = run(send(chain, make_flow(FORM, "POST", body=b"host=" + smuggled + b"&reason=curso")))
+        f = run(send(chain, form(chain, b"host=" + smuggled + b"&reason=curso")))
         assert f.response.status_code == 400 and "endereço do site" in f.response.text
     pending = json.loads(chain.ws.run("release", "requests", "--format", "json",
                                       check=True).stdout)
@@ -292,3 +308,24 @@ def test_art10_par1_a_token_is_the_persons_and_lasts_an_hour(chain: Chain) -> No
 def test_art10_par1_nobody_logged_in_cannot_justify(chain: Chain) -> None:
     f = run(send(chain, make_flow(JUSTIFY, "POST", ip="10.9.9.9", body=WHY.encode())))
     assert f.response.status_code == 407
+
+
+def test_a_request_form_posted_from_elsewhere_files_nothing(chain: Chain) -> None:
+    """Issue 24, CSRF: a foreign page posting the form for the person (no token, another
+    site's token, another person's) files no request in their name."""
+    chain.login("servidor")
+    body = b"host=www.youtube.com&reason=curso&days=2"
+    for flow in (make_flow(FORM, "POST", body=body),
+                 make_flow(FORM, "POST", body=body + b"&token=123.abc"),
+                 form(chain, b"host=vimeo.com&reason=curso&days=2"),
+                 form(chain, body, "membro")):
+        if b"vimeo" in (flow.request.raw_content or b""):  # vimeo's token, youtube's form
+            flow.request.content = flow.request.content.replace(b"vimeo.com", b"www.youtube.com")
+        f = run(send(chain, flow))
+        assert f.response.status_code == 400 and "expirou ou não é sua" in f.response.text
+    assert json.loads(chain.ws.run("release", "requests", "--format", "json",
+                                   check=True).stdout) == []
+    page = run(send(chain, make_flow("http://www.youtube.com/", headers={"accept": "text/html"})))
+    mark = re.search(r'name="token" value="([^"]+)"', page.response.text).group(1)
+    ok = run(send(chain, make_flow(FORM, "POST", body=body + f"&token={mark}".encode())))
+    assert ok.response.status_code == 200  # the page's own form, as a person sends it

@@ -221,8 +221,9 @@ def test_the_https_block_pages_form_posts_to_its_own_origin_and_is_filed(chain: 
     assert "form-action 'self' http://guarita.invalid/pedido" in \
         page.response.headers["content-security-policy"]
     ref = f.metadata[VERDICT].ref
-    form = make_flow("https://www.youtube.com/pedido", "POST",
-                     body=f"host=www.youtube.com&ref={ref}&reason=curso+EAD&days=2".encode())
+    token = text.split('name="token" value="', 1)[1].split('"', 1)[0]
+    form = make_flow("https://www.youtube.com/pedido", "POST", body=(
+        f"host=www.youtube.com&ref={ref}&token={token}&reason=curso+EAD&days=2").encode())
     form.client_conn = f.client_conn
     run(send(chain, form))
     answer = form.response.get_text()
