@@ -110,3 +110,10 @@ def test_a_client_address_has_one_spelling() -> None:
     assert canonical_ip("[2001:DB8:0::1]") == "2001:db8::1"
     with pytest.raises(HostError, match="invalid IP address 'x'"):
         canonical_ip("x")
+
+
+def test_within_is_the_domain_or_its_subdomains_never_a_lookalike() -> None:
+    from addon.policy.hosts import within
+
+    assert within("youtube.com", "youtube.com") and within("m.youtube.com", "youtube.com")
+    assert not within("notyoutube.com", "youtube.com") and not within("youtube.com", "m.youtube.com")

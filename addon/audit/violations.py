@@ -25,6 +25,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from addon.audit.query import Filters
+from addon.policy.hosts import within
 from addon.policy.notify_settings import ViolationRule
 from addon.store import dialect
 
@@ -54,7 +55,7 @@ class Justified(NamedTuple):
     violation: bool  # revoked by a chief and counted as a violation, with a reason
 
     def covers(self, host: str) -> bool:
-        return host == self.domain or host.endswith("." + self.domain)
+        return within(host, self.domain)
 
 
 JUSTIFIED_VIOLATION = "justified.violation"  # the rule such a justification counts under

@@ -132,6 +132,11 @@ def is_ip(host: str) -> bool:
     return ":" in host or (host[-1:].isdigit() and host.replace(".", "").isdigit())
 
 
+def within(host: str, domain: str) -> bool:
+    """Whether canonical `host` is `domain` or one of its subdomains."""
+    return host == domain or host.endswith("." + domain)
+
+
 def host_suffixes(host: str) -> list[str]:
     """The names an entry may be listed under, most specific first.
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from addon.policy.clock import BusinessCalendar
+from addon.policy.hosts import within
 from addon.policy.notify_settings import NotifySettings
 from addon.settings.deployment import LdapSettings, NegotiateSettings
 from addon.settings.forward import ForwardTarget
@@ -286,7 +287,7 @@ class Release:
 
     def covers(self, host: str, categories: tuple[str, ...]) -> bool:
         if self.kind in ("domain", "justified"):
-            return host == self.obj or host.endswith("." + self.obj)
+            return within(host, self.obj)
         return self.obj in categories
 
 

@@ -49,6 +49,12 @@ EXPIRED = ("Esta página de bloqueio expirou ou não é sua: abra o site de novo
            "formulário da página nova.")
 
 
+def _fields(body: bytes) -> dict[str, str]:
+    """A form's fields, the first value of each (a body the proxy bounded: MAX_FORM)."""
+    raw = parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
+    return {k: vs[0] for k, vs in raw.items() if vs}
+
+
 class FormError(GuaritaError):
     """A form field the person must fix; the message is theirs to read (Portuguese)."""
 
@@ -129,8 +135,7 @@ class RequestForm:
             flow.response = simple_page(413, "Pedido grande demais",
                                         "A justificativa é longa demais.", portal)
             return
-        raw = parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
-        form = {k: vs[0] for k, vs in raw.items() if vs}
+        form = _fields(body)
         if not self._from_its_page(v, form):
             flow.response = simple_page(400, "Pedido não registrado", EXPIRED, portal)
             return
@@ -191,9 +196,7 @@ class RequestForm:
                                         "Só um usuário identificado pode justificar um acesso.",
                                         portal)
             return
-        body = flow.request.raw_content or b""
-        raw = parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
-        form = {k: vs[0] for k, vs in raw.items() if vs}
+        form = _fields(flow.request.raw_content or b"")
         try:
             opened = await asyncio.get_running_loop().run_in_executor(
                 self.pool, self._open, v, form)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from addon.audit.violations import Justified
 from addon.errors import GuaritaError
+from addon.policy.hosts import within
 from addon.policy.model import Decision, Policy, Release
 from addon.state import history
 
@@ -39,7 +40,7 @@ class Opened:
     host: str  # the site it was asked for
 
     def covers(self, host: str) -> bool:
-        return host == self.domain or host.endswith("." + self.domain)
+        return within(host, self.domain)
 
 
 def _day_start(policy: Policy, now: float) -> float:
@@ -150,10 +151,9 @@ def for_counting(conn: sqlite3.Connection, since: float | None, until: float | N
     """The justifications that bear on the violations of [since, until): those that may
     answer an attempt in it (started up to a window after its end) and those counted as
     violations in it (`addon/audit/violations.py`)."""
-    lo = None if since is None else since
     hi = None if until is None else until + window
     out = []
-    for r in listed(conn, None if users is None else frozenset(users), lo):
+    for r in listed(conn, None if users is None else frozenset(users), since):
         if hi is not None and r["start"] >= hi:
             continue
         counted = bool(r["violation"]) and (until is None or r["start"] < until)
