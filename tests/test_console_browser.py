@@ -160,6 +160,8 @@ def test_every_page_renders_in_portuguese(ws: Workspace, console: str, tmp_path:
             "/auditoria?decisao=block": "Registro de auditoria",
             "/equipe": "Por unidade",
             "/meus-pedidos": "Meus pedidos de liberação",
+            "/justificados": "Acessos justificados (últimos 30 dias)",
+            "/meus-dados": "Preciso de um site para o serviço",
         }
         for path, text in pages.items():
             page = b.open(f"{console}{path}")
@@ -170,3 +172,37 @@ def test_every_page_renders_in_portuguese(ws: Workspace, console: str, tmp_path:
                 shot(b, f"{name}.png", tmp_path)
     finally:
         b.quit()
+
+
+def test_meus_dados_justify_explain_and_the_chief_revokes_in_the_browser(
+        ws: Workspace, console: str, tmp_path: Path) -> None:
+    """Issue 27 in Chromium: servidor justifies a site from Meus dados (no proxy CA needed)
+    and explains a counted violation; the chief sees both and revokes the justification."""
+    from selenium.webdriver.common.by import By
+
+    policy = load_policy(ws.config, ws.root)
+    attempts(policy, "servidor", "www.pornhub.com", 3, time.time() - 3 * 3600)
+    b = web.Browser(tmp_path / "servidor", None, [])
+    try:
+        sign_in(b, console, "servidor")
+        b.open(f"{console}/meus-dados")
+        b.driver.find_element(By.NAME, "site").send_keys("www.youtube.com")
+        b.driver.find_element(By.NAME, "justificativa").send_keys("aula gravada do curso do SEI")
+        click(b, "form[action='/meus-dados/justificar'] button", "aberto para você")
+        b.driver.find_element(By.NAME, "texto").send_keys("um link num e-mail de phishing")
+        click(b, "form[action='/meus-dados/explicar'] button", "Explicação registrada")
+        shot(b, "meus-dados.png", tmp_path)
+    finally:
+        b.quit()
+    chief = web.Browser(tmp_path / "coordenador", None, [])
+    try:
+        sign_in(chief, console, "coordenador")
+        assert "um link num e-mail de phishing" in chief.open(f"{console}/equipe")
+        page = chief.open(f"{console}/justificados")
+        assert "aula gravada do curso do SEI" in page and "Aberta" in page
+        chief.driver.find_element(By.NAME, "motivo").send_keys("não era de serviço")
+        chief.driver.find_element(By.NAME, "violacao").click()
+        click(chief, "form[action$='/revogar'] button", "contada como violação")
+        shot(chief, "justificados.png", tmp_path)
+    finally:
+        chief.quit()

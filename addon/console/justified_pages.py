@@ -36,7 +36,7 @@ def register(app: Flask) -> None:
         rows = justifications.listed(state(), None if scope is None else frozenset(scope),
                                      time.time() - DAYS * 86400)
         return render_template("justificados.html", justificativas=_shown(rows),
-                               escopo=scope, dias=DAYS)
+                               escopo=scope, dias=DAYS, aviso=request.args.get("aviso"))
 
     @app.post("/justificados/<int:jid>/revogar")
     @page(*AUDITORS, "chefia")
@@ -86,7 +86,7 @@ def register(app: Flask) -> None:
             violacoes=counted, explicacoes={ref: notes.get((user.login, ref), [])
                                             for ref in (a.refs[0] for a in counted)},
             justificativas=_shown(justifications.listed(conn, frozenset({user.login}), since)),
-            leituras=readers, dias=DAYS, politica=rt.policy,
+            leituras=readers, dias=DAYS, politica=rt.policy, aviso=request.args.get("aviso"),
             hoje=justifications.used_today(conn, rt.policy, user.login, time.time()))
 
     @app.post("/meus-dados/explicar")
