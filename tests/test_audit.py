@@ -19,7 +19,8 @@ import pytest
 from addon.audit import query
 from addon.audit.record import record
 from addon.audit.writer import AuditWriter
-from addon.policy.model import Decision, Identity, Paths
+from addon.policy.model import Decision, Identity
+from addon.policy.paths import Paths
 from addon.settings.load import load_policy
 
 

@@ -12,7 +12,7 @@ from addon.audit import pg as pg_audit
 from addon.audit import query
 from addon.audit.schema import COLUMNS
 from addon.audit.writer import AuditWriter
-from addon.policy.model import Paths
+from addon.policy.paths import Paths
 from addon.store import pg, ready
 from tests.test_audit import rec
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from addon.lists import shared
-from addon.policy.model import Paths
+from addon.policy.paths import Paths
 from addon.state import db
 from tests.support.store import made
 

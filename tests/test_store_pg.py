@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from addon.errors import StateError
-from addon.policy.model import Paths
+from addon.policy.paths import Paths
 from addon.state import blocks, db, sessions
 from addon.store import pg
 from addon.store.url import redact

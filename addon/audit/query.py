@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from addon.audit.held import held_clause
 from addon.errors import GuaritaError
-from addon.policy.model import Paths
+from addon.policy.paths import Paths
 from addon.state.holds import NOBODY, Kept
 from addon.store import dialect
 from addon.store.url import redact

@@ -1,8 +1,8 @@
 """The audit table and its indexes: plain SQLite, readable by Datasette as it is.
 
-COLUMN_TYPES is the one declaration of the log's columns: the writer's INSERT and COPY,
-and the declared schema (addon/store/tables.py) come from it. To add a column, append it
-here and to `record()`, and write the revision that adds it to both engines
+COLUMN_TYPES (`addon/audit/columns.py`) is the one declaration of the log's columns: the
+writer's INSERT and COPY, and the declared schema (addon/store/tables.py) come from it. To
+add a column, append it there and to `record()`, and write the revision that adds it to both engines
 (docs/architecture.md, "A change of the schema"); a test compares the migrated databases of
 both engines with the declaration.
 """
@@ -15,18 +15,10 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from addon.audit.columns import COLUMN_TYPES
 from addon.errors import StateError
 from addon.store import ready
 
-# Every column of the audit log, in order, with its type. APPEND-ONLY: a new column goes at
-# the end (and into `record()`), with a revision in addon/store/migrations/versions/.
-COLUMN_TYPES: tuple[tuple[str, type], ...] = (
-    ("ts", float), ("ref", str), ("user", str), ("client_ip", str), ("machine_level", int),
-    ("user_level", int), ("level", int), ("method", str), ("scheme", str), ("host", str),
-    ("port", int), ("path", str), ("status", int), ("decision", str), ("rule", str),
-    ("categories", str), ("release_id", int), ("bytes_in", int), ("bytes_out", int),
-    ("duration_ms", float), ("source", str),
-)
 COLUMNS: tuple[str, ...] = tuple(name for name, _ in COLUMN_TYPES)
 # One index per filter auditors use, each ending in ts so ranges and ORDER BY ts stay indexed.
 INDEXES = (("ts",), ("user", "ts"), ("client_ip", "ts"), ("host", "ts"), ("decision", "ts"),

@@ -14,7 +14,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from addon.policy.model import Paths
+from addon.policy.paths import Paths
 from addon.store import dialect
 
 

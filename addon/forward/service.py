@@ -20,7 +20,8 @@ from addon.errors import GuaritaError
 from addon.forward.claim import Claim
 from addon.forward.shipper import Shipper, shape_of
 from addon.forward.transport import ForwardError
-from addon.policy.model import Paths, Policy
+from addon.policy.model import Policy
+from addon.policy.paths import Paths
 from addon.settings.forward import ForwardTarget
 from addon.state import db
 

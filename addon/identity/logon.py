@@ -33,7 +33,8 @@ from typing import Any
 from addon.errors import DirectoryUnavailable, GuaritaError, UnknownUser
 from addon.identity.directory import Directory
 from addon.policy.hosts import canonical_ip
-from addon.policy.model import LogonSource, Paths
+from addon.policy.model import LogonSource
+from addon.policy.paths import Paths
 from addon.state import db, history, sessions
 from addon.store import ready
 

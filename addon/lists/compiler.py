@@ -29,7 +29,7 @@ from addon.policy.categories import (
     fingerprint,
     read_list,
 )
-from addon.policy.model import Paths
+from addon.policy.paths import Paths
 
 Job = tuple[str, int, bytes, str]  # list file, tier bit | category id, key, exceptions file
 

@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from addon.policy.model import Paths
+from addon.policy.paths import Paths
 from addon.state import db
 
 log = logging.getLogger("guarita")

@@ -18,13 +18,13 @@ from addon.policy.model import (
     Level,
     LogonSource,
     MachineLevel,
-    Paths,
     Platform,
     Policy,
     SpecialGroup,
     StaticUser,
 )
 from addon.policy.notify_settings import DEFAULT_RULES, NotifySettings, ViolationRule
+from addon.policy.paths import Paths
 from addon.settings.deployment import NodeSettings
 
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}

@@ -10,12 +10,12 @@ from typing import Literal
 from addon.policy.clock import BusinessCalendar
 from addon.policy.hosts import within
 from addon.policy.notify_settings import NotifySettings
+from addon.policy.paths import Paths
 from addon.settings.deployment import LdapSettings, NegotiateSettings
 from addon.settings.forward import ForwardTarget
 
 Action = Literal["allow", "block", "error"]  # error: allowed, but the site failed
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-STATE_FILE = "state.db"  # the embedded state database, in the state folder
 
 
 @dataclass(frozen=True)
@@ -78,48 +78,6 @@ class MachineLevel:
     network: IPNetwork
     level: int
     note: str = ""
-
-
-@dataclass(frozen=True)
-class Paths:
-    category_dirs: tuple[Path, ...]
-    imported_dir: Path
-    state_dir: Path
-    database: str = ""  # a postgresql:// URL shared by every node; empty: SQLite files here
-
-    @property
-    def index_file(self) -> Path:
-        return self.state_dir / "categories.idx"
-
-    @property
-    def state_file(self) -> Path:
-        """The embedded state database (when no `database` is set)."""
-        return self.state_dir / STATE_FILE
-
-    @property
-    def audit_file(self) -> Path:
-        return self.state_dir / "audit.db"
-
-    @property
-    def audit_target(self) -> Path | str:
-        """Where the audit log is: the shared database's URL, or the SQLite file."""
-        return self.database or self.audit_file
-
-    @property
-    def exceptions_dir(self) -> Path:
-        """Entries IT removed from imported lists (`<category>/domains`): kept apart from
-        them, so a re-import never brings one back."""
-        return self.state_dir / "exceptions"
-
-    @property
-    def sources(self) -> list[Path]:
-        """Curated lists first, imported ones after; for the same entry, curated ones win."""
-        return [*self.category_dirs, self.imported_dir]
-
-    @property
-    def watched(self) -> list[Path]:
-        """Everything whose change means a new category index."""
-        return [*self.sources, self.exceptions_dir]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import cast
 
 from addon.errors import StateError
-from addon.policy.model import STATE_FILE, Paths
+from addon.policy.paths import STATE_FILE, Paths
 from addon.store import dialect, ready
 
 

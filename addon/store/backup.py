@@ -18,7 +18,7 @@ import sqlite3
 from pathlib import Path
 
 from addon.errors import StateError
-from addon.policy.model import Paths
+from addon.policy.paths import Paths
 from addon.store.revisions import VERSION_TABLE
 from addon.store.url import redact
 

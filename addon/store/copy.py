@@ -21,7 +21,7 @@ from typing import Any
 
 from addon.audit import pg as pg_audit
 from addon.errors import StateError
-from addon.policy.model import Paths
+from addon.policy.paths import Paths
 from addon.store import pg, ready
 from addon.store.url import redact
 

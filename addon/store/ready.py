@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from addon.errors import StateError
-from addon.policy.model import STATE_FILE, Paths
+from addon.policy.paths import STATE_FILE, Paths
 from addon.store.revisions import KNOWN, Standing, head, read_pg, read_sqlite, standing
 from addon.store.url import redact
 

@@ -1,4 +1,5 @@
-"""The one schema of both engines, declared: every table, column, index and type variant.
+"""The one schema of both engines, declared: every table, column, index and type variant
+(the audit log's tables in `audit_tables.py`, the shared types in `types.py`).
 
 This is what the migrations must produce, on SQLite and on PostgreSQL alike; a test
 migrates a real database of each engine and compares it with this declaration
@@ -25,36 +26,19 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    Double,
-    Float,
-    Identity,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     Table,
     Text,
     text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.types import TypeEngine
 
-from addon.audit.schema import COLUMN_TYPES, INDEXES
+from addon.store.audit_tables import audit, audit_access, audit_checkpoints, audit_origin, audit_seals
+from addon.store.types import PG, ROW_ID, SECONDS, id_column, metadata, one_of
 
-metadata = MetaData()
-
-SECONDS: TypeEngine[Any] = Double().with_variant(sqlite.REAL(), "sqlite")
-ROW_ID: TypeEngine[Any] = BigInteger().with_variant(Integer(), "sqlite")
-PG = {"only": "postgresql"}
-
-
-def _id() -> Column[Any]:
-    return Column("id", ROW_ID, Identity(), primary_key=True)
-
-
-def _one_of(column: str, *values: str) -> CheckConstraint:
-    return CheckConstraint(f"{column} IN ({', '.join(repr(v) for v in values)})")
-
+__all__ = ["audit", "audit_access", "audit_checkpoints", "audit_origin", "audit_seals",
+           "metadata", "include_for", "BRANCH_OF"]
 
 sessions = Table(
     "sessions", metadata,
@@ -67,8 +51,8 @@ sessions = Table(
 
 blocks = Table(
     "blocks", metadata,
-    _id(),
-    Column("kind", Text, _one_of("kind", "user", "machine"), nullable=False),
+    id_column(),
+    Column("kind", Text, one_of("kind", "user", "machine"), nullable=False),
     Column("subject", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("operator", Text, nullable=False),
@@ -82,15 +66,15 @@ blocks = Table(
 
 releases = Table(
     "releases", metadata,
-    _id(),
-    Column("kind", Text, _one_of("kind", "domain", "category", "event", "level"), nullable=False),
-    Column("target_kind", Text, _one_of("target_kind", "user", "group", "machine"),
+    id_column(),
+    Column("kind", Text, one_of("kind", "domain", "category", "event", "level"), nullable=False),
+    Column("target_kind", Text, one_of("target_kind", "user", "group", "machine"),
            nullable=False),
     Column("target", Text, nullable=False),
     Column("obj", Text, nullable=False),
     Column("start", SECONDS, nullable=False),
     Column("end", SECONDS, nullable=False),
-    Column("status", Text, _one_of("status", "requested", "active", "denied", "revoked",
+    Column("status", Text, one_of("status", "requested", "active", "denied", "revoked",
                                    "appealed"), nullable=False),
     Column("reason", Text, nullable=False),
     Column("requested_by", Text, nullable=False),
@@ -110,7 +94,7 @@ releases = Table(
 
 admin_log = Table(  # append-only: a trigger on each engine refuses UPDATE and DELETE
     "admin_log", metadata,
-    _id(),
+    id_column(),
     Column("at", SECONDS, nullable=False),
     Column("operator", Text, nullable=False),
     Column("action", Text, nullable=False),
@@ -121,17 +105,17 @@ admin_log = Table(  # append-only: a trigger on each engine refuses UPDATE and D
 
 outbox = Table(
     "outbox", metadata,
-    _id(),
+    id_column(),
     Column("key", Text, nullable=False, unique=True),
     Column("kind", Text, nullable=False),
-    Column("to_kind", Text, _one_of("to_kind", "user", "committee", "address"), nullable=False),
+    Column("to_kind", Text, one_of("to_kind", "user", "committee", "address"), nullable=False),
     Column("to_value", Text, nullable=False),
     Column("subject", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("created", SECONDS, nullable=False),
     Column("next_try", SECONDS, nullable=False),
     Column("tries", Integer, nullable=False, server_default="0"),
-    Column("status", Text, _one_of("status", "pending", "sent", "failed"), nullable=False,
+    Column("status", Text, one_of("status", "pending", "sent", "failed"), nullable=False,
            server_default="pending"),
     Column("address", Text),
     Column("sent", SECONDS),
@@ -165,9 +149,9 @@ console_sessions = Table(
 
 audit_holds = Table(  # legal holds: records kept past the retention for a case (state/holds.py)
     "audit_holds", metadata,
-    _id(),
+    id_column(),
     Column("case_ref", Text, nullable=False),
-    Column("kind", Text, _one_of("kind", "user", "ip"), nullable=False),
+    Column("kind", Text, one_of("kind", "user", "ip"), nullable=False),
     Column("subject", Text, nullable=False),
     Column("until", SECONDS),
     Column("reason", Text, nullable=False),
@@ -189,7 +173,7 @@ forward_positions = Table(  # how far each SIEM target has received (addon/forwa
 
 justifications = Table(  # a person's own "needed for work" (state/justifications.py)
     "justifications", metadata,
-    _id(),
+    id_column(),
     Column("login", Text, nullable=False),
     Column("domain", Text, nullable=False),
     Column("host", Text, nullable=False),
@@ -209,7 +193,7 @@ justifications = Table(  # a person's own "needed for work" (state/justification
 
 explanations = Table(  # a person's word on a violation counted against them; append-only
     "explanations", metadata,
-    _id(),
+    id_column(),
     Column("login", Text, nullable=False),
     Column("ref", Text, nullable=False),
     Column("text", Text, nullable=False),
@@ -231,81 +215,6 @@ state_version = Table(  # bumped by triggers; what each node's reloader polls
     Column("one", Boolean, CheckConstraint("one"), primary_key=True, server_default=text("true")),
     Column("version", BigInteger, nullable=False),
     info=PG,
-)
-
-_AUDIT_TYPES: dict[type, TypeEngine[Any]] = {
-    float: Float().with_variant(postgresql.DOUBLE_PRECISION(), "postgresql"),
-    int: Integer().with_variant(BigInteger(), "postgresql"),
-    str: Text(),
-}
-
-
-def _audit_type(name: str, kind: type) -> TypeEngine[Any]:
-    return Text().with_variant(postgresql.JSONB(), "postgresql") if name == "categories" \
-        else _AUDIT_TYPES[kind]
-
-
-# The audit's columns come from the declaration the writer uses (addon.audit.schema), so
-# the two cannot drift; PostgreSQL's table is partitioned by month (addon.audit.pg).
-audit = Table(
-    "audit", metadata,
-    Column("id", ROW_ID, primary_key=True),
-    *(Column(name, _audit_type(name, kind)) for name, kind in COLUMN_TYPES),
-    *(Index("idx_audit_" + "_".join(cols), *cols, info={"only": "sqlite"}) for cols in INDEXES),
-    *(Index("audit_" + "_".join(cols), *cols, info=PG) for cols in INDEXES),
-    Index("audit_id", "id", info=PG),  # forwarding reads after a position (SQLite: the rowid)
-    postgresql_partition_by="RANGE (ts)",
-)
-
-audit_seals = Table(  # one per batch the writer committed: its ids and leaves (audit/seal.py)
-    "audit_seals", metadata,
-    _id(),
-    Column("chain", Text, nullable=False),
-    Column("seq", BigInteger, nullable=False),
-    Column("first_id", BigInteger, nullable=False),
-    Column("last_id", BigInteger, nullable=False),
-    Column("min_ts", SECONDS),
-    Column("max_ts", SECONDS),
-    Column("leaves", LargeBinary),  # NULL once every record of the seal was pruned
-    Column("root", Text, nullable=False),
-    Column("digest", Text, nullable=False),
-    Index("audit_seals_chain", "chain", "seq", unique=True),
-    Index("audit_seals_first", "first_id"),
-)
-
-audit_checkpoints = Table(  # signed chain digests and pruning statements (audit/sealer.py)
-    "audit_checkpoints", metadata,
-    _id(),
-    Column("kind", Text, _one_of("kind", "checkpoint", "prune"), nullable=False),
-    Column("chain", Text, nullable=False),
-    Column("seq", BigInteger),
-    Column("ts", SECONDS, nullable=False),
-    Column("body", Text, nullable=False),
-    Column("public_key", Text, nullable=False),
-    Column("signature", Text, nullable=False),
-    Index("audit_checkpoints_chain", "chain", "seq"),
-)
-
-audit_origin = Table(  # the last record written before the chain existed: not provable
-    "audit_origin", metadata,
-    Column("legacy_max_id", BigInteger, primary_key=True, autoincrement=False),
-)
-
-audit_access = Table(  # who read whose records (audit/access.py); chained, append-only
-    "audit_access", metadata,
-    _id(),
-    Column("at", SECONDS, nullable=False),
-    Column("reader", Text, nullable=False),
-    Column("door", Text, nullable=False),
-    Column("action", Text, nullable=False),
-    Column("subject_user", Text),
-    Column("subject_ip", Text),
-    Column("filters", Text, nullable=False),
-    Column("purpose", Text),
-    Column("case_ref", Text),
-    Column("digest", Text, nullable=False),
-    Index("audit_access_at", "at"),
-    Index("audit_access_user", "subject_user", "at"),
 )
 
 AUDIT_BRANCH = frozenset({"audit", "audit_seals", "audit_checkpoints", "audit_origin"})

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from addon.errors import StateError
-from addon.policy.model import Paths
+from addon.policy.paths import Paths
 from addon.store.revisions import KNOWN, head, read_pg, read_sqlite, standing
 from addon.store.url import redact
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from addon.policy.model import Paths
+from addon.policy.paths import Paths
 from addon.state import db
 from addon.store import ready
 
