@@ -18,19 +18,23 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from addon.audit import query, verify, violations  # noqa: E402
+from addon.audit.seal import Seal  # noqa: E402
+from addon.audit.sealer import Sealer  # noqa: E402
 from addon.audit.writer import AuditWriter  # noqa: E402
-from addon.policy.model import Paths  # noqa: E402
 from addon.policy.notify_settings import DEFAULT_RULES  # noqa: E402
+from addon.policy.paths import Paths  # noqa: E402
 
 Target = Path | str  # a SQLite file, or a PostgreSQL database's URL
 
@@ -65,13 +69,25 @@ def make_records(n: int, start: float, span: float, seed: int = 7) -> list[tuple
     return rows
 
 
-def bench_writer(target: Target, n: int, writers: int = 1) -> dict[str, float]:
+class Unsealed(Sealer):
+    """The writer with the chain off, for --compare-chain only: no leaves, no seal row."""
+
+    def prepare(self, batch: Sequence[Sequence[object]]) -> None:
+        return None
+
+    def seal(self, conn: object, batch: Sequence[Sequence[object]], first_id: int,
+             read_back: bool = False, prepared: int | None = None) -> Seal:
+        return Seal(self.chain, self.seq + 1, first_id, first_id + len(batch) - 1, b"", b"", b"")
+
+
+def bench_writer(target: Target, n: int, writers: int = 1,
+                 chain: bool = True) -> dict[str, float]:
     """Enqueue cost, then sustained throughput; with `writers` > 1, that many writers (as
     that many workers or nodes run) each fed by its own thread with its share."""
     import threading
 
     rows = make_records(n, time.time() - DAY, DAY)
-    ws = [AuditWriter(target) for _ in range(writers)]
+    ws = [AuditWriter(target, sealer=None if chain else Unsealed()) for _ in range(writers)]
     w = ws[0]
     w.submit(rows[0])
     w.flush()  # schema created, file open: measure the steady state
@@ -96,16 +112,21 @@ def bench_writer(target: Target, n: int, writers: int = 1) -> dict[str, float]:
 
     feeders = [threading.Thread(target=feed, args=(x, rows[i::writers]))
                for i, x in enumerate(ws)]
-    t0 = time.perf_counter()
+    helpers0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0, c0 = time.perf_counter(), time.process_time()
     for f in feeders:
         f.start()
     for f in feeders:
         f.join()
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     lost = sum(x.close() for x in ws)
+    helpers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the leaves helpers, ended by close
+    helper_cpu = (helpers.ru_utime + helpers.ru_stime) - (helpers0.ru_utime + helpers0.ru_stime)
     costs.sort()
     return {
         "records_per_s": n / elapsed,
+        "cpu_us_per_record": cpu / n * 1e6,  # the whole process: feeders and writers
+        "helper_cpu_us_per_record": helper_cpu / n * 1e6,  # on another core (audit/hasher.py)
         "enqueue_p50_ns": costs[len(costs) // 2],
         "enqueue_p99_ns": costs[int(len(costs) * 0.99)],
         "enqueue_mean_ns": statistics.fmean(costs),
@@ -232,6 +253,8 @@ def main() -> None:
     ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--writers", type=int, nargs="+", default=[1],
                     help="writer counts to measure (PostgreSQL: 1 2, as workers or nodes)")
+    ap.add_argument("--compare-chain", type=int, metavar="TURNS", default=0,
+                    help="only the writer, TURNS alternations of the chain off and on")
     a = ap.parse_args()
     if a.smoke:
         a.records, a.rows = 20_000, min(a.rows, 50_000)
@@ -247,10 +270,40 @@ def main() -> None:
             server.destroy()
 
 
+def compare_chain(a: argparse.Namespace, server: object, folder: Path) -> None:
+    """The cost of the evidence: the same writer with its seals off and on, alternating in
+    one run (this VM's spread between runs is larger than the effect), medians compared."""
+    figures: dict[bool, list[dict[str, float]]] = {False: [], True: []}
+    for turn in range(a.compare_chain):
+        for chain in (False, True):
+            name = f"chain{turn}{int(chain)}"
+            target: Target = (server.create_database(name)  # type: ignore[attr-defined]
+                              if server else folder / f"{name}.db")
+            w = bench_writer(target, a.records, chain=chain)
+            figures[chain].append(w)
+            print(f"  turn {turn + 1} chain {'on ' if chain else 'off'}: "
+                  f"{w['records_per_s']:9,.0f} records/s, {w['cpu_us_per_record']:5.2f} µs CPU "
+                  f"a record (+ {w['helper_cpu_us_per_record']:.2f} in the leaves helper)",
+                  flush=True)
+    rate = {c: statistics.median(w["records_per_s"] for w in f) for c, f in figures.items()}
+    cpu = {c: statistics.median(w["cpu_us_per_record"] for w in f) for c, f in figures.items()}
+    helper = statistics.median(w["helper_cpu_us_per_record"] for w in figures[True])
+    # each turn's two runs are neighbours in time: their ratio is the least noisy figure
+    paired = statistics.median(on["records_per_s"] / off["records_per_s"]
+                               for off, on in zip(figures[False], figures[True], strict=True))
+    print(f"audit writer, chain on / off: {paired:.2f}, the median of {a.compare_chain} turns' "
+          f"ratios (target >= 0.95: {'ok' if paired >= 0.95 else 'MISSED'}); medians "
+          f"{rate[True]:,.0f} / {rate[False]:,.0f} records/s; CPU {cpu[True]:.2f} / "
+          f"{cpu[False]:.2f} µs a record in the process, +{helper:.2f} in the leaves helper")
+
+
 def run(a: argparse.Namespace, server: object) -> None:
     engine = "PostgreSQL (COPY, month partitions)" if server else "SQLite on disk"
     with tempfile.TemporaryDirectory(dir=a.dir) as tmp:
         folder = Path(tmp)
+        if a.compare_chain:
+            compare_chain(a, server, folder)
+            return
         for writers in a.writers:
             target: Target = (server.create_database(f"bench_writer{writers}")  # type: ignore[attr-defined]
                               if server else folder / f"writer{writers}.db")

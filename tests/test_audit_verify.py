@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from addon.audit import retention, signing, witness
+from addon.audit.hasher import Hasher
 from addon.audit.record import record
 from addon.audit.sealer import Sealer
 from addon.audit.writer import AuditWriter
@@ -178,6 +179,48 @@ def test_pruning_keeps_the_log_verifiable_and_a_deletion_still_shows(any_ws: Wor
         conn.execute("DELETE FROM audit WHERE id = 25")
     code, out = verify(any_ws)
     assert code == 1 and out.startswith("TAMPERED: record 25: deleted"), out
+
+
+def test_a_log_pruned_to_nothing_never_gives_an_id_twice(any_ws: Workspace) -> None:
+    """SQLite gives the next id after the largest present: with every record pruned, new
+    records would sit inside the pruned seals. The sink starts after the last sealed id."""
+    policy = policy_of(any_ws)
+    write_batches(policy, 2, "membro", time.time() - 200 * DAY)
+    state = made(policy.paths)
+    assert retention.prune(state, policy, time.time() - 183 * DAY, "retention") == 2 * BATCH
+    state.close()
+    write_batches(policy, 1)
+    with audit_db(policy) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM audit ORDER BY id")]
+    assert ids == list(range(2 * BATCH + 1, 3 * BATCH + 1))
+    code, out = verify(any_ws)
+    assert code == 0 and "20 records pruned by the retention" in out, out
+
+
+class CountingHasher(Hasher):
+    def __init__(self) -> None:
+        super().__init__(min_batch=20)
+        self.helped = 0
+
+    def leaves(self, count: int) -> bytes | None:
+        got = super().leaves(count)
+        self.helped += got is not None
+        return got
+
+
+def test_big_batches_hashed_by_the_helper_verify(any_ws: Workspace) -> None:
+    """Batches the helper process hashed while the database wrote them: the same seals."""
+    policy = policy_of(any_ws)
+    helper = CountingHasher()
+    w = AuditWriter(policy.paths.audit_target, flush_interval=0.05, min_batch=50,
+                    sealer=Sealer(key=signing.load_key(policy.paths.state_dir),
+                                  witness_file=policy.audit_witness, hasher=helper))
+    for i in range(600):
+        w.put(rec(i))
+    assert w.close() == 0
+    assert helper.helped >= 1 and helper._proc is None  # used, and ended with the writer
+    code, out = verify(any_ws)
+    assert code == 0 and "600 records" in out, out
 
 
 def test_two_writers_at_once_two_chains(any_ws: Workspace) -> None:

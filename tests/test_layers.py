@@ -1,4 +1,5 @@
-"""The shape of the code: no import cycles, and the pure core depends on nothing above it."""
+"""The shape of the code: no import cycles, the pure core depends on nothing above it, no
+module over 300 lines."""
 
 from __future__ import annotations
 
@@ -61,3 +62,10 @@ def test_the_policy_core_depends_on_nothing_above_it() -> None:
         for node in ast.walk(tree):  # lazy imports count here too
             if isinstance(node, ast.ImportFrom) and node.module:
                 assert not node.module.startswith(UPPER), f"{path.name} imports {node.module}"
+
+
+def test_no_module_is_over_300_lines() -> None:
+    """A module that grows past this holds more than one concern: split it by what it holds."""
+    long = {module_name(p): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 300}
+    assert not long, long

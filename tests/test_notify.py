@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from addon.audit import witness
 from addon.audit.record import record
 from addon.audit.writer import AuditWriter
 from addon.identity.registry import make_directory
@@ -284,3 +285,42 @@ def test_an_event_decision_is_mailed_to_the_person_not_the_operator(ws: Workspac
     run(policy)
     mails = [m for m in smtp.messages() if "servidor@exemplo.gov.br" in m["To"]]
     assert len(mails) == 1 and not outbox.listing(conn, "failed")
+
+
+def test_the_committee_is_mailed_the_periods_checkpoints_a_witness_verify_reads(
+        ws: Workspace, smtp: SmtpServer) -> None:
+    """audit.email_checkpoints: each chain's last checkpoint of the period goes to the
+    committee; the lines pasted into a file are a witness `audit verify --witness` checks."""
+    from tests.test_audit_verify import audit_db, write_batches
+
+    enable(ws, smtp, digest="daily")
+    tree = yaml.safe_load(ws.config.read_text())
+    tree["audit"]["email_checkpoints"] = True
+    ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    policy = load_policy(ws.config, ws.root)
+    assert policy.audit_witness is not None
+    write_batches(policy, 3)
+    signed = [e for e in witness.read(policy.audit_witness) if e["kind"] == "checkpoint"]
+    assert [e["seq"] for e in signed] == [1, 2, 3]
+    tz = policy.calendar.tz
+    day = dt.datetime.fromtimestamp(signed[-1]["ts"], tz).date() + dt.timedelta(days=1)
+    out = run(policy, dt.datetime.combine(day, dt.time(9), tz).timestamp())
+    assert out.sent >= 1
+    mail, = [m for m in smtp.messages() if "Pontos de verificação" in subject(m)]
+    assert mail["To"] == "comite@exemplo.gov.br"
+    text = body(mail)
+    lines = text.split("-----\n")[1].split("\n-----")[0].splitlines()
+    assert [json.loads(line)["seq"] for line in lines] == [3]  # the last one vouches for all
+    emailed = ws.root / "emailed.jsonl"
+    emailed.write_text("\n".join(lines) + "\n")
+    policy.audit_witness.unlink()  # the server's witness lost: the e-mail still witnesses
+    cp = ws.run("audit", "verify", "--witness", str(emailed))
+    assert cp.returncode == 0 and "(1 in the witness)" in cp.stdout, cp.stdout + cp.stderr
+    with audit_db(policy) as conn:  # the last batch, its seal and its checkpoint all gone
+        conn.execute("DELETE FROM audit WHERE id > 20")
+        conn.execute("DELETE FROM audit_seals WHERE seq = 3")
+        conn.execute("DELETE FROM audit_checkpoints WHERE seq = 3")
+    cp = ws.run("audit", "verify", "--witness", str(emailed))
+    assert cp.returncode == 1 and "tail cut" in cp.stdout.splitlines()[0], cp.stdout
+    cp = ws.run("audit", "verify", "--witness", str(ws.root / "nowhere.jsonl"))
+    assert cp.returncode == 2 and "Traceback" not in cp.stderr

@@ -159,6 +159,7 @@ class PgSink:
     def _copy(self, batch: Sequence[Sequence[Any]], months: set[tuple[int, int]],
               sealer: Sealer, coerced: bool) -> Seal:
         conn = self.conn
+        prepared = None if coerced else sealer.prepare(batch)  # hashed while COPY runs
         try:
             with conn:
                 ensure_partitions(conn, months, self._months)
@@ -172,7 +173,8 @@ class PgSink:
                 row = conn.execute("SELECT currval('audit_id_seq')").fetchone()
                 assert row is not None
                 last = int(row[0])
-                return sealer.seal(conn, batch, last - len(batch) + 1, read_back=coerced)
+                return sealer.seal(conn, batch, last - len(batch) + 1, read_back=coerced,
+                                   prepared=prepared)
         except psycopg.Error as exc:
             self._months.clear()  # a rolled-back partition is not there after all
             raise pg.error(exc) from exc

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from addon.audit.schema import COLUMN_TYPES
+from addon.audit.columns import COLUMN_TYPES
 
 LEAF = struct.Struct("<d32s")  # a record's time (NaN when it has none) and its hash
 GENESIS = bytes(32)  # the digest before a chain's first seal
@@ -52,9 +52,14 @@ def canonical(rec: Sequence[object]) -> bytes:
         return json.dumps(list(rec), separators=(",", ":"), default=str).encode("ascii")
 
 
+def _time(ts: object) -> float:
+    """A leaf's time: the record's when it is a finite float, NaN otherwise (JSON has no
+    infinity: the leaves helper reads one as null, and SQLite stores NaN as NULL)."""
+    return ts if type(ts) is float and ts - ts == 0.0 else math.nan
+
+
 def leaf(rec: Sequence[object]) -> bytes:
-    ts = rec[0] if rec else None
-    return _pack(ts if type(ts) is float else math.nan, _sha256(canonical(rec)).digest())
+    return _pack(_time(rec[0] if rec else None), _sha256(canonical(rec)).digest())
 
 
 def leaves_of(batch: Iterable[Sequence[object]]) -> bytes:
@@ -67,7 +72,7 @@ def leaves_of(batch: Iterable[Sequence[object]]) -> bytes:
         except (orjson.JSONEncodeError, TypeError):
             raw = canonical(rec)
         ts = rec[0]
-        out.append(pack(ts if type(ts) is float else nan, sha(raw).digest()))
+        out.append(pack(ts if type(ts) is float and ts - ts == 0.0 else nan, sha(raw).digest()))
     return b"".join(out)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from addon.audit import seal, signing, witness
+from addon.audit.hasher import Hasher
 from addon.audit.schema import BY_IDS
 from addon.audit.seal import Seal
 
@@ -63,7 +64,8 @@ def store_entry(conn: Any, entry: dict[str, Any]) -> None:
 
 class Sealer:
     def __init__(self, chain: str | None = None, key: Ed25519PrivateKey | None = None,
-                 witness_file: Path | None = None, every: float = CHECKPOINT_EVERY) -> None:
+                 witness_file: Path | None = None, every: float = CHECKPOINT_EVERY,
+                 hasher: Hasher | None = None) -> None:
         self.chain = chain or chain_name()
         self.key = key
         self.witness_file = witness_file
@@ -73,22 +75,34 @@ class Sealer:
         self.signed_seq = 0
         self.signed_at = time.monotonic()
         self.witness_error: str | None = None
+        self.hasher = hasher or Hasher()
+
+    def prepare(self, batch: Sequence[Sequence[object]]) -> int | None:
+        """Before the batch is written: a big one goes to the helper to be hashed meanwhile."""
+        return self.hasher.send(batch)
 
     def seal(self, conn: Any, batch: Sequence[Sequence[object]], first_id: int,
-             read_back: bool = False) -> Seal:
+             read_back: bool = False, prepared: int | None = None) -> Seal:
         """Seal the batch just inserted (ids from `first_id`) inside the caller's transaction.
 
-        `read_back`: the records were coerced on the way in, so hash them as stored."""
+        `read_back`: the records were coerced on the way in, so hash them as stored.
+        `prepared`: what `prepare` returned for this batch (its leaves are collected)."""
         rows: Sequence[Sequence[object]] = batch
+        leaves = self.hasher.leaves(prepared) if prepared is not None else None
         if read_back:
             rows = [seal.stored_fields(tuple(r)[1:]) for r in
                     conn.execute(BY_IDS, (first_id, first_id + len(batch) - 1)).fetchall()]
-        leaves = seal.leaves_of(rows)
+            leaves = None
+        if leaves is None:
+            leaves = seal.leaves_of(rows)
         s = seal.make_seal(self.prev, self.chain, self.seq + 1, first_id, leaves)
         lo, hi = _times(rows)
         conn.execute(INSERT_SEAL, (s.chain, s.seq, s.first_id, s.last_id, lo, hi, s.leaves,
                                    s.root.hex(), s.digest.hex()))
         return s
+
+    def close(self) -> None:
+        self.hasher.close()
 
     def committed(self, s: Seal) -> None:
         self.seq, self.prev = s.seq, s.digest

@@ -5,7 +5,9 @@ Whoever can write the database can rewrite its checkpoints, and whoever holds th
 key can sign new ones; neither can take back the lines already on another volume or machine
 (an NFS export with append-only rights, a `chattr +a` file, a syslog forwarder's file).
 `guarita audit verify` compares the database with it: a checkpoint it holds must be in the
-database, unchanged, and the chain must reach it.
+database, unchanged, and the chain must reach it. With `audit.email_checkpoints` the
+committee's digest carries each period's lines too: a second witness in the committee's
+mailboxes, checked with `guarita audit verify --witness FILE`.
 """
 
 from __future__ import annotations
@@ -18,17 +20,41 @@ from typing import Any
 
 from addon.errors import GuaritaError
 
+PERIOD = ("SELECT kind, chain, seq, ts, body, public_key, signature FROM audit_checkpoints "
+          "WHERE ts >= ? AND ts < ? ORDER BY id")
+
+
+def line(entry: dict[str, Any]) -> str:
+    """An entry as the witness holds it, one line of JSON."""
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"))
+
 
 def append(path: Path, entry: dict[str, Any]) -> None:
     """One line, written whole under a lock (several workers share the file), then synced."""
-    line = (json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    data = (line(entry) + "\n").encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        os.write(fd, line)
+        os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def of_period(conn: Any, start: float, end: float) -> list[dict[str, Any]]:
+    """What the committee's e-mail witnesses for a period (`audit.email_checkpoints`): each
+    chain's last checkpoint of it and every pruning statement, as the witness's lines. The
+    last checkpoint is enough: the chain must reach it, so it vouches for all before it."""
+    last: dict[str, dict[str, Any]] = {}
+    prunes = []
+    for kind, chain, seq, ts, body, key, signature in conn.execute(PERIOD, (start, end)):
+        entry = {"kind": kind, "chain": chain, "seq": seq, "ts": ts, "body": body,
+                 "public_key": key, "signature": signature}
+        if kind == "prune":
+            prunes.append(entry)
+        else:
+            last[chain] = entry
+    return [*last.values(), *prunes]
 
 
 def read(path: Path) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
 """The audit writer: the request path appends to a deque; one thread batches into SQLite
-(or into PostgreSQL with COPY, `addon/audit/pg.py`, when the nodes share one log).
+(`addon/audit/sqlite.py`), or into PostgreSQL with COPY (`addon/audit/pg.py`) when the
+nodes share one log.
 
 `submit` is a deque append (tens of nanoseconds) and never waits: it tells the
 caller when the queue is over `max_queue`, and the caller slows down (the proxy
@@ -29,12 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from addon.audit.schema import COLUMNS, INSERT, open_audit
-from addon.audit.seal import Seal
 from addon.audit.sealer import Sealer
+from addon.audit.sqlite import SqliteSink
 from addon.errors import StateError
-from addon.policy.text import safe_text
-from addon.store import ready
 from addon.store.url import redact
 
 if TYPE_CHECKING:
@@ -43,70 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("guarita.audit")
 Record = tuple[object, ...]
 ANALYZE_EVERY = 3600.0
-
-
-# What SQLite raises for a record it cannot take (wrong types, wrong number of fields), as
-# opposed to a database that cannot be written (sqlite3.OperationalError, OSError).
-RECORD_ERRORS = (ValueError, TypeError, OverflowError, sqlite3.InterfaceError,
-                 sqlite3.ProgrammingError)
-
-
-def _as_row(rec: object) -> tuple[object, ...]:
-    """Any record as a row of the right width: fields as safe values, missing ones empty."""
-    fields = list(rec) if isinstance(rec, tuple | list) else [rec]
-    fields = fields[: len(COLUMNS)] + [None] * (len(COLUMNS) - len(fields))
-    return tuple(_as_text(v) for v in fields)
-
-
-def _as_text(value: object) -> object:
-    """A value SQLite will take: numbers in range as they are, anything else as safe text."""
-    if value is None or isinstance(value, float):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
-        return value
-    return safe_text(value if isinstance(value, str) else repr(value))
-
-
-class SqliteSink:
-    """What the writer writes a batch through when the log is a SQLite file."""
-
-    def __init__(self, path: Path) -> None:
-        ready.ensure_sqlite(path, "audit")  # the writer's start: a new log gets its schema here
-        self.conn = open_audit(path)
-
-    def write(self, batch: list[Record], on_coerce: Callable[[Exception], None],
-              sealer: Sealer) -> Seal:
-        conn = self.conn
-        coerced = False
-        with conn:
-            try:
-                conn.executemany(INSERT, batch)
-            except RECORD_ERRORS as exc:  # not the disk: a record SQLite refuses
-                on_coerce(exc)
-                coerced = True
-                # executemany stored the rows before the bad one: start the batch again
-                conn.rollback()
-                for rec in batch:
-                    try:
-                        conn.execute(INSERT, rec)
-                    except RECORD_ERRORS:
-                        conn.execute(INSERT, _as_row(rec))
-            # one transaction holds the write lock: the batch's ids are contiguous
-            last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
-            return sealer.seal(conn, batch, last - len(batch) + 1, read_back=coerced)
-
-    def analyze(self) -> None:
-        """Refresh the planner's statistics (bounded sampling: milliseconds on any size).
-
-        Without them SQLite answers "report by user since yesterday" by walking the whole
-        user index (3 s on 10 million rows) instead of the day's slice of the time index.
-        """
-        self.conn.execute("PRAGMA analysis_limit=1000")
-        self.conn.execute("ANALYZE")
-        self.conn.commit()
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 def open_sink(target: Path | str) -> SqliteSink | PgSink:
@@ -305,6 +239,7 @@ class AuditWriter:
         if self._sink is not None:
             self._sink.close()
             self._sink = None
+        self.sealer.close()
         left = len(self._queue)
         if left:
             log.error("audit log %s: %d records could not be written", self.where, left)

@@ -28,8 +28,11 @@ from addon.state import history
 @click.command("verify")
 @click.option("--since", help="ISO-8601: check the records of seals from this time on.")
 @click.option("--until", help="ISO-8601: … and before this time.")
+@click.option("--witness", "extra", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              multiple=True, help="Another witness: lines kept elsewhere (the committee's "
+              "e-mails with audit.email_checkpoints), besides audit.witness.")
 @config_option
-def verify_(config: Path, since: str | None, until: str | None) -> None:
+def verify_(config: Path, since: str | None, until: str | None, extra: tuple[Path, ...]) -> None:
     """Exit 0 when the log is what its writers sealed and signed; 1 naming the first record
     modified, inserted, deleted or reordered, a checkpoint replaced or a tail cut (against
     the witness, `audit.witness`); 2 for bad input. The access log's chain is checked too."""
@@ -37,7 +40,8 @@ def verify_(config: Path, since: str | None, until: str | None) -> None:
     tz = policy.calendar.tz
     lo = parse_time(since, tz, "--since") if since else None
     hi = parse_time(until, tz, "--until") if until else None
-    witnessed = witness.read(policy.audit_witness) if policy.audit_witness else []
+    files = [*([policy.audit_witness] if policy.audit_witness else []), *extra]
+    witnessed = list({witness.line(e): e for f in files for e in witness.read(f)}.values())
     report = verify.verify(audit_of(policy), witnessed, lo, hi)
     reads = access.verify_chain(state_of(policy))
     problems = report.problems + reads
@@ -58,7 +62,7 @@ def verify_(config: Path, since: str | None, until: str | None) -> None:
     if report.unsigned:
         notes.append(f"{report.unsigned} records sealed after their chain's last checkpoint "
                      "(signed within a minute while the proxy runs)")
-    if not policy.audit_witness:
+    if not files:
         notes.append("no audit.witness in the policy: a cut tail cannot be told")
     for n in notes:
         click.echo(f"  {n}")

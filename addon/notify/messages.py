@@ -117,6 +117,16 @@ def digest_user(period: str, items: Sequence[Mapping[str, Any]], tz: ZoneInfo) -
             "bloqueio." + SIGNATURE)
 
 
+def digest_checkpoints(period: str, lines: Sequence[str], keys: Sequence[str]) -> Message:
+    return (f"Pontos de verificação do registro de auditoria ({period})",
+            f"Os pontos de verificação assinados do registro de auditoria no período {period}, "
+            "um por cadeia, e as declarações de poda. Guarde esta mensagem: ela é uma "
+            "testemunha fora do servidor. Para conferir o registro com ela, copie as linhas "
+            "entre os traços para um arquivo e rode `guarita audit verify --witness ARQUIVO`"
+            " (docs/audit.md).\n\nChaves (impressões digitais): " + ", ".join(keys)
+            + "\n\n-----\n" + "\n".join(lines) + "\n-----" + SIGNATURE)
+
+
 def test_message() -> Message:
     return ("Teste de notificação do guarita",
             "Se você recebeu esta mensagem, o guarita consegue enviar e-mails por este "

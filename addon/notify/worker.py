@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from addon.audit import signing, witness
 from addon.audit.query import Filters
 from addon.errors import DirectoryUnavailable, UnknownUser
 from addon.identity.directory import Contact, Directory
@@ -125,12 +126,26 @@ def make_digest(state: sqlite3.Connection, audit: sqlite3.Connection | None, pol
                 to_kind = "address"
             queued += outbox.enqueue(state, f"digest:{label}:{role}:{value}", f"digest.{role}",
                                      to_kind, value, subject, body, now)
+        if policy.audit_email_checkpoints and n.committee:
+            queued += _checkpoints(state, audit, label, start, end, now)
         state.execute("INSERT INTO digests (period, made, messages) VALUES (?, ?, ?)",
                       (label, now, queued))
     if unresolved:
         log.warning("guarita: Art. 19 digest %s: no chief with an e-mail in the directory for "
                     "%s", label, ", ".join(sorted(set(unresolved))))
     return queued
+
+
+def _checkpoints(state: sqlite3.Connection, audit: sqlite3.Connection, label: str,
+                 start: float, end: float, now: float) -> int:
+    """The period's signed checkpoints to the committee (a witness in their mailboxes)."""
+    entries = witness.of_period(audit, start, end)
+    if not entries:
+        return 0
+    keys = sorted({signing.fingerprint(e["public_key"]) for e in entries})
+    subject, body = messages.digest_checkpoints(label, [witness.line(e) for e in entries], keys)
+    return int(outbox.enqueue(state, f"digest:{label}:checkpoints", "digest.checkpoints",
+                              "committee", "", subject, body, now))
 
 
 def _contact(directory: Directory, login: str) -> Contact | None:

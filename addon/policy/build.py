@@ -125,6 +125,7 @@ def build_policy(doc: PolicyDocument, node: NodeSettings, source: Path, digest: 
         audit_keep_query=doc.audit.keep_query,
         audit_retention_days=doc.audit.retention_days,
         audit_witness=(source.resolve().parent / doc.audit.witness) if doc.audit.witness else None,
+        audit_email_checkpoints=doc.audit.email_checkpoints,
         audit_require_case=doc.audit.require_case_for_person,
         privacy_notice=doc.audit.privacy_notice.strip(),
         audit_forward=node.forward,

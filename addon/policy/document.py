@@ -223,6 +223,8 @@ class AuditSpec(Declared):
     # a file outside the database (another volume or machine) where every signed checkpoint
     # is appended; relative to the policy's folder
     witness: str | None = None
+    # the committee's digest carries the period's checkpoints: a witness in their mailboxes
+    email_checkpoints: Bool = False
     # a question about a named person or machine must give a case reference
     require_case_for_person: Bool = False
     # the text the block page and the console link as "Aviso de privacidade" (LGPD Art. 9)

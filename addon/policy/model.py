@@ -132,6 +132,7 @@ class Policy:
     audit_keep_query: bool = False  # store query strings (they carry tokens, personal data)
     audit_retention_days: int | None = None  # None: kept until pruned by hand
     audit_witness: Path | None = None  # where checkpoints are appended outside the database
+    audit_email_checkpoints: bool = False  # and sent to the committee with each digest
     audit_require_case: bool = False  # a case reference for questions about a named person
     privacy_notice: str = ""  # the text linked from the block page and the console
     audit_forward: tuple[ForwardTarget, ...] = ()  # the SIEMs the log streams to (addon/forward)
