@@ -348,6 +348,27 @@ def test_a_role_taken_away_ends_the_session(app: Any, ws: Workspace,
     assert again.get("/pedidos").status_code == 403
 
 
+def test_a_changed_password_ends_the_session(app: Any, ws: Workspace,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The policy's new hash for a person (the static directory's password change): their
+    open console session ends at the next check; the new password signs in."""
+    import yaml
+
+    from addon.identity.passwords import hash_password
+    from addon.state import console_sessions
+
+    c = signed_in(app, "comite")
+    other = signed_in(app, "ti")
+    monkeypatch.setattr(console_sessions, "CHECK_SECONDS", 0)
+    assert c.get("/pedidos").status_code == 200  # checked again, nothing changed
+    tree = yaml.safe_load(ws.config.read_text())
+    tree["directory"]["users"]["comite"]["password"] = hash_password("nova-senha-longa")
+    ws.config.write_text(yaml.safe_dump(tree, allow_unicode=True))
+    assert c.get("/pedidos").status_code == 302  # signed out
+    assert other.get("/").status_code == 200  # nobody else
+    assert enter(app.test_client(), login="comite", senha="nova-senha-longa").status_code == 302
+
+
 def test_errors_are_portuguese_pages_or_json(app: Any) -> None:
     c = app.test_client()
     for r in (c.get("/nao-existe"), c.get("/proxy.pac"), c.get("/sair")):

@@ -1,4 +1,5 @@
-"""Console sessions on the server: ended by signing out, by time, by a role taken away; the
+"""Console sessions on the server: ended by signing out, by time, by a role taken away, by a
+changed password; the
 database holds no usable token. On both storage engines."""
 
 from __future__ import annotations
@@ -56,3 +57,17 @@ def test_roles_changed_end_it_and_all_of_a_login_can_be_ended(conn) -> None:  # 
     assert cs.end_all(conn, "ana", "blocked", now=1001.0) == 2
     assert cs.current(conn, a, now=1002.0) is None and cs.current(conn, b, now=1002.0) is None
     assert cs.prune(conn, now=1000.0 + cs.ABSOLUTE_SECONDS + 86401) == 3
+
+
+def test_a_changed_password_stamp_ends_it_an_unknown_one_does_not(conn) -> None:  # noqa: ANN001
+    token = cs.start(conn, "ana", frozenset(), now=1000.0, stamp="modifyTimestamp=1")
+    s = cs.current(conn, token, now=1001.0)
+    assert s is not None and s.stamp == "modifyTimestamp=1"
+    assert cs.rechecked(conn, s, frozenset(), now=1002.0, stamp="modifyTimestamp=1")
+    assert cs.rechecked(conn, s, frozenset(), now=1003.0, stamp=None)  # the directory was away
+    assert not cs.rechecked(conn, s, frozenset(), now=1004.0, stamp="modifyTimestamp=2")
+    assert cs.current(conn, token, now=1005.0) is None
+    assert conn.execute("SELECT why FROM console_sessions").fetchone()[0] == "password"
+    unknown = cs.start(conn, "bia", frozenset(), now=1000.0)  # signed in while it could not say
+    s = cs.current(conn, unknown, now=1001.0)
+    assert s is not None and cs.rechecked(conn, s, frozenset(), now=1002.0, stamp="x")

@@ -231,3 +231,25 @@ def test_staff_are_the_entries_whose_manager_is_the_chief(server) -> None:  # no
     assert d.staff("eva") == {"ana", "carla"}
     assert d.staff("carla") == {"bruno"}
     assert d.staff("davi") == frozenset()
+
+
+def test_a_password_change_moves_the_password_stamp(server) -> None:  # noqa: ANN001
+    """The console's recheck notices a changed password by this stamp (the entry's
+    modifyTimestamp here: the test slapd has no password-policy overlay)."""
+    from ldap3 import MODIFY_REPLACE, Connection
+
+    d = CachedDirectory(LdapDirectory(settings(server.url)), 60, 60, 60)
+    before = d.password_stamp("bruno")
+    assert before is not None and before.startswith("modifyTimestamp=")
+    assert d.password_stamp("bruno") == before  # asked again, nothing changed
+    admin = Connection(server.url, sl.ADMIN, sl.ADMIN_PW, auto_bind=True)
+    deadline = time.monotonic() + 5
+    while d.password_stamp("bruno") == before:  # the stamp counts seconds: change it again
+        assert time.monotonic() < deadline, "the stamp never moved"
+        admin.modify(f"uid=bruno,ou=people,{sl.BASE}",
+                     {"userPassword": [(MODIFY_REPLACE, [sl.USERS["bruno"][0]])]})
+        time.sleep(0.2)
+    admin.unbind()
+    assert d.authenticate("bruno", sl.USERS["bruno"][0])  # the same password, a new stamp
+    with pytest.raises(UnknownUser):
+        d.password_stamp("ninguem")

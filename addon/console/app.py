@@ -35,6 +35,7 @@ from addon.console.auth import (
     csrf_ok,
     local_path,
     new_csrf,
+    password_stamp,
     secret_key,
     sign_in,
 )
@@ -96,8 +97,9 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
                                403))
 
     def live_session() -> console_sessions.Session | None:
-        """The server-side session the cookie names, its roles asked again every few
-        minutes: a role IT took away ends the session at the next check."""
+        """The server-side session the cookie names, its roles and password stamp asked
+        again every few minutes: a role IT took away or a changed password ends the
+        session at the next check."""
         token = session.get("sid")
         if not token:
             return None
@@ -116,7 +118,8 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
             except DirectoryUnavailable:
                 return s  # asked again at the next page; the sign-in checked them
             roles = g.rt.policy.roles_of(frozenset(x.casefold() for x in groups))
-            if not console_sessions.rechecked(conn, s, roles):
+            stamp = password_stamp(g.rt.directory, s.login)
+            if not console_sessions.rechecked(conn, s, roles, stamp=stamp):
                 session.clear()
                 return None
         return s
@@ -191,7 +194,8 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
             console_sessions.end(state(), old, "signed_in_again")
         session.clear()  # a new session id at every sign-in: no fixation
         session.permanent = True
-        session["sid"] = console_sessions.start(state(), user.login, user.roles)
+        session["sid"] = console_sessions.start(state(), user.login, user.roles,
+                                                stamp=user.stamp)
         console_sessions.prune(state())
         return redirect(local_path(request.form.get("proximo") or "/"))
 

@@ -4,8 +4,8 @@ Sign-in is the directory password (an LDAP bind, or the static directory), slowe
 (login, address) pair like proxy authentication. Roles come from directory groups named
 in the policy (`console.roles`); a user with none is an end user and sees only their own
 requests. Pages use an HttpOnly, SameSite=Strict cookie that only names a session kept on
-the server (`addon.state.console_sessions`: signing out, a timeout or a role taken away
-ends it), and a CSRF token on every form, the sign-in form's included; the JSON API takes
+the server (`addon.state.console_sessions`: signing out, a timeout, a role taken away or a
+changed password ends it), and a CSRF token on every form, the sign-in form's included; the JSON API takes
 HTTP Basic on each call (no cookie, so no CSRF).
 """
 
@@ -31,6 +31,7 @@ ROLE_NAMES = {"ti": "TI", "comite": "Comitê", "auditoria": "Auditoria", "chefia
 class User:
     login: str
     roles: frozenset[str]
+    stamp: str | None = None  # the directory's password stamp at sign-in
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))
@@ -56,7 +57,17 @@ def sign_in(policy: Policy, directory: Directory, brake: AuthCache, login: str, 
                             f"{max(1, round(checked.wait))} s.")
     if not checked.ok:
         raise SignInRefused("Usuário ou senha incorretos.")
-    return User(login, policy.roles_of(frozenset(g.casefold() for g in groups)))
+    return User(login, policy.roles_of(frozenset(g.casefold() for g in groups)),
+                password_stamp(directory, login))
+
+
+def password_stamp(directory: Directory, login: str) -> str | None:
+    """The directory's password stamp, None when it cannot say now (a changed password is
+    then noticed at a later check)."""
+    try:
+        return directory.password_stamp(login)
+    except (DirectoryUnavailable, UnknownUser):
+        return None
 
 
 def local_path(target: object) -> str:

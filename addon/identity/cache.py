@@ -85,5 +85,9 @@ class CachedDirectory:
     def staff(self, chief: str) -> frozenset[str]:
         return self.inner.staff(chief)
 
+    def password_stamp(self, login: str) -> str | None:
+        """Not cached: it is asked to notice a change."""
+        return self.inner.password_stamp(login)
+
     def watch(self, event: Callable[[str], None]) -> None:
         self.on_event = event

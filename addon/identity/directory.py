@@ -47,6 +47,12 @@ class Directory(Protocol):
         """The logins whose immediate chief is `chief` (Art. 2, 19 II)."""
         ...
 
+    def password_stamp(self, login: str) -> str | None:
+        """Something that changes when the login's password does (None: not known), asked
+        at a console sign-in and at each recheck; raises UnknownUser or
+        DirectoryUnavailable."""
+        ...
+
     def peek(self, login: str) -> bool:
         """True when `lookup(login)` would answer from memory: the proxy may ask on its
         event loop instead of a thread."""

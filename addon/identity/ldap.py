@@ -26,6 +26,7 @@ from addon.identity.directory import Contact, Entry
 from addon.settings.deployment import PRESETS, LdapSettings
 
 IN_CHAIN = "1.2.840.113556.1.4.1941"  # AD LDAP_MATCHING_RULE_IN_CHAIN
+STAMPS = ("pwdChangedTime", "pwdLastSet")  # when a password changed: OpenLDAP ppolicy, AD
 
 
 def bind_password(s: LdapSettings) -> str:
@@ -173,6 +174,30 @@ class LdapDirectory:
         finally:
             conn.unbind()
         return Contact(login, mail, chief, chief_mail)
+
+    def password_stamp(self, login: str) -> str | None:
+        """When the password last changed: `pwdChangedTime` (OpenLDAP's password policy) or
+        `pwdLastSet` (AD); without either, the entry's `modifyTimestamp`, which a password
+        change moves too (so does any other change of the entry: the person signs in again)."""
+        flt = (self.s.user_filter or PRESETS[self.s.preset]["user_filter"]).format(
+            login=escape_filter_chars(login.strip().lower()))
+        conn = self._service()
+        try:
+            conn.search(self.s.user_base, flt, SUBTREE, size_limit=2,
+                        attributes=[*STAMPS, "modifyTimestamp"])
+            found = [e for e in conn.response or [] if e.get("type") == "searchResEntry"]
+        except LDAPException as exc:
+            raise DirectoryUnavailable(f"directory query failed ({type(exc).__name__})") from exc
+        finally:
+            conn.unbind()
+        if len(found) != 1:
+            raise UnknownUser(f"unknown user {login!r} (not in the directory)")
+        attrs = found[0].get("attributes", {})
+        for name in (*STAMPS, "modifyTimestamp"):
+            value = _first(attrs.get(name))
+            if value:
+                return f"{name}={value}"
+        return None
 
     def staff(self, chief: str) -> frozenset[str]:
         """Everyone whose `manager` is the chief's entry (its DN, escaped in the filter)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from addon.errors import UnknownUser
@@ -32,6 +33,15 @@ class StaticDirectory:
             raise UnknownUser(f"unknown user {login!r} (not in the directory)")
         chief = self._users.get(user.chief) if user.chief else None
         return Contact(user.login, user.email, user.chief, chief.email if chief else None)
+
+    def password_stamp(self, login: str) -> str | None:
+        """A digest of the policy's hash: a new password in the file is a new stamp."""
+        user = self._users.get(login.strip().lower())
+        if user is None:
+            raise UnknownUser(f"unknown user {login!r} (not in the directory)")
+        if not user.password_hash:
+            return None
+        return hashlib.sha256(user.password_hash.encode()).hexdigest()[:32]
 
     def staff(self, chief: str) -> frozenset[str]:
         chief = chief.strip().lower()

@@ -1,6 +1,8 @@
 """Console sign-ins, kept on the server (in the state database, so every node and worker
-shares them): a cookie only names one, so signing out, a timeout, or IT taking a role
-away ends it everywhere at once, and a stolen cookie dies with it.
+shares them): a cookie only names one, so signing out, a timeout, IT taking a role away or
+the person's password changing ends it everywhere at once, and a stolen cookie dies with it.
+The last two are seen at the next check of the directory (`CHECK_SECONDS`): each session
+keeps the directory's *password stamp* from its sign-in (`Directory.password_stamp`).
 
 The cookie holds a random token; the table holds only its SHA-256, so a copy of the
 database opens no session.
@@ -28,6 +30,7 @@ class Session:
     roles: frozenset[str]
     csrf: str
     checked: float
+    stamp: str | None = None
 
 
 def _hash(token: str) -> str:
@@ -35,15 +38,15 @@ def _hash(token: str) -> str:
 
 
 def start(conn: sqlite3.Connection, login: str, roles: frozenset[str],
-          now: float | None = None) -> str:
+          now: float | None = None, stamp: str | None = None) -> str:
     """A new session for `login`; returns the token for the cookie."""
     now = time.time() if now is None else now
     token = secrets.token_urlsafe(32)
     with conn:
         conn.execute("INSERT INTO console_sessions (id, login, roles, csrf, created, seen, "
-                     "checked) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     "checked, stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                      (_hash(token), login, json.dumps(sorted(roles)), secrets.token_urlsafe(32),
-                      now, now, now))
+                      now, now, now, stamp))
     return token
 
 
@@ -53,7 +56,7 @@ def current(conn: sqlite3.Connection, token: str | None, now: float | None = Non
     if not token or not isinstance(token, str):
         return None
     now = time.time() if now is None else now
-    row = conn.execute("SELECT id, login, roles, csrf, created, seen, checked FROM "
+    row = conn.execute("SELECT id, login, roles, csrf, created, seen, checked, stamp FROM "
                        "console_sessions WHERE id = ? AND ended IS NULL",
                        (_hash(token),)).fetchone()
     if row is None:
@@ -65,18 +68,21 @@ def current(conn: sqlite3.Connection, token: str | None, now: float | None = Non
         with conn:
             conn.execute("UPDATE console_sessions SET seen = ? WHERE id = ?", (now, row["id"]))
     return Session(row["id"], row["login"], frozenset(json.loads(row["roles"])), row["csrf"],
-                   row["checked"])
+                   row["checked"], row["stamp"])
 
 
 def rechecked(conn: sqlite3.Connection, s: Session, roles: frozenset[str],
-              now: float | None = None) -> bool:
+              now: float | None = None, stamp: str | None = None) -> bool:
     """After asking the directory again: True when the session goes on; a person whose
-    roles changed signs in again (with the roles they now have)."""
+    roles changed signs in again (with the roles they now have), and so does one whose
+    password stamp changed (a stamp not known then or now tells nothing)."""
     now = time.time() if now is None else now
+    why = ("roles" if roles != s.roles else
+           "password" if s.stamp is not None and stamp is not None and stamp != s.stamp else None)
     with conn:
-        if roles != s.roles:
-            conn.execute("UPDATE console_sessions SET ended = ?, why = 'roles' WHERE id = ?",
-                         (now, s.token_hash))
+        if why is not None:
+            conn.execute("UPDATE console_sessions SET ended = ?, why = ? WHERE id = ?",
+                         (now, why, s.token_hash))
             return False
         conn.execute("UPDATE console_sessions SET checked = ? WHERE id = ?", (now, s.token_hash))
     return True

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 KNOWN: dict[str, tuple[str, ...]] = {
-    "state": ("s0001", "s0002", "s0003", "s0004", "s0005"),
+    "state": ("s0001", "s0002", "s0003", "s0004", "s0005", "s0006"),
     "audit": ("a0001", "a0002", "a0003"),
 }
 VERSION_TABLE = "guarita_alembic_version"

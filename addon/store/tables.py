@@ -143,6 +143,7 @@ console_sessions = Table(
     Column("checked", SECONDS, nullable=False),
     Column("ended", SECONDS),
     Column("why", Text),
+    Column("stamp", Text),  # the directory's password stamp at sign-in (None: not known)
     Index("console_sessions_login", "login", sqlite_where=text("ended IS NULL"),
           postgresql_where=text("ended IS NULL")),
 )

@@ -126,6 +126,9 @@ class DownDirectory:
     def staff(self, chief: str) -> frozenset[str]:
         raise DirectoryUnavailable("ldap://dc1: timed out")
 
+    def password_stamp(self, login: str) -> str | None:
+        raise DirectoryUnavailable("ldap://dc1: timed out")
+
     def peek(self, login: str) -> bool:
         return False
 
