@@ -233,6 +233,19 @@ def test_violations_per_person_and_charts_without_a_cdn(app: Any, ws: Workspace)
     assert "<script" not in page and "http" not in page.split("<main>")[1].split("Exportar")[0]
 
 
+def test_a_long_host_name_keeps_its_end_in_the_charts(app: Any, ws: Workspace) -> None:
+    """A label on its own line; past 44 characters the middle goes, never the domain."""
+    import time
+
+    policy = load_policy(ws.config, ws.root)
+    host = "arquivos-publicos.portal-de-servicos.receita.fazenda.gov.br"
+    attempts(policy, "servidor", host, 2, time.time() - 3600)
+    page = signed_in(app, "auditor").get("/auditoria?usuario=servidor").get_data(as_text=True)
+    charts = page.split('aria-label="Sites mais acessados">')[1].split("</svg>")[0]
+    assert f"<title>{host}: 2 (2 bloq.)</title>" in charts
+    assert f">{host[:16]}…{host[-27:]}</text>" in charts and "fazenda.gov.br</text>" in charts
+
+
 def test_it_looks_up_and_edits_categories_with_the_history(app: Any, ws: Workspace) -> None:
     ti = signed_in(app, "ti")
     page = ti.get("/categorias?host=https://www.pornhub.com/x").get_data(as_text=True)

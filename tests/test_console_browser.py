@@ -206,3 +206,30 @@ def test_meus_dados_justify_explain_and_the_chief_revokes_in_the_browser(
         shot(chief, "justificados.png", tmp_path)
     finally:
         chief.quit()
+
+
+def test_each_roles_first_page_and_signing_out(ws: Workspace, console: str,
+                                               tmp_path: Path) -> None:
+    """Every role signs in, sees what it comes for, signs out; afterwards the same browser
+    opens nothing of the console without signing in again."""
+    policy = load_policy(ws.config, ws.root)
+    attempts(policy, "servidor", "www.pornhub.com", 3, time.time() - 3600)
+    first = {
+        "servidor": ("Meus pedidos", "Pedidos para decidir"),
+        "comite": ("Pedidos para decidir", "Últimas 24 horas"),
+        "ti": ("Pedidos para decidir", "Sua equipe"),
+        "auditor": ("bloqueado", "Pedidos para decidir"),
+        "coordenador": ("Violações da sua equipe", "Últimas 24 horas"),
+    }
+    b = web.Browser(tmp_path / "roles", None, [])
+    try:
+        for login, (shown, not_shown) in first.items():
+            sign_in(b, console, login)
+            page = b.driver.page_source
+            assert f"Olá, {login}" in page and shown in page and not_shown not in page, login
+            assert "<script" not in page
+            click(b, "form[action='/sair'] button", 'id="login-csrf"')  # the sign-in page
+            assert 'id="login-csrf"' in b.open(f"{console}/")  # signed out: sign in again
+            assert "Olá" not in b.open(f"{console}/meus-pedidos")
+    finally:
+        b.quit()
