@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from addon.audit import query, verify, violations  # noqa: E402
+from addon.audit.hasher import Hasher  # noqa: E402
 from addon.audit.seal import Seal  # noqa: E402
 from addon.audit.sealer import Sealer  # noqa: E402
 from addon.audit.writer import AuditWriter  # noqa: E402
@@ -80,14 +81,19 @@ class Unsealed(Sealer):
         return Seal(self.chain, self.seq + 1, first_id, first_id + len(batch) - 1, b"", b"", b"")
 
 
-def bench_writer(target: Target, n: int, writers: int = 1,
-                 chain: bool = True) -> dict[str, float]:
+def bench_writer(target: Target, n: int, writers: int = 1, chain: bool = True,
+                 helper: bool = True) -> dict[str, float]:
     """Enqueue cost, then sustained throughput; with `writers` > 1, that many writers (as
     that many workers or nodes run) each fed by its own thread with its share."""
     import threading
 
     rows = make_records(n, time.time() - DAY, DAY)
-    ws = [AuditWriter(target, sealer=None if chain else Unsealed()) for _ in range(writers)]
+    def sealer() -> Sealer:
+        if not chain:
+            return Unsealed()
+        return Sealer() if helper else Sealer(hasher=Hasher(min_batch=sys.maxsize))
+
+    ws = [AuditWriter(target, sealer=sealer()) for _ in range(writers)]
     w = ws[0]
     w.submit(rows[0])
     w.flush()  # schema created, file open: measure the steady state
@@ -255,6 +261,8 @@ def main() -> None:
                     help="writer counts to measure (PostgreSQL: 1 2, as workers or nodes)")
     ap.add_argument("--compare-chain", type=int, metavar="TURNS", default=0,
                     help="only the writer, TURNS alternations of the chain off and on")
+    ap.add_argument("--no-helper", action="store_true",
+                    help="with --compare-chain: every leaf hashed in the writer's thread")
     a = ap.parse_args()
     if a.smoke:
         a.records, a.rows = 20_000, min(a.rows, 50_000)
@@ -279,7 +287,7 @@ def compare_chain(a: argparse.Namespace, server: object, folder: Path) -> None:
             name = f"chain{turn}{int(chain)}"
             target: Target = (server.create_database(name)  # type: ignore[attr-defined]
                               if server else folder / f"{name}.db")
-            w = bench_writer(target, a.records, chain=chain)
+            w = bench_writer(target, a.records, chain=chain, helper=not a.no_helper)
             figures[chain].append(w)
             print(f"  turn {turn + 1} chain {'on ' if chain else 'off'}: "
                   f"{w['records_per_s']:9,.0f} records/s, {w['cpu_us_per_record']:5.2f} µs CPU "
