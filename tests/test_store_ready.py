@@ -15,6 +15,7 @@ from addon.errors import StateError
 from addon.settings.load import load_policy
 from addon.state import db
 from addon.store import ready, upgrade
+from addon.store.baseline import state as old_state
 from addon.store.revisions import head
 from tests.conftest import Workspace
 
@@ -31,7 +32,11 @@ def test_a_connection_never_makes_a_database_it_says_how_in_one_line(tmp_path: P
 
 def test_a_connection_refuses_a_schema_behind_or_newer(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    sqlite3.connect(path).execute("PRAGMA user_version = 4")  # as the numbered steps left it
+    old = sqlite3.connect(path, isolation_level=None)
+    for step in old_state.SQLITE_STEPS[:4]:  # as the numbered steps left it
+        step(old)
+    old.execute("PRAGMA user_version = 4")
+    old.close()
     with pytest.raises(StateError, match="not made yet, this guarita needs"):
         db.connect(tmp_path)
     upgrade.upgrade_sqlite(path, "state")
