@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import sqlite3
 import threading
 import time
 import zlib
@@ -35,6 +34,7 @@ from addon.policy.model import Decision, Identity, Policy, Release
 from addon.settings.load import load_policy
 from addon.state import blocks, db, justifications, releases, requests, sessions
 from addon.store import ready
+from addon.store.seam import Connection, StoreError
 
 log = logging.getLogger("guarita")
 IDENTITY_MEMO_SECONDS = 5.0  # the directory's own cache still rules beyond this
@@ -53,7 +53,7 @@ class Snapshot:
     denials: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
 
 
-def read_snapshot(conn: sqlite3.Connection, now: float | None = None) -> Snapshot:
+def read_snapshot(conn: Connection, now: float | None = None) -> Snapshot:
     now = time.time() if now is None else now
     conn.execute("BEGIN")  # one read transaction: sessions, blocks, releases of one moment
     try:
@@ -173,7 +173,7 @@ class RuntimeSource:
         self._conn = db.connect(policy.paths)
         try:
             shared.sync(self._conn, policy.paths)  # lists other nodes published meanwhile
-        except (sqlite3.Error, OSError, zlib.error) as exc:
+        except (StoreError, OSError, zlib.error) as exc:
             log.error("guarita: shared category lists not adopted: %s", exc)
         index = policy_index(policy.paths)
         self._index_fp = index.fingerprint
@@ -220,7 +220,7 @@ class RuntimeSource:
                                 for mistake in str(exc).splitlines())  # one line each
             try:
                 version = self._version()
-            except sqlite3.Error as exc:  # PostgreSQL away: decide from the last snapshot
+            except StoreError as exc:  # PostgreSQL away: decide from the last snapshot
                 version = self._data_version
                 if self.state_down is None:
                     said.append(f"state database unreachable, keeping the last snapshot: {exc}")
@@ -235,7 +235,7 @@ class RuntimeSource:
                 try:
                     for key in shared.sync(self._conn, policy.paths):
                         said.append(f"shared category list adopted: {key}")
-                except (sqlite3.Error, OSError, zlib.error) as exc:
+                except (StoreError, OSError, zlib.error) as exc:
                     said.append(f"shared category lists not adopted, keeping the last good "
                                 f"index: {exc}")
             try:
@@ -254,7 +254,7 @@ class RuntimeSource:
             self.loaded_at = time.time()
             return said
 
-    def connection(self) -> sqlite3.Connection:
+    def connection(self) -> Connection:
         """The state database, for the thread that calls `refresh` (tests, `check`)."""
         return self._conn
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from addon.audit.held import held_clause
 from addon.errors import GuaritaError
 from addon.policy.paths import Paths
 from addon.state.holds import NOBODY, Kept
-from addon.store import dialect
+from addon.store import dialect, files
+from addon.store.seam import Connection, StoreError
 from addon.store.url import redact
 
 
@@ -84,7 +84,7 @@ CATEGORIES = "json_each(audit.categories)"
 CATEGORIES_PG = "jsonb_array_elements_text(audit.categories::jsonb) AS j0(value)"
 
 
-def open_readonly(where: Paths | Path) -> sqlite3.Connection | None:
+def open_readonly(where: Paths | Path) -> Connection | None:
     """The audit log for reading (PostgreSQL in read-only transactions); None when the
     SQLite file does not exist yet."""
     if isinstance(where, Paths) and where.database:
@@ -93,19 +93,17 @@ def open_readonly(where: Paths | Path) -> sqlite3.Connection | None:
         try:  # never migrates: an auditor's account needs no write right
             shared = pg.connect(where.database)
             shared.execute("SET default_transaction_read_only = on")
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             raise GuaritaError(f"{redact(where.database)}: cannot read the audit log: {exc}") \
                 from exc
-        return cast(sqlite3.Connection, shared)  # the adapter speaks sqlite3's interface
+        return shared
     path = where.audit_file if isinstance(where, Paths) else where
     if not path.exists():
         return None
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    conn.row_factory = sqlite3.Row
-    return conn
+    return files.open_file(path, readonly=True, shared=False)
 
 
-def connect_readonly(where: Paths | Path) -> sqlite3.Connection:
+def connect_readonly(where: Paths | Path) -> Connection:
     conn = open_readonly(where)
     if conn is None:
         path = where.audit_file if isinstance(where, Paths) else where
@@ -113,7 +111,7 @@ def connect_readonly(where: Paths | Path) -> sqlite3.Connection:
     return conn
 
 
-def records(conn: sqlite3.Connection, f: Filters, limit: int = 100) -> Iterator[dict[str, Any]]:
+def records(conn: Connection, f: Filters, limit: int = 100) -> Iterator[dict[str, Any]]:
     where, args = f.where(dialect(conn))
     sql = f"SELECT * FROM audit{where} ORDER BY ts DESC, id DESC LIMIT ?"  # noqa: S608
     for row in conn.execute(sql, (*args, limit)):
@@ -124,7 +122,7 @@ GROUPS = {"user": "user", "host": "host", "level": "level", "category": "j.value
           "ip": "client_ip", "rule": "rule"}
 
 
-def report(conn: sqlite3.Connection, f: Filters, by: str, top: int = 20) -> list[dict[str, Any]]:
+def report(conn: Connection, f: Filters, by: str, top: int = 20) -> list[dict[str, Any]]:
     """Counts, bytes and blocked attempts grouped by one dimension, top N by requests."""
     if by not in GROUPS:
         raise GuaritaError(f"cannot report by {by!r} (choose {', '.join(GROUPS)})")
@@ -142,7 +140,7 @@ def report(conn: sqlite3.Connection, f: Filters, by: str, top: int = 20) -> list
     return [dict(r) for r in conn.execute(sql, (*args, top))]
 
 
-def _report_by_category(conn: sqlite3.Connection, d: str, where: str, args: list[Any],
+def _report_by_category(conn: Connection, d: str, where: str, args: list[Any],
                         top: int) -> list[dict[str, Any]]:
     """Counted per (category list, user) first, then spread over the categories: a day of
     traffic has a few thousand such pairs, so the JSON is read a few thousand times rather
@@ -161,7 +159,7 @@ def _report_by_category(conn: sqlite3.Connection, d: str, where: str, args: list
     return [dict(r) for r in conn.execute(sql, (*args, top))]
 
 
-def per_day(conn: sqlite3.Connection, f: Filters, tz: Any, days: int = 31) -> list[dict[str, Any]]:
+def per_day(conn: Connection, f: Filters, tz: Any, days: int = 31) -> list[dict[str, Any]]:
     """Requests and blocks per local day, the last `days` days that have any."""
     d = dialect(conn)
     where, args = f.where(d)
@@ -191,7 +189,7 @@ def prune(where: Paths | Path, before: float, chunk: int = 50_000,
 
         return pg_audit.prune(where.database, before, on_progress, kept)
     path = where.audit_file if isinstance(where, Paths) else where
-    conn = sqlite3.connect(path, timeout=30)
+    conn = files.open_file(path, timeout=30, rows=False, shared=False)
     total = 0
     clause, args = held_clause(kept)
     try:
@@ -211,5 +209,5 @@ def prune(where: Paths | Path, before: float, chunk: int = 50_000,
         conn.close()
 
 
-def count_before(conn: sqlite3.Connection, before: float) -> int:
+def count_before(conn: Connection, before: float) -> int:
     return int(conn.execute("SELECT count(*) FROM audit WHERE ts < ?", (before,)).fetchone()[0])

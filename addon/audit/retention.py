@@ -11,7 +11,6 @@ after the first.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +19,8 @@ from addon.audit import query, signing
 from addon.audit.sealer import record_prune
 from addon.policy.model import Policy
 from addon.state import history, holds
+from addon.store import files
+from addon.store.seam import Connection
 from addon.store.url import redact
 
 DAY = 86400.0
@@ -34,7 +35,7 @@ class Retention:
     def due(self, now: float) -> bool:
         return self.last is None or now - self.last >= DAY
 
-    def run(self, state: sqlite3.Connection, policy: Policy, now: float | None = None
+    def run(self, state: Connection, policy: Policy, now: float | None = None
             ) -> int | None:
         """Prune if due and the policy keeps records for a time; how many were pruned."""
         now = time.time() if now is None else now
@@ -51,10 +52,10 @@ def _writable(policy: Policy) -> Any:
         from addon.store import pg
 
         return pg.connect(policy.paths.database)
-    return sqlite3.connect(policy.paths.audit_file, timeout=30)
+    return files.open_file(policy.paths.audit_file, timeout=30, rows=False, shared=False)
 
 
-def prune(state: sqlite3.Connection, policy: Policy, before: float, operator: str,
+def prune(state: Connection, policy: Policy, before: float, operator: str,
           on_progress: Callable[[int], None] | None = None) -> int:
     """Prune the audit log before `before`, holds kept; recorded in the admin history and,
     signed, beside the seals (the node's key is needed first: a pruning nobody signed

@@ -17,7 +17,6 @@ from the audit log by one query shared by both engines.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -28,6 +27,7 @@ from addon.audit.query import Filters
 from addon.policy.hosts import within
 from addon.policy.notify_settings import ViolationRule
 from addon.store import dialect
+from addon.store.seam import Connection
 
 MAX_REFS = 20  # references kept per attempt (a runaway client makes thousands of records)
 
@@ -154,7 +154,7 @@ def tally(found: Iterable[Attempt], rules: Iterable[ViolationRule]) -> list[Viol
     return out
 
 
-def read(conn: sqlite3.Connection, f: Filters, rules: Iterable[ViolationRule]) -> list[Refusal]:
+def read(conn: Connection, f: Filters, rules: Iterable[ViolationRule]) -> list[Refusal]:
     """The refusals `f` selects that any of `rules` could count (one query, either engine)."""
     wanted = tuple(sorted({r for rule in rules for r in rule.rules}))
     if not wanted:
@@ -193,7 +193,7 @@ def answered(found: Iterable[Attempt], justified: Iterable[Justified],
     return out
 
 
-def count(conn: sqlite3.Connection, f: Filters, rules: tuple[ViolationRule, ...],
+def count(conn: Connection, f: Filters, rules: tuple[ViolationRule, ...],
           window: float, justified: Iterable[Justified] = ()) -> list[Violation]:
     """Every door's count: the refusals `f` selects, in attempts, per person and rule, less
     those a justification answered, plus the justifications counted as violations."""

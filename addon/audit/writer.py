@@ -23,7 +23,6 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING
 from addon.audit.sealer import Sealer
 from addon.audit.sqlite import SqliteSink
 from addon.errors import StateError
+from addon.store.seam import StoreError
 from addon.store.url import redact
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ class AuditWriter:
         if self._sink is not None:
             try:
                 self._sink.close()
-            except sqlite3.Error:
+            except StoreError:
                 pass
             self._sink = None
 
@@ -142,7 +142,7 @@ class AuditWriter:
         started = time.perf_counter()
         try:
             sealed = self._connect().write(batch, self._coerced, self.sealer)
-        except (sqlite3.Error, OSError, StateError) as exc:  # StateError: cannot make the schema
+        except (StoreError, OSError, StateError) as exc:  # StateError: cannot make the schema
             message = f"audit log {self.where}: cannot write ({exc}); {len(q)} records wait, retrying"
             if message.split(";")[0] != (self.last_error or "").split(";")[0]:
                 log.error(message)
@@ -176,7 +176,7 @@ class AuditWriter:
         """Sign the chain's head; a failure waits for the next round (the seals are there)."""
         try:
             self.sealer.checkpoint(self._connect().conn)
-        except (sqlite3.Error, OSError, StateError) as exc:
+        except (StoreError, OSError, StateError) as exc:
             self.sealer.signed_at = time.monotonic()  # tried: the next attempt in a minute
             log.warning("audit log %s: checkpoint not signed (%s); trying again", self.where, exc)
 
@@ -184,7 +184,7 @@ class AuditWriter:
         self._analyzed, self._analyzed_at = time.monotonic(), max(self.written, 1000)
         try:
             self._connect().analyze()
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             log.warning("audit log %s: statistics not refreshed (%s)", self.where, exc)
 
     def _supervise(self) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 
 import click
 
 from addon import __version__
 from addon.errors import GuaritaError
+from addon.store.seam import StoreError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -87,7 +87,7 @@ def main() -> None:
         for mistake in str(exc).splitlines():  # a policy with three mistakes: three lines
             click.echo(f"guarita: error: {mistake}", err=True)
         sys.exit(2)
-    except sqlite3.Error as exc:
+    except StoreError as exc:
         click.echo(f"guarita: error: database: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:

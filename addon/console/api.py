@@ -4,7 +4,6 @@ CSRF; the app signs the caller in before the view runs."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from flask import Flask, g, jsonify, render_template, request
@@ -18,6 +17,7 @@ from addon.service import admin, reads
 from addon.service import requests as service
 from addon.service.inputs import InvalidInput
 from addon.state import releases
+from addon.store.seam import Row
 
 
 def register(app: Flask) -> None:
@@ -143,7 +143,7 @@ def refused(exc: GuaritaError) -> Any:
     return api_error(400, exc.for_user or str(exc))
 
 
-def release_json(r: sqlite3.Row) -> dict[str, Any]:
+def release_json(r: Row) -> dict[str, Any]:
     return {"id": r["id"], "tipo": r["kind"], "objeto": r["obj"], "situacao": r["status"],
             "pedido_por": r["requested_by"], "justificativa": r["reason"],
             "decisao": r["decision_note"], "inicio": r["start"], "fim": r["end"],

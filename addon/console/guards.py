@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ from addon.errors import GuaritaError, ReleaseError
 from addon.runtime import Runtime
 from addon.service.exports import write_csv
 from addon.state import db, releases
+from addon.store.seam import Connection, Row
 
 REVIEWERS = ("comite", "ti")
 AUDITORS = ("auditoria", "ti")
@@ -70,7 +70,7 @@ def runtime() -> Runtime:
     return rt
 
 
-def state() -> sqlite3.Connection:
+def state() -> Connection:
     """This request's state connection: opened once, closed when the request ends."""
     conn = g.get("state_conn")
     if conn is None:
@@ -84,14 +84,14 @@ def close_state(exc: BaseException | None = None) -> None:
         conn.close()
 
 
-def release(conn: sqlite3.Connection, rid: int) -> sqlite3.Row:
+def release(conn: Connection, rid: int) -> Row:
     try:
         return releases.fetch(conn, rid)
     except ReleaseError:
         abort(404)  # no such request (or not this person's: the views say so the same way)
 
 
-def categories_of(row: sqlite3.Row) -> tuple[str, ...]:
+def categories_of(row: Row) -> tuple[str, ...]:
     """What the index gives a request's domain: an approval is held to the grant's rules."""
     rt: Runtime = g.rt
     return tuple(rt.index.categories_of(row["obj"])) if row["kind"] == "domain" else ()

@@ -11,20 +11,20 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import sqlite3
 from pathlib import Path
 
 from addon.policy.paths import Paths
 from addon.store import dialect
+from addon.store.seam import Connection
 
 
 class Claim:
     def __init__(self, paths: Paths, target: str) -> None:
         self.paths, self.target = paths, target
         self._fd: int | None = None
-        self._conn: sqlite3.Connection | None = None  # the connection holding PostgreSQL's
+        self._conn: Connection | None = None  # the connection holding PostgreSQL's
 
-    def take(self, state: sqlite3.Connection) -> bool:
+    def take(self, state: Connection) -> bool:
         """Whether this process may forward the target now (taken, or still held)."""
         if dialect(state) == "postgresql":
             if self._conn is state:

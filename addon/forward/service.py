@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ from addon.policy.model import Policy
 from addon.policy.paths import Paths
 from addon.settings.forward import ForwardTarget
 from addon.state import db
+from addon.store.seam import Connection, StoreError
 
 log = logging.getLogger("guarita.forward")
 DRAIN_SECONDS = 10.0
@@ -50,8 +50,8 @@ class Forwarding:
         self.shippers: dict[str, tuple[ForwardTarget, Shipper, Claim]] = {}
         self._refused: dict[str, str] = {}  # targets that cannot start, and why (said once)
         self._paths: Paths | None = None
-        self._state: sqlite3.Connection | None = None
-        self._audit: sqlite3.Connection | None = None
+        self._state: Connection | None = None
+        self._audit: Connection | None = None
 
     # ------------------------------------------------------------------ targets
     def sync(self) -> None:
@@ -87,7 +87,7 @@ class Forwarding:
         self.hooks.error(name)
 
     # ------------------------------------------------------------------ connections
-    def _connections(self) -> tuple[sqlite3.Connection | None, sqlite3.Connection]:
+    def _connections(self) -> tuple[Connection | None, Connection]:
         assert self._paths is not None
         if self._state is None:
             self._state = db.connect(self._paths)
@@ -100,7 +100,7 @@ class Forwarding:
             claim.release()
         for conn in (self._audit, self._state):
             if conn is not None:
-                with contextlib.suppress(sqlite3.Error):
+                with contextlib.suppress(StoreError):
                     conn.close()
         self._audit = self._state = None
 
@@ -119,7 +119,7 @@ class Forwarding:
             for conn in (audit, state):
                 if conn is not None:
                     conn.rollback()  # end the read: PostgreSQL's next round sees new commits
-        except (sqlite3.Error, GuaritaError) as exc:
+        except (StoreError, GuaritaError) as exc:
             self.hooks.failed()
             log.warning("forward: the databases cannot be read now (%s); trying again", exc)
             self.disconnect()
@@ -134,7 +134,7 @@ class Forwarding:
                     if claim.take(state) and not shipper.drain(audit, state, timeout):
                         log.warning("forward %s: stopped %d records behind; they go out at the "
                                     "next start", name, shipper.behind)
-        except (sqlite3.Error, GuaritaError) as exc:
+        except (StoreError, GuaritaError) as exc:
             log.warning("forward: not drained at stop (%s); the rest goes out at the next "
                         "start", exc)
         finally:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import collections
 import logging
 import os
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from addon.forward.formats import Shape, local_hostname, message
 from addon.forward.transport import ForwardError, Link
 from addon.settings.forward import FACILITIES, ForwardTarget
 from addon.state import positions
+from addon.store.seam import Connection
 
 log = logging.getLogger("guarita.forward")
 SETTLE = 1.0  # seconds a connection must stay open before what it carried counts as sent
@@ -89,7 +89,7 @@ class Shipper:
         self._warned = -WARN_EVERY
 
     # -------------------------------------------------------------- position
-    def start(self, audit: sqlite3.Connection | None, state: sqlite3.Connection) -> None:
+    def start(self, audit: Connection | None, state: Connection) -> None:
         """Adopt the saved position; a new target starts at the end of the log (or at its
         beginning with `backfill`), and says so."""
         if self.position is not None:
@@ -107,7 +107,7 @@ class Shipper:
         self.position = self.cursor = saved
         self._saved = (self.clock(), saved)
 
-    def save(self, state: sqlite3.Connection, force: bool = False) -> None:
+    def save(self, state: Connection, force: bool = False) -> None:
         if self.position is None or self._saved is None:
             return
         at, saved = self._saved
@@ -158,7 +158,7 @@ class Shipper:
             done = self.inflight.popleft()
             self.position = (done.audit, done.admin)
 
-    def round(self, audit: sqlite3.Connection | None, state: sqlite3.Connection) -> int:
+    def round(self, audit: Connection | None, state: Connection) -> int:
         """Send what waits, within a time budget; returns how many messages were sent."""
         self.start(audit, state)
         self._rewound(audit, state)
@@ -170,7 +170,7 @@ class Shipper:
         self._measure(audit, state)
         return sent
 
-    def _rewound(self, audit: sqlite3.Connection | None, state: sqlite3.Connection) -> None:
+    def _rewound(self, audit: Connection | None, state: Connection) -> None:
         """A log whose ids went back (emptied by the retention, so SQLite counts from 1
         again, or restored from a backup) is sent from its start rather than skipped."""
         assert self.position is not None
@@ -188,7 +188,7 @@ class Shipper:
         positions.save(state, self.target.name, *self.position)
         self._saved = (self.clock(), self.position)
 
-    def _send(self, audit: sqlite3.Connection | None, state: sqlite3.Connection) -> int:
+    def _send(self, audit: Connection | None, state: Connection) -> int:
         assert self.link is not None
         t, sent, deadline = self.target, 0, self.clock() + ROUND_BUDGET
         while self.clock() < deadline:
@@ -216,7 +216,7 @@ class Shipper:
                 break
         return sent
 
-    def _measure(self, audit: sqlite3.Connection | None, state: sqlite3.Connection) -> None:
+    def _measure(self, audit: Connection | None, state: Connection) -> None:
         if self.position is None:
             return
         last = source.last_id(audit, "audit") if audit is not None else 0
@@ -230,7 +230,7 @@ class Shipper:
                         f" ({self.down})" if self.down else "")
 
     # -------------------------------------------------------------- stopping
-    def drain(self, audit: sqlite3.Connection | None, state: sqlite3.Connection,
+    def drain(self, audit: Connection | None, state: Connection,
               timeout: float) -> bool:
         """At a graceful stop: send everything committed, wait until it counts as received,
         save the position. False if the receiver could not take it all in `timeout`."""

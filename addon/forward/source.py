@@ -10,11 +10,11 @@ for its transaction before its ids (addon/audit/pg.py) and each admin operation 
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from addon.audit.schema import COLUMNS
 from addon.state import positions
+from addon.store.seam import Connection
 
 AUDIT = ("id", *COLUMNS)
 ADMIN = ("id", "at", "operator", "action", "subject", "before", "after")
@@ -24,12 +24,12 @@ _ADMIN_AFTER = "SELECT {} FROM admin_log WHERE id > ? ORDER BY id LIMIT ?".forma
     ", ".join(ADMIN))
 
 
-def _rows(conn: sqlite3.Connection, sql: str, names: tuple[str, ...], after: int,
+def _rows(conn: Connection, sql: str, names: tuple[str, ...], after: int,
           limit: int) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in conn.execute(sql, (after, limit))]
 
 
-def audit_after(conn: sqlite3.Connection, after: int, limit: int) -> list[dict[str, Any]]:
+def audit_after(conn: Connection, after: int, limit: int) -> list[dict[str, Any]]:
     rows = _rows(conn, _AUDIT_AFTER, AUDIT, after, limit)
     for r in rows:  # PostgreSQL hands JSONB back parsed; SQLite keeps the text
         if isinstance(r["categories"], list):
@@ -37,17 +37,17 @@ def audit_after(conn: sqlite3.Connection, after: int, limit: int) -> list[dict[s
     return rows
 
 
-def admin_after(conn: sqlite3.Connection, after: int, limit: int) -> list[dict[str, Any]]:
+def admin_after(conn: Connection, after: int, limit: int) -> list[dict[str, Any]]:
     return _rows(conn, _ADMIN_AFTER, ADMIN, after, limit)
 
 
-def last_id(conn: sqlite3.Connection, table: str) -> int:
+def last_id(conn: Connection, table: str) -> int:
     assert table in ("audit", "admin_log")
     row = conn.execute(f"SELECT max(id) FROM {table}").fetchone()  # noqa: S608 - one of two
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def standing(audit: sqlite3.Connection | None, state: sqlite3.Connection,
+def standing(audit: Connection | None, state: Connection,
              names: list[str]) -> list[dict[str, Any]]:
     """Each target's position and how far behind the logs it is (`guarita audit forward`)."""
     saved = positions.every(state)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import sqlite3
 import tempfile
 import time
 import zlib
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from addon.policy.paths import Paths
 from addon.state import db
+from addon.store.seam import Connection
 
 log = logging.getLogger("guarita")
 _hashes: dict[Path, tuple[int, int, str]] = {}  # path -> (mtime_ns, size, sha256)
@@ -92,7 +92,7 @@ def publish(paths: Paths, files: Iterable[Path]) -> int:
         conn.close()
 
 
-def store(conn: sqlite3.Connection, paths: Paths, items: Iterable[tuple[Path, bytes]]) -> int:
+def store(conn: Connection, paths: Paths, items: Iterable[tuple[Path, bytes]]) -> int:
     """Store (file, content) pairs in the caller's transaction; how many were stored.
 
     The content is given, not read: an edit stores what it is about to write, and
@@ -114,7 +114,7 @@ def store(conn: sqlite3.Connection, paths: Paths, items: Iterable[tuple[Path, by
     return n
 
 
-def sync(conn: sqlite3.Connection, paths: Paths) -> list[str]:
+def sync(conn: Connection, paths: Paths) -> list[str]:
     """Write every shared list whose local copy differs; returns the keys written."""
     if not paths.database:
         return []

@@ -7,15 +7,16 @@ internal wording: rule names and CLI options are for IT, not for the user or the
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from addon.store.seam import Row as StoredRow
+
 SIGNATURE = "\n\n--\nguarita, filtro de acesso à internet\nMensagem automática: não responda."
 
 Message = tuple[str, str]  # subject, body
-Row = Mapping[str, Any] | sqlite3.Row  # a releases row, or a dict of one
+Row = Mapping[str, Any] | StoredRow  # a releases row, or a dict of one
 
 
 def _when(ts: float, tz: ZoneInfo) -> str:

@@ -10,13 +10,14 @@ sending: a user's new address in the directory is used, and queuing never waits 
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import Any, Literal
 
+from addon.store.seam import Connection, Row
+
 ToKind = Literal["user", "committee", "address"]
 
-def enqueue(conn: sqlite3.Connection, key: str, kind: str, to_kind: ToKind, to_value: str,
+def enqueue(conn: Connection, key: str, kind: str, to_kind: ToKind, to_value: str,
             subject: str, body: str, now: float | None = None) -> bool:
     """Queue a message (inside the caller's transaction); False when its key was queued before."""
     now = time.time() if now is None else now
@@ -27,19 +28,19 @@ def enqueue(conn: sqlite3.Connection, key: str, kind: str, to_kind: ToKind, to_v
     return cur.rowcount == 1
 
 
-def due(conn: sqlite3.Connection, now: float, limit: int = 100) -> list[sqlite3.Row]:
+def due(conn: Connection, now: float, limit: int = 100) -> list[Row]:
     return conn.execute(
         "SELECT * FROM outbox WHERE status = 'pending' AND next_try <= ? ORDER BY id LIMIT ?",
         (now, limit)).fetchall()
 
 
-def mark_sent(conn: sqlite3.Connection, rid: int, address: str, now: float) -> None:
+def mark_sent(conn: Connection, rid: int, address: str, now: float) -> None:
     with conn:
         conn.execute("UPDATE outbox SET status = 'sent', address = ?, sent = ?, error = NULL, "
                      "tries = tries + 1 WHERE id = ?", (address, now, rid))
 
 
-def mark_retry(conn: sqlite3.Connection, row: sqlite3.Row, error: str, now: float,
+def mark_retry(conn: Connection, row: Row, error: str, now: float,
                max_tries: int) -> None:
     """Try again later (30 s, doubling, at most an hour apart); `failed` after max_tries."""
     tries = row["tries"] + 1
@@ -50,19 +51,19 @@ def mark_retry(conn: sqlite3.Connection, row: sqlite3.Row, error: str, now: floa
                       row["id"]))
 
 
-def postpone(conn: sqlite3.Connection, rid: int, until: float, why: str) -> None:
+def postpone(conn: Connection, rid: int, until: float, why: str) -> None:
     """Not an error: the recipient had enough mail this hour (rate limit)."""
     with conn:
         conn.execute("UPDATE outbox SET next_try = ?, error = ? WHERE id = ?", (until, why, rid))
 
 
-def sent_since(conn: sqlite3.Connection, address: str, since: float) -> list[float]:
+def sent_since(conn: Connection, address: str, since: float) -> list[float]:
     return [r[0] for r in conn.execute(
         "SELECT sent FROM outbox WHERE status = 'sent' AND address = ? AND sent >= ? "
         "ORDER BY sent", (address, since))]
 
 
-def listing(conn: sqlite3.Connection, status: str | None = None,
+def listing(conn: Connection, status: str | None = None,
             limit: int = 100) -> list[dict[str, Any]]:
     where, args = ("WHERE status = ?", [status]) if status else ("", [])
     rows = conn.execute(
@@ -71,7 +72,7 @@ def listing(conn: sqlite3.Connection, status: str | None = None,
     return [dict(r) for r in rows]
 
 
-def counts(conn: sqlite3.Connection) -> dict[str, int]:
+def counts(conn: Connection) -> dict[str, int]:
     out = {"pending": 0, "sent": 0, "failed": 0}
     for status, n in conn.execute("SELECT status, count(*) FROM outbox GROUP BY status"):
         out[status] = n

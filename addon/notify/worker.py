@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from addon.policy.model import Policy
 from addon.policy.notify_settings import NotifySettings
 from addon.service import violations as service_violations
 from addon.state import justifications
+from addon.store.seam import Connection, Row, StoreError
 
 log = logging.getLogger("guarita")
 
@@ -63,7 +63,7 @@ def closed_period(now: float, tz: ZoneInfo, n: NotifySettings) -> tuple[str, flo
 
 
 # ------------------------------------------------------------------ violations
-def violations(audit: sqlite3.Connection, state: sqlite3.Connection, n: NotifySettings,
+def violations(audit: Connection, state: Connection, n: NotifySettings,
                start: float, end: float) -> list[dict[str, Any]]:
     """Per user and rule: the attempts in [start, end) that reach the rule's count (counted
     as the console and the CLI count them: addon/service/violations.py)."""
@@ -76,7 +76,7 @@ def violations(audit: sqlite3.Connection, state: sqlite3.Connection, n: NotifySe
             for v in found if v.reached]
 
 
-def make_digest(state: sqlite3.Connection, audit: sqlite3.Connection | None, policy: Policy,
+def make_digest(state: Connection, audit: Connection | None, policy: Policy,
                 directory: Directory, now: float) -> int:
     """Queue the digest of the last closed period, once; returns how many messages."""
     n, tz = policy.notify, policy.calendar.tz
@@ -136,7 +136,7 @@ def make_digest(state: sqlite3.Connection, audit: sqlite3.Connection | None, pol
     return queued
 
 
-def _checkpoints(state: sqlite3.Connection, audit: sqlite3.Connection, label: str,
+def _checkpoints(state: Connection, audit: Connection, label: str,
                  start: float, end: float, now: float) -> int:
     """The period's signed checkpoints to the committee (a witness in their mailboxes)."""
     entries = witness.of_period(audit, start, end)
@@ -156,7 +156,7 @@ def _contact(directory: Directory, login: str) -> Contact | None:
 
 
 # ------------------------------------------------------------------ expiry
-def warn_expiring(state: sqlite3.Connection, policy: Policy, now: float) -> int:
+def warn_expiring(state: Connection, policy: Policy, now: float) -> int:
     """Users whose release ends within `expiry_warning_hours` hear of it, once per end."""
     horizon = now + policy.notify.expiry_warning_hours * 3600
     rows = state.execute(
@@ -173,7 +173,7 @@ def warn_expiring(state: sqlite3.Connection, policy: Policy, now: float) -> int:
 
 
 # ------------------------------------------------------------------ sending
-def addresses(row: sqlite3.Row, n: NotifySettings, directory: Directory) -> list[str]:
+def addresses(row: Row, n: NotifySettings, directory: Directory) -> list[str]:
     """Where a queued message goes now; NotifyError when nobody can be named."""
     if row["to_kind"] == "address":
         return [checked_address(row["to_value"], "address")]
@@ -206,14 +206,14 @@ def checked_address(address: str, whose: str) -> str:
     return address
 
 
-def _message(n: NotifySettings, to: list[str], row: sqlite3.Row) -> EmailMessage:
+def _message(n: NotifySettings, to: list[str], row: Row) -> EmailMessage:
     try:
         return build(n.smtp, to, row["subject"], row["body"], row["key"])
     except ValueError as exc:  # a header the email package refuses: this message only
         raise NotifyError(f"message #{row['id']} cannot be written: {exc}") from exc
 
 
-def send_due(state: sqlite3.Connection, policy: Policy, directory: Directory, now: float,
+def send_due(state: Connection, policy: Policy, directory: Directory, now: float,
              session_factory: Callable[[], Session] | None = None) -> Outcome:
     n = policy.notify
     out = Outcome()
@@ -264,7 +264,7 @@ def send_due(state: sqlite3.Connection, policy: Policy, directory: Directory, no
     return out
 
 
-def tick(state: sqlite3.Connection, audit: sqlite3.Connection | None, policy: Policy,
+def tick(state: Connection, audit: Connection | None, policy: Policy,
          directory: Directory, now: float | None = None,
          session_factory: Callable[[], Session] | None = None) -> Outcome:
     """Expiry warnings, the digest when due, then send what is due."""
@@ -272,7 +272,7 @@ def tick(state: sqlite3.Connection, audit: sqlite3.Connection | None, policy: Po
     queued = warn_expiring(state, policy, now)
     try:
         queued += make_digest(state, audit, policy, directory, now)
-    except sqlite3.Error as exc:  # the audit log is busy or missing: the digest waits
+    except StoreError as exc:  # the audit log is busy or missing: the digest waits
         log.warning("guarita: Art. 19 digest postponed: %s", exc)
     out = send_due(state, policy, directory, now, session_factory)
     out.queued = queued

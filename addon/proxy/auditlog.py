@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable
 from pathlib import Path
@@ -48,6 +47,7 @@ from addon.proxy.verdict import (
     refusal,
     seen_transparently,
 )
+from addon.store.seam import StoreError
 
 log = logging.getLogger("guarita")
 
@@ -90,7 +90,7 @@ class AuditLog:
         try:
             with contextlib.closing(open_audit(path)) as conn:
                 local_view(conn, self.reload.runtime.policy.calendar.tz)
-        except (sqlite3.Error, OSError) as exc:  # the writer reports and retries on its own
+        except (StoreError, OSError) as exc:  # the writer reports and retries on its own
             log.warning("guarita: audit log %s: local-time view not made (%s)", path, exc)
 
     @staticmethod

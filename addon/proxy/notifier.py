@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 import threading
 import time
 from typing import Any
@@ -24,6 +23,7 @@ from addon.proxy.metrics import Metrics
 from addon.proxy.options import positive_number
 from addon.proxy.reload import Reload
 from addon.state import db
+from addon.store.seam import StoreError
 
 log = logging.getLogger("guarita")
 
@@ -88,7 +88,7 @@ class Notifier:
         finally:
             state.close()
             if audit is not None:
-                with contextlib.suppress(sqlite3.Error):
+                with contextlib.suppress(StoreError):
                     audit.close()
 
     def _loop(self) -> None:

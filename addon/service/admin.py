@@ -11,7 +11,6 @@ hold an incident up, and the caller is told it was not checked).
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -22,6 +21,7 @@ from addon.policy.hosts import canonical_ip
 from addon.policy.model import Policy
 from addon.service.inputs import Input, InvalidInput, Motive, parse, written
 from addon.state import blocks, releases
+from addon.store.seam import Connection
 
 Name = Annotated[str, Field(max_length=200), written("campo obrigatório")]
 
@@ -45,7 +45,7 @@ class Level4Input(Input):
     motivo: Motive
 
 
-def block(conn: sqlite3.Connection, directory: Directory, operator: str, data: Any
+def block(conn: Connection, directory: Directory, operator: str, data: Any
           ) -> tuple[int, DirectoryUnavailable | None]:
     """Block; the block's number, and why the login was not checked, if it was not."""
     b = parse(BlockInput, data)
@@ -53,13 +53,13 @@ def block(conn: sqlite3.Connection, directory: Directory, operator: str, data: A
     return blocks.block(conn, b.tipo, subject, b.motivo, operator), warning
 
 
-def unblock(conn: sqlite3.Connection, operator: str, data: Any) -> None:
+def unblock(conn: Connection, operator: str, data: Any) -> None:
     u = parse(UnblockInput, data)
     blocks.unblock(conn, u.tipo, _address(u.alvo) if u.tipo == "machine" else u.alvo,
                    u.autorizado_por, operator)
 
 
-def grant_level4(conn: sqlite3.Connection, policy: Policy, directory: Directory, operator: str,
+def grant_level4(conn: Connection, policy: Policy, directory: Directory, operator: str,
                  data: Any) -> tuple[int, float, DirectoryUnavailable | None]:
     """Level 4 for a login until a local date (its last second) or date and time; its
     number, its end, and why the login was not checked, if it was not."""

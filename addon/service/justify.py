@@ -8,7 +8,6 @@ a site is justifiable, nor open another than the one it names.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from addon.policy.model import Identity
@@ -16,9 +15,10 @@ from addon.runtime import Runtime
 from addon.service import inputs
 from addon.state import justifications
 from addon.state.justifications import JustificationError, Opened
+from addon.store.seam import Connection
 
 
-def open_site(conn: sqlite3.Connection, rt: Runtime, identity: Identity, site: str,
+def open_site(conn: Connection, rt: Runtime, identity: Identity, site: str,
               reason: str, client_ip: str | None = None, ref: str | None = None,
               now: float | None = None) -> Opened:
     """Open `site` to `identity` for the policy's minutes, if their justification may."""
@@ -35,7 +35,7 @@ def open_site(conn: sqlite3.Connection, rt: Runtime, identity: Identity, site: s
                                   client_ip=client_ip, ref=inputs.block_page_ref(ref), now=now)
 
 
-def revoke(conn: sqlite3.Connection, jid: int, operator: str, reason: str,
+def revoke(conn: Connection, jid: int, operator: str, reason: str,
            violation: bool = False) -> None:
     """The chief (or IT) ends a justification; `violation` counts it as one, with a reason."""
     justifications.revoke(conn, jid, operator, reason, violation)

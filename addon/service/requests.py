@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from addon.policy.model import Policy
 from addon.service.inputs import AccessRequest, Approval, Reason, parse
 from addon.state import requests
+from addon.store.seam import Connection
 
 
-def file_access(conn: sqlite3.Connection, policy: Policy, login: str, data: Any,
+def file_access(conn: Connection, policy: Policy, login: str, data: Any,
                 from_form: bool = False) -> int:
     """A person asks for a site (the block page's form, the console, the API)."""
     req = parse(AccessRequest, data, ("dias",) if from_form else ())
@@ -18,15 +18,15 @@ def file_access(conn: sqlite3.Connection, policy: Policy, login: str, data: Any,
                                    days=req.dias, reason=req.justificativa, ref=req.ref)
 
 
-def appeal(conn: sqlite3.Connection, policy: Policy, rid: int, login: str, data: Any) -> None:
+def appeal(conn: Connection, policy: Policy, rid: int, login: str, data: Any) -> None:
     requests.appeal(conn, rid, parse(Reason, data).motivo, login, policy)
 
 
-def deny(conn: sqlite3.Connection, policy: Policy, rid: int, login: str, data: Any) -> None:
+def deny(conn: Connection, policy: Policy, rid: int, login: str, data: Any) -> None:
     requests.deny(conn, rid, parse(Reason, data).motivo, login, policy)
 
 
-def approve(conn: sqlite3.Connection, policy: Policy, rid: int, login: str, data: Any,
+def approve(conn: Connection, policy: Policy, rid: int, login: str, data: Any,
             categories: tuple[str, ...]) -> None:
     """`categories`: what the index gives the request's domain (the door has the index)."""
     a = parse(Approval, data)

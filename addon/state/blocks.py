@@ -5,13 +5,13 @@ Lifting one records who authorised it (the Subprocuradoria, Art. 9 §4 I).
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import Literal
 
 from addon.errors import StateError
 from addon.policy.hosts import canonical_ip
 from addon.state import history
+from addon.store.seam import Connection, Row
 
 Kind = Literal["user", "machine"]
 _WHAT = {"user": "A conta", "machine": "A máquina"}
@@ -24,7 +24,7 @@ def _subject(kind: Kind, subject: str) -> str:
     return subject
 
 
-def block(conn: sqlite3.Connection, kind: Kind, subject: str, reason: str, operator: str) -> int:
+def block(conn: Connection, kind: Kind, subject: str, reason: str, operator: str) -> int:
     subject = _subject(kind, subject)
     if not reason.strip():
         raise StateError("a block needs a --reason", "Escreva o motivo do bloqueio.")
@@ -44,7 +44,7 @@ def block(conn: sqlite3.Connection, kind: Kind, subject: str, reason: str, opera
         return int(cur.lastrowid or 0)
 
 
-def unblock(conn: sqlite3.Connection, kind: Kind, subject: str, authorized_by: str,
+def unblock(conn: Connection, kind: Kind, subject: str, authorized_by: str,
             operator: str) -> None:
     subject = _subject(kind, subject)
     if not authorized_by.strip():
@@ -65,18 +65,18 @@ def unblock(conn: sqlite3.Connection, kind: Kind, subject: str, authorized_by: s
                        {"reason": row["reason"]}, {"authorized_by": authorized_by})
 
 
-def active(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
+def active(conn: Connection) -> dict[tuple[str, str], str]:
     """(kind, subject) -> reason for every block not lifted."""
     rows = conn.execute("SELECT kind, subject, reason FROM blocks WHERE lifted IS NULL")
     return {(r["kind"], r["subject"]): r["reason"] for r in rows}
 
 
-def listing(conn: sqlite3.Connection, include_lifted: bool = False) -> list[sqlite3.Row]:
+def listing(conn: Connection, include_lifted: bool = False) -> list[Row]:
     sql = "SELECT * FROM blocks" + ("" if include_lifted else " WHERE lifted IS NULL")  # noqa: S608
     return conn.execute(sql + " ORDER BY id").fetchall()
 
 
-def of_subject(conn: sqlite3.Connection, kind: Kind, subject: str) -> list[sqlite3.Row]:
+def of_subject(conn: Connection, kind: Kind, subject: str) -> list[Row]:
     """Every block of one user or machine, lifted ones too, newest first ("Meus dados")."""
     return conn.execute("SELECT * FROM blocks WHERE kind = ? AND subject = ? ORDER BY id DESC",
                         (kind, _subject(kind, subject))).fetchall()

@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
+
+from addon.store.seam import Connection
 
 IDLE_SECONDS = 30 * 60  # a console left alone signs out
 ABSOLUTE_SECONDS = 8 * 3600  # a working day, then the password again
@@ -37,7 +38,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def start(conn: sqlite3.Connection, login: str, roles: frozenset[str],
+def start(conn: Connection, login: str, roles: frozenset[str],
           now: float | None = None, stamp: str | None = None) -> str:
     """A new session for `login`; returns the token for the cookie."""
     now = time.time() if now is None else now
@@ -50,7 +51,7 @@ def start(conn: sqlite3.Connection, login: str, roles: frozenset[str],
     return token
 
 
-def current(conn: sqlite3.Connection, token: str | None, now: float | None = None
+def current(conn: Connection, token: str | None, now: float | None = None
             ) -> Session | None:
     """The live session a cookie names, or None (unknown, ended, idle or too old)."""
     if not token or not isinstance(token, str):
@@ -71,7 +72,7 @@ def current(conn: sqlite3.Connection, token: str | None, now: float | None = Non
                    row["checked"], row["stamp"])
 
 
-def rechecked(conn: sqlite3.Connection, s: Session, roles: frozenset[str],
+def rechecked(conn: Connection, s: Session, roles: frozenset[str],
               now: float | None = None, stamp: str | None = None) -> bool:
     """After asking the directory again: True when the session goes on; a person whose
     roles changed signs in again (with the roles they now have), and so does one whose
@@ -88,7 +89,7 @@ def rechecked(conn: sqlite3.Connection, s: Session, roles: frozenset[str],
     return True
 
 
-def end(conn: sqlite3.Connection, token: str | None, why: str = "signed_out",
+def end(conn: Connection, token: str | None, why: str = "signed_out",
         now: float | None = None) -> None:
     if not token:
         return
@@ -98,7 +99,7 @@ def end(conn: sqlite3.Connection, token: str | None, why: str = "signed_out",
                      "IS NULL", (now, why, _hash(token)))
 
 
-def end_all(conn: sqlite3.Connection, login: str, why: str, now: float | None = None) -> int:
+def end_all(conn: Connection, login: str, why: str, now: float | None = None) -> int:
     """Every live session of `login` (a password changed, an account blocked)."""
     now = time.time() if now is None else now
     with conn:
@@ -106,7 +107,7 @@ def end_all(conn: sqlite3.Connection, login: str, why: str, now: float | None = 
                             "AND ended IS NULL", (now, why, login)).rowcount
 
 
-def prune(conn: sqlite3.Connection, now: float | None = None) -> int:
+def prune(conn: Connection, now: float | None = None) -> int:
     """Forget sessions that ended (or could only have) more than a day ago."""
     now = time.time() if now is None else now
     with conn:

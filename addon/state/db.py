@@ -13,20 +13,19 @@ polling of every table.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
-from typing import cast
 
 from addon.errors import StateError
 from addon.policy.paths import STATE_FILE, Paths
-from addon.store import dialect, ready
+from addon.store import dialect, files, ready
+from addon.store.seam import Connection, StoreError
 
 
 def state_path(state_dir: Path) -> Path:
     return state_dir / STATE_FILE
 
 
-def connect(where: Paths | Path, readonly: bool = False) -> sqlite3.Connection:
+def connect(where: Paths | Path, readonly: bool = False) -> Connection:
     """Open the state database of a policy's `paths` (or of a state folder), made and at
     this guarita's revision; errors become one-line StateErrors."""
     if isinstance(where, Paths) and where.database:
@@ -36,23 +35,18 @@ def connect(where: Paths | Path, readonly: bool = False) -> sqlite3.Connection:
     try:
         if not path.exists():
             ready.check(str(path), "state", set())  # refused: not made yet
-        if readonly:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5,
-                                   check_same_thread=False)
-        else:  # implicit transactions, as every caller expects
-            conn = sqlite3.connect(path, timeout=5, check_same_thread=False)
+        conn = files.open_file(path, readonly)
         try:
             ready.check_sqlite(conn, path, "state")
         except StateError:
             conn.close()
             raise
-        conn.row_factory = sqlite3.Row
         return conn
-    except (sqlite3.Error, OSError) as exc:
+    except (StoreError, OSError) as exc:
         raise StateError(f"{path}: cannot open state database: {exc}") from exc
 
 
-def _connect_pg(url: str) -> sqlite3.Connection:
+def _connect_pg(url: str) -> Connection:
     from addon.store import pg
 
     try:
@@ -62,13 +56,13 @@ def _connect_pg(url: str) -> sqlite3.Connection:
         except StateError:
             conn.close()
             raise
-    except sqlite3.Error as exc:
+    except StoreError as exc:
         raise StateError(f"{pg.redact(url)}: cannot open state database: {exc}") from exc
-    # the adapter speaks the part of sqlite3.Connection the state modules use
-    return cast(sqlite3.Connection, conn)
+    # the adapter speaks the part of Connection the state modules use
+    return conn
 
 
-def data_version(conn: sqlite3.Connection) -> int:
+def data_version(conn: Connection) -> int:
     """A number that changes whenever someone commits a change to the state."""
     if dialect(conn) == "postgresql":
         return int(conn.execute("SELECT version FROM state_version").fetchone()[0])

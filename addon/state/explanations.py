@@ -8,12 +8,12 @@ refuse UPDATE and DELETE): a second explanation adds to the first, it never repl
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections import defaultdict
 
 from addon.errors import GuaritaError
 from addon.state import history
+from addon.store.seam import Connection
 
 MAX_TEXT = 2000
 
@@ -22,7 +22,7 @@ class ExplanationError(GuaritaError):
     """An explanation that cannot be kept; `for_user` is the person's to read."""
 
 
-def add(conn: sqlite3.Connection, login: str, ref: str, text: str,
+def add(conn: Connection, login: str, ref: str, text: str,
         now: float | None = None) -> int:
     body = " ".join(text.split())
     if not body:
@@ -40,7 +40,7 @@ def add(conn: sqlite3.Connection, login: str, ref: str, text: str,
     return eid
 
 
-def of_people(conn: sqlite3.Connection, logins: frozenset[str] | None = None
+def of_people(conn: Connection, logins: frozenset[str] | None = None
               ) -> dict[tuple[str, str], list[tuple[float, str]]]:
     """(login, ref) -> [(when, text), ...] oldest first; of these people, when given."""
     sql, args = "SELECT login, ref, text, at FROM explanations", []

@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
-import sqlite3
 import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from addon.store import dialect
+from addon.store.seam import Connection, Row
 
 
 def default_operator() -> str:
@@ -24,7 +24,7 @@ def default_operator() -> str:
         return "unknown"
 
 
-def record(conn: sqlite3.Connection, operator: str, action: str, subject: str,
+def record(conn: Connection, operator: str, action: str, subject: str,
            before: Any = None, after: Any = None) -> None:
     """Add one entry; call inside the same transaction as the change it records."""
     if dialect(conn) == "postgresql":  # ids in commit order, for forwarding (as the audit's)
@@ -47,7 +47,7 @@ def local_time(ts: float, tz: ZoneInfo) -> str:
     return dt.datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds")
 
 
-def readable(row: sqlite3.Row | dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+def readable(row: Row | dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     """An entry as auditors read it: every time in ISO 8601 in the institution's zone."""
     out = dict(row)
     out["at"] = local_time(out["at"], tz)
@@ -67,9 +67,9 @@ def readable(row: sqlite3.Row | dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     return out
 
 
-def entries(conn: sqlite3.Connection, since: float | None = None, until: float | None = None,
+def entries(conn: Connection, since: float | None = None, until: float | None = None,
             operator: str | None = None, action: str | None = None,
-            limit: int = 1000) -> list[sqlite3.Row]:
+            limit: int = 1000) -> list[Row]:
     where, args = [], []
     for clause, value in (("at >= ?", since), ("at < ?", until),
                           ("operator = ?", operator), ("action LIKE ?", action and action + "%")):

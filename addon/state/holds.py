@@ -9,7 +9,6 @@ who did them; releasing names who authorised it, as lifting a block does.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -17,6 +16,7 @@ from typing import Literal
 from addon.errors import StateError
 from addon.policy.hosts import canonical_ip
 from addon.state import history
+from addon.store.seam import Connection, Row
 
 Kind = Literal["user", "ip"]
 
@@ -42,7 +42,7 @@ def _subject(kind: Kind, subject: str) -> str:
     return value
 
 
-def add(conn: sqlite3.Connection, case_ref: str, kind: Kind, subject: str,
+def add(conn: Connection, case_ref: str, kind: Kind, subject: str,
         until: float | None, reason: str, operator: str, now: float | None = None) -> int:
     """Place a hold; its number."""
     now = time.time() if now is None else now
@@ -65,7 +65,7 @@ def add(conn: sqlite3.Connection, case_ref: str, kind: Kind, subject: str,
     return hid
 
 
-def release(conn: sqlite3.Connection, hid: int, authorized_by: str, operator: str,
+def release(conn: Connection, hid: int, authorized_by: str, operator: str,
             now: float | None = None) -> None:
     now = time.time() if now is None else now
     if not authorized_by.strip():
@@ -83,12 +83,12 @@ def release(conn: sqlite3.Connection, hid: int, authorized_by: str, operator: st
                        {"authorized_by": authorized_by.strip()})
 
 
-def listing(conn: sqlite3.Connection, include_released: bool = False) -> list[sqlite3.Row]:
+def listing(conn: Connection, include_released: bool = False) -> list[Row]:
     sql = "SELECT * FROM audit_holds" + ("" if include_released else " WHERE released IS NULL")  # noqa: S608
     return conn.execute(sql + " ORDER BY id").fetchall()
 
 
-def kept(conn: sqlite3.Connection, now: float | None = None) -> Kept:
+def kept(conn: Connection, now: float | None = None) -> Kept:
     """The subjects of every open hold (not released, its end not come)."""
     now = time.time() if now is None else now
     rows = conn.execute("SELECT kind, subject FROM audit_holds WHERE released IS NULL AND "

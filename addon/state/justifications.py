@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ from addon.errors import GuaritaError
 from addon.policy.hosts import within
 from addon.policy.model import Decision, Policy, Release
 from addon.state import history
+from addon.store.seam import Connection, Row
 
 MAX_REASON = 2000
 
@@ -49,13 +49,13 @@ def _day_start(policy: Policy, now: float) -> float:
     return dt.datetime.combine(day, dt.time(0), tz).timestamp()
 
 
-def used_today(conn: sqlite3.Connection, policy: Policy, login: str, now: float) -> int:
+def used_today(conn: Connection, policy: Policy, login: str, now: float) -> int:
     row = conn.execute("SELECT COUNT(*) FROM justifications WHERE login = ? AND start >= ?",
                        (login, _day_start(policy, now))).fetchone()
     return int(row[0])
 
 
-def justify(conn: sqlite3.Connection, policy: Policy, login: str, host: str, decision: Decision,
+def justify(conn: Connection, policy: Policy, login: str, host: str, decision: Decision,
             reason: str, *, client_ip: str | None = None, ref: str | None = None,
             now: float | None = None) -> Opened:
     """Open the site `decision` (the engine's, for `host` and this person, now) blocked."""
@@ -97,7 +97,7 @@ def justify(conn: sqlite3.Connection, policy: Policy, login: str, host: str, dec
     return Opened(jid, domain, end, host)
 
 
-def fetch(conn: sqlite3.Connection, jid: int) -> sqlite3.Row:
+def fetch(conn: Connection, jid: int) -> Row:
     row = conn.execute("SELECT * FROM justifications WHERE id = ?", (jid,)).fetchone()
     if row is None:
         raise JustificationError(f"no justification #{jid}",
@@ -105,7 +105,7 @@ def fetch(conn: sqlite3.Connection, jid: int) -> sqlite3.Row:
     return row
 
 
-def revoke(conn: sqlite3.Connection, jid: int, operator: str, reason: str,
+def revoke(conn: Connection, jid: int, operator: str, reason: str,
            violation: bool = False, now: float | None = None) -> None:
     """End a justification now; with `violation`, it counts as one (a reason is then due)."""
     now = time.time() if now is None else now
@@ -127,8 +127,8 @@ def revoke(conn: sqlite3.Connection, jid: int, operator: str, reason: str,
                        {"end": end, "reason": why, "violation": violation})
 
 
-def listed(conn: sqlite3.Connection, logins: frozenset[str] | None = None,
-           since: float | None = None) -> list[sqlite3.Row]:
+def listed(conn: Connection, logins: frozenset[str] | None = None,
+           since: float | None = None) -> list[Row]:
     """Justifications, newest first; of these people only, when `logins` is given."""
     where: list[str] = []
     args: list[object] = []
@@ -146,7 +146,7 @@ def listed(conn: sqlite3.Connection, logins: frozenset[str] | None = None,
     return conn.execute(sql + " ORDER BY id DESC", args).fetchall()
 
 
-def for_counting(conn: sqlite3.Connection, since: float | None, until: float | None,
+def for_counting(conn: Connection, since: float | None, until: float | None,
                  window: float, users: tuple[str, ...] | None = None) -> list[Justified]:
     """The justifications that bear on the violations of [since, until): those that may
     answer an attempt in it (started up to a window after its end) and those counted as
@@ -162,7 +162,7 @@ def for_counting(conn: sqlite3.Connection, since: float | None, until: float | N
     return out
 
 
-def active_for_engine(conn: sqlite3.Connection, now: float) -> tuple[Release, ...]:
+def active_for_engine(conn: Connection, now: float) -> tuple[Release, ...]:
     """The sites justifications hold open now, as the engine reads them (`decide`)."""
     rows = conn.execute('SELECT id, login, domain, start, "end" FROM justifications '
                         'WHERE revoked IS NULL AND "end" > ? ORDER BY id', (now,)).fetchall()

@@ -7,17 +7,18 @@ restart resends at most those seconds (the receiver drops them by id), and never
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
+from addon.store.seam import Connection
 
-def read(conn: sqlite3.Connection, target: str) -> tuple[int, int] | None:
+
+def read(conn: Connection, target: str) -> tuple[int, int] | None:
     row = conn.execute("SELECT audit_id, admin_id FROM forward_positions WHERE target = ?",
                        (target,)).fetchone()
     return None if row is None else (int(row[0]), int(row[1]))
 
 
-def save(conn: sqlite3.Connection, target: str, audit_id: int, admin_id: int,
+def save(conn: Connection, target: str, audit_id: int, admin_id: int,
          now: float | None = None) -> None:
     with conn:
         conn.execute(
@@ -28,7 +29,7 @@ def save(conn: sqlite3.Connection, target: str, audit_id: int, admin_id: int,
             (target, audit_id, admin_id, time.time() if now is None else now))
 
 
-def every(conn: sqlite3.Connection) -> dict[str, tuple[int, int, float]]:
+def every(conn: Connection) -> dict[str, tuple[int, int, float]]:
     """Each target's position and when it was saved (`guarita audit forward status`)."""
     return {str(r[0]): (int(r[1]), int(r[2]), float(r[3])) for r in conn.execute(
         "SELECT target, audit_id, admin_id, updated FROM forward_positions ORDER BY target")}

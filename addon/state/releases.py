@@ -10,7 +10,6 @@ admin-history entry.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -19,6 +18,7 @@ from addon.errors import GuaritaError, ReleaseError
 from addon.policy.hosts import canonical_ip, normalize_host
 from addon.policy.model import Policy, Release
 from addon.state import history
+from addon.store.seam import Connection, Row
 
 DAY = 86400.0
 TargetKind = Literal["user", "group", "machine"]
@@ -47,14 +47,14 @@ def parse_target(text: str) -> Target:
     return Target(kind, value)  # type: ignore[arg-type]
 
 
-def fetch(conn: sqlite3.Connection, rid: int) -> sqlite3.Row:
+def fetch(conn: Connection, rid: int) -> Row:
     row = conn.execute("SELECT * FROM releases WHERE id = ?", (rid,)).fetchone()
     if row is None:
         raise ReleaseError(f"no release #{rid}")
     return row
 
 
-def insert(conn: sqlite3.Connection, operator: str, action: str, **fields: object) -> int:
+def insert(conn: Connection, operator: str, action: str, **fields: object) -> int:
     now = time.time()
     fields.setdefault("created", now)
     fields.setdefault("updated", now)
@@ -67,7 +67,7 @@ def insert(conn: sqlite3.Connection, operator: str, action: str, **fields: objec
     return rid
 
 
-def update(conn: sqlite3.Connection, operator: str, action: str, row: sqlite3.Row,
+def update(conn: Connection, operator: str, action: str, row: Row,
             note: dict[str, object] | None = None, **fields: object) -> None:
     """Change a release's columns; `note` is recorded in the history beside them (what a
     person said that is no column of its own, such as an appeal's reason)."""
@@ -117,7 +117,7 @@ def check_object(policy: Policy, obj: str, categories: tuple[str, ...],
         )
 
 
-def grant(conn: sqlite3.Connection, policy: Policy, target: Target, *, domain: str | None,
+def grant(conn: Connection, policy: Policy, target: Target, *, domain: str | None,
           category: str | None, start: float | None, days: float, reason: str,
           operator: str, committee_ref: str | None = None, analysis_ref: str | None = None,
           domain_categories: tuple[str, ...] = ()) -> int:
@@ -153,7 +153,7 @@ def grant(conn: sqlite3.Connection, policy: Policy, target: Target, *, domain: s
         )
 
 
-def extend(conn: sqlite3.Connection, policy: Policy, rid: int, days: float, operator: str,
+def extend(conn: Connection, policy: Policy, rid: int, days: float, operator: str,
            committee_ref: str | None = None) -> float:
     """Extend once by at most a week (Art. 9 §10); beyond, the committee decides."""
     with conn:
@@ -174,7 +174,7 @@ def extend(conn: sqlite3.Connection, policy: Policy, rid: int, days: float, oper
         return float(end)
 
 
-def revoke(conn: sqlite3.Connection, rid: int, reason: str, operator: str) -> None:
+def revoke(conn: Connection, rid: int, reason: str, operator: str) -> None:
     with conn:
         row = fetch(conn, rid)
         if row["status"] not in ("active", "requested", "appealed"):
@@ -183,7 +183,7 @@ def revoke(conn: sqlite3.Connection, rid: int, reason: str, operator: str) -> No
                 end=min(row["end"], time.time()), decision_note=reason)
 
 
-def grant_level4(conn: sqlite3.Connection, user: str, until: float, committee_ref: str,
+def grant_level4(conn: Connection, user: str, until: float, committee_ref: str,
                  reason: str, operator: str) -> int:
     """Art. 9 §4 V: level 4 by explicit committee authorisation, always with an end."""
     if not committee_ref:
@@ -201,9 +201,9 @@ def grant_level4(conn: sqlite3.Connection, user: str, until: float, committee_re
         )
 
 
-def listing(conn: sqlite3.Connection, active_only: bool = False, target: Target | None = None,
+def listing(conn: Connection, active_only: bool = False, target: Target | None = None,
             statuses: tuple[str, ...] | None = None, now: float | None = None,
-            ref: str | None = None) -> list[sqlite3.Row]:
+            ref: str | None = None) -> list[Row]:
     now = time.time() if now is None else now
     where: list[str] = []
     args: list[object] = []
@@ -225,7 +225,7 @@ def listing(conn: sqlite3.Connection, active_only: bool = False, target: Target 
     return conn.execute(sql + " ORDER BY id", args).fetchall()
 
 
-def active_for_engine(conn: sqlite3.Connection, now: float | None = None
+def active_for_engine(conn: Connection, now: float | None = None
                       ) -> tuple[tuple[Release, ...], dict[str, tuple[float, float, int]]]:
     """Releases the engine must know (active and not ended), and level-4 grants by user."""
     now = time.time() if now is None else now

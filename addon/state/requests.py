@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from addon.policy.hosts import normalize_host
 from addon.policy.model import Policy
 from addon.state.history import record as log_admin
 from addon.state.releases import DAY, Target, check_object, fetch, insert, update
+from addon.store.seam import Connection, Row
 
 PENDING = ("requested", "appealed")  # filed, or appealed: waiting for a decision
 
@@ -37,7 +37,7 @@ def event_window(policy: Policy, date: dt.date, start: dt.time, end: dt.time) ->
     return s, e
 
 
-def request_event(conn: sqlite3.Connection, policy: Policy, target: Target, platform: str,
+def request_event(conn: Connection, policy: Policy, target: Target, platform: str,
                   date: dt.date, start: dt.time, end: dt.time, reason: str, operator: str,
                   today: dt.date | None = None, ref: str | None = None) -> int:
     """Seed 000: a request, at least N business days strictly before the event; not a release."""
@@ -74,7 +74,7 @@ def request_event(conn: sqlite3.Connection, policy: Policy, target: Target, plat
         return rid
 
 
-def request_access(conn: sqlite3.Connection, policy: Policy, user: str, *, domain: str | None,
+def request_access(conn: Connection, policy: Policy, user: str, *, domain: str | None,
                    category: str | None, days: float, reason: str, ref: str | None = None) -> int:
     """A pending request made by the blocked user on the block page."""
     if not reason.strip():
@@ -93,7 +93,7 @@ def request_access(conn: sqlite3.Connection, policy: Policy, user: str, *, domai
         return rid
 
 
-def approve(conn: sqlite3.Connection, policy: Policy, rid: int, operator: str,
+def approve(conn: Connection, policy: Policy, rid: int, operator: str,
             analysis_ref: str | None = None, domain_categories: tuple[str, ...] = (),
             committee_ref: str | None = None) -> None:
     """Seed 000 item 5 / Art. 9 §10: only an approval makes a request a release, and it
@@ -128,7 +128,7 @@ def approve(conn: sqlite3.Connection, policy: Policy, rid: int, operator: str,
                    person(row), subject, body)
 
 
-def deny(conn: sqlite3.Connection, rid: int, reason: str, operator: str,
+def deny(conn: Connection, rid: int, reason: str, operator: str,
          policy: Policy | None = None) -> None:
     with conn:
         row = fetch(conn, rid)
@@ -147,7 +147,7 @@ def deny(conn: sqlite3.Connection, rid: int, reason: str, operator: str,
                    person(row), subject, body)
 
 
-def appeal(conn: sqlite3.Connection, rid: int, reason: str, operator: str,
+def appeal(conn: Connection, rid: int, reason: str, operator: str,
            policy: Policy | None = None) -> None:
     """Art. 9 §12: a denied request can be appealed once, to the Subprocuradoria."""
     with conn:
@@ -170,14 +170,14 @@ def appeal(conn: sqlite3.Connection, rid: int, reason: str, operator: str,
                    subject, body)
 
 
-def person(row: sqlite3.Row) -> str:
+def person(row: Row) -> str:
     """Who hears of a decision: the user the release is for; for a group or a machine,
     whoever asked. IT files event requests for others (`--to user:bruno --operator ti`):
     the operator is not the person."""
     return str(row["target"] if row["target_kind"] == "user" else row["requested_by"])
 
 
-def _tell_committee(conn: sqlite3.Connection, policy: Policy, rid: int) -> None:
+def _tell_committee(conn: Connection, policy: Policy, rid: int) -> None:
     """A new request waits for the committee/IT: they hear of it (inside the caller's
     transaction, so a request is never filed without its notice, nor the reverse)."""
     if policy.notify.enabled and policy.notify.committee:
@@ -187,7 +187,7 @@ def _tell_committee(conn: sqlite3.Connection, policy: Policy, rid: int) -> None:
                subject, body)
 
 
-def _queue(conn: sqlite3.Connection, operator: str, key: str, kind: str, to_kind: ToKind,
+def _queue(conn: Connection, operator: str, key: str, kind: str, to_kind: ToKind,
            to_value: str, subject: str, body: str) -> None:
     """Queue a notice, and say so in the admin history (who was told of what)."""
     if outbox.enqueue(conn, key, kind, to_kind, to_value, subject, body):
@@ -197,7 +197,7 @@ def _queue(conn: sqlite3.Connection, operator: str, key: str, kind: str, to_kind
 DENIAL_MEMORY = 90 * DAY  # how long a denied request is shown again on its block page
 
 
-def recent_denials(conn: sqlite3.Connection, now: float | None = None
+def recent_denials(conn: Connection, now: float | None = None
                    ) -> dict[tuple[str, str], tuple[int, str]]:
     """(user, domain) -> (request ID, reason) of the latest denied domain request, 90 days."""
     now = time.time() if now is None else now
@@ -224,7 +224,7 @@ STEP_NAMES = {"release.request": "pedido", "release.deny": "negado", "release.ap
               "release.grant": "concedido", "release.level4": "concedido"}
 
 
-def timeline(conn: sqlite3.Connection, rid: int) -> list[Step]:
+def timeline(conn: Connection, rid: int) -> list[Step]:
     """Filed (with its reason), denied (with the committee's), appealed (with the person's),
     decided on appeal: the whole history, from the append-only admin log."""
     rows = conn.execute("SELECT at, operator, action, after FROM admin_log WHERE subject = ? "

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from addon.errors import StateError
 from addon.policy.hosts import canonical_ip
 from addon.state import history
+from addon.store.seam import Connection, Row
 
 
-def login(conn: sqlite3.Connection, user: str, ip: str, until: float | None,
+def login(conn: Connection, user: str, ip: str, until: float | None,
           operator: str, source: str = "cli") -> None:
     ip = canonical_ip(ip)
     user = user.strip().lower()
@@ -31,7 +31,7 @@ def login(conn: sqlite3.Connection, user: str, ip: str, until: float | None,
                        dict(old) if old else None, {"user": user, "until": until})
 
 
-def logout(conn: sqlite3.Connection, ip: str, operator: str, source: str = "cli") -> bool:
+def logout(conn: Connection, ip: str, operator: str, source: str = "cli") -> bool:
     ip = canonical_ip(ip)
     with conn:
         old = conn.execute("SELECT user, until FROM sessions WHERE ip = ?", (ip,)).fetchone()
@@ -42,7 +42,7 @@ def logout(conn: sqlite3.Connection, ip: str, operator: str, source: str = "cli"
     return True
 
 
-def active(conn: sqlite3.Connection, now: float | None = None) -> dict[str, str]:
+def active(conn: Connection, now: float | None = None) -> dict[str, str]:
     """ip -> user for sessions that have not expired."""
     now = time.time() if now is None else now
     rows = conn.execute(
@@ -51,5 +51,5 @@ def active(conn: sqlite3.Connection, now: float | None = None) -> dict[str, str]
     return {r["ip"]: r["user"] for r in rows}
 
 
-def listing(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+def listing(conn: Connection) -> list[Row]:
     return conn.execute("SELECT * FROM sessions ORDER BY ip").fetchall()

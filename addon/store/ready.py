@@ -22,6 +22,7 @@ from typing import Any
 from addon.errors import StateError
 from addon.policy.paths import STATE_FILE, Paths
 from addon.store.revisions import KNOWN, Standing, head, read_pg, read_sqlite, standing
+from addon.store.seam import Connection
 from addon.store.url import redact
 
 _checked: set[tuple[str, str]] = set()
@@ -140,7 +141,7 @@ def check(where: str, branch: str, found: set[str]) -> None:
     _checked.add((where, branch))
 
 
-def check_sqlite(raw: sqlite3.Connection, where: Path, branch: str) -> None:
+def check_sqlite(raw: Connection, where: Path, branch: str) -> None:
     if (str(where), branch) not in _checked:
         check(str(where), branch, read_sqlite(raw))
 

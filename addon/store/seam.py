@@ -1,0 +1,59 @@
+"""What the modules above the storage package hold of a database: a connection of either
+engine, its rows and its errors, so that none of them imports a driver (ruff's banned-api
+rule keeps `sqlite3` and `psycopg` inside `addon/store/` and the two audit sinks).
+
+SQLite's own connection satisfies `Connection` as it is; PostgreSQL's (`addon/store/pg.py`)
+speaks the same subset (`?` placeholders, `with conn:` as one transaction, rows by name)
+and raises the same error classes, so a state, query or console function is written once
+for both and mypy checks it against this, not against either driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from sqlite3 import DatabaseError, DataError, IntegrityError, OperationalError
+from sqlite3 import Error as StoreError
+from types import TracebackType
+from typing import Any, Protocol
+
+__all__ = ["Connection", "Cursor", "DataError", "DatabaseError", "IntegrityError",
+           "OperationalError", "Row", "StoreError"]
+
+
+class Row(Protocol):
+    """A row by position or by column name (sqlite3.Row, or pg.Row)."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    @property
+    def lastrowid(self) -> int | None: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> object: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None, /) -> Any: ...
