@@ -104,15 +104,17 @@ def test_bad_days_name_the_field_and_internal_errors_are_a_page(chain: Chain,
         assert bad.response.status_code == 400 and problem in bad.response.text, days
     ok = run(send(chain, form(chain, b"host=www.youtube.com&reason=x&days=2")))
     assert ok.response.status_code == 200
-    import addon.proxy.requestform as rf
+    import addon.portal.app as portal
 
     def boom(*a):  # noqa: ANN002, ANN202
         raise OSError("disk full")
 
-    monkeypatch.setattr(rf, "create_request", boom)
+    monkeypatch.setattr(portal, "create_request", boom)
     bad = run(send(chain, form(chain, b"host=www.youtube.com&reason=x")))
     assert bad.response.status_code == 500 and "Erro interno" in bad.response.text
-    assert not chain.upstream
+    assert "Traceback" not in bad.response.text and not chain.upstream
+    errors = chain.requestform.metrics.errors.labels("request_form")._value.get()
+    assert errors >= 1
 
 
 def test_guards_behind_enforce_hold_on_their_own(chain: Chain) -> None:
@@ -121,7 +123,7 @@ def test_guards_behind_enforce_hold_on_their_own(chain: Chain) -> None:
 
     from addon.errors import GuaritaError
     from addon.policy.model import Identity
-    from addon.proxy.requestform import create_request
+    from addon.portal.app import create_request
     from addon.proxy.verdict import VERDICT
 
     with pytest.raises(GuaritaError):
