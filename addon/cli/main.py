@@ -61,7 +61,8 @@ _short_helps(cli)
 # the service layer's fields (addon/service/*), as the command line's options name them
 FLAGS = {"motivo": "--reason", "autorizado_por": "--authorized-by", "alvo": "the target",
          "usuario": "--to", "ate": "--until", "comite": "--committee-ref", "site": "--domain",
-         "dias": "--days", "justificativa": "--reason", "analise": "--analysis-ref"}
+         "dias": "--days", "justificativa": "--reason", "analise": "--analysis-ref",
+         "data": "--date", "inicio": "--start", "fim": "--end"}
 
 
 def main() -> None:

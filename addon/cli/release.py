@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from addon.lists import compiler
 from addon.policy.hosts import normalize_host
 from addon.policy.model import Policy
 from addon.service import admin
+from addon.service import requests as service
 from addon.state import releases
 from addon.state import requests as pending
 from addon.state.releases import Target
@@ -134,13 +134,9 @@ def event(to: str, platform: str, date_: str, start: str, end: str, reason: str,
     A request is not a release: it takes effect only after `guarita release approve`.
     """
     policy = policy_of(config)
-    try:
-        day = dt.date.fromisoformat(date_)
-        t0, t1 = dt.time.fromisoformat(start), dt.time.fromisoformat(end)
-    except ValueError as exc:
-        raise ReleaseError(f"invalid event date or time: {exc}") from exc
-    rid = pending.request_event(state_of(policy), policy, _target(policy, to),
-                                 platform, day, t0, t1, reason, operator)
+    rid = service.file_event(state_of(policy), policy, _target(policy, to), platform, operator,
+                             {"data": date_, "inicio": start, "fim": end,
+                              "justificativa": reason})
     click.echo(f"event request #{rid} recorded; it takes effect only once approved "
                f"(guarita release approve {rid})")
 

@@ -31,7 +31,7 @@ from addon.proxy.verdict import Verdict
 from addon.runtime import Runtime
 from addon.service import inputs, justify
 from addon.service import requests as service
-from addon.state import db, releases, requests
+from addon.state import db, releases
 from addon.state.justifications import JustificationError, Opened
 
 log = logging.getLogger("guarita")
@@ -82,16 +82,12 @@ def create_request(rt: Runtime, identity: Identity, form: dict[str, str]) -> int
         platforms = [policy.platform_of_category(c) for c in rt.index.categories_of(host)]
         platform = next((p for p in platforms if p is not None), None)
         if platform is not None:
-            try:
-                day = dt.date.fromisoformat(form.get("date", ""))
-                t0 = dt.time.fromisoformat(form.get("start", ""))
-                t1 = dt.time.fromisoformat(form.get("end", ""))
-            except ValueError as exc:
-                raise FormError("Informe a data, o início e o fim do evento.") from exc
-            reason = form.get("reason", "").strip()[:inputs.MAX_REASON]
-            return requests.request_event(conn, policy, releases.Target("user", identity.user),
-                                          platform.name, day, t0, t1, reason, identity.user,
-                                          ref=inputs.block_page_ref(form.get("ref")))
+            return service.file_event(conn, policy, releases.Target("user", identity.user),
+                                      platform.name, identity.user, {
+                                          "data": form.get("date"), "inicio": form.get("start"),
+                                          "fim": form.get("end"),
+                                          "justificativa": form.get("reason"),
+                                          "ref": form.get("ref")})
         return service.file_access(conn, policy, identity.user, {
             "site": form.get("host", ""), "dias": form.get("days", "1"),
             "justificativa": form.get("reason", ""), "ref": form.get("ref")}, from_form=True)

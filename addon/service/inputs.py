@@ -7,10 +7,12 @@ whose form names a field otherwise renames it before calling, nothing more.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from addon.errors import GuaritaError, HostError
 from addon.policy.hosts import normalize_host
@@ -37,7 +39,8 @@ LABELS = {"site": "Site", "dias": "Dias", "justificativa": "Justificativa", "mot
           "ref": "Referência", "analise": "Análise técnica", "comite": "Decisão do comitê",
           "corpo": "Pedido", "tipo": "Tipo", "alvo": "Conta ou máquina",
           "autorizado_por": "Autorizado por", "usuario": "Usuário", "ate": "Até",
-          "desde": "De"}
+          "desde": "De", "data": "Data do evento", "inicio": "Início do evento",
+          "fim": "Fim do evento"}
 
 
 def _site(value: str) -> str:
@@ -89,6 +92,30 @@ class Input(BaseModel):
 class AccessRequest(Input):
     site: Site
     dias: Annotated[float, Field(gt=0, le=366, allow_inf_nan=False)] = 1.0
+    justificativa: Justification
+    ref: Ref = None
+
+
+def _iso(read: Callable[[str], object], what: str) -> BeforeValidator:
+    """A date or a time as forms and the CLI write them (ISO: 2026-12-10, 14:30)."""
+
+    def check(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return read(value.strip())
+        except ValueError:
+            raise ValueError(what) from None
+
+    return BeforeValidator(check)
+
+
+class EventRequest(Input):
+    """A web-conference platform other than Teams for one event (seed 000)."""
+
+    data: Annotated[dt.date, _iso(dt.date.fromisoformat, "deve ser uma data (AAAA-MM-DD)")]
+    inicio: Annotated[dt.time, _iso(dt.time.fromisoformat, "deve ser uma hora (HH:MM)")]
+    fim: Annotated[dt.time, _iso(dt.time.fromisoformat, "deve ser uma hora (HH:MM)")]
     justificativa: Justification
     ref: Ref = None
 

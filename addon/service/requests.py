@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from addon.policy.model import Policy
-from addon.service.inputs import AccessRequest, Approval, Reason, parse
+from addon.service.inputs import AccessRequest, Approval, EventRequest, Reason, parse
 from addon.state import requests
+from addon.state.releases import Target
 from addon.store.seam import Connection
 
 
@@ -16,6 +17,15 @@ def file_access(conn: Connection, policy: Policy, login: str, data: Any,
     req = parse(AccessRequest, data, ("dias",) if from_form else ())
     return requests.request_access(conn, policy, login, domain=req.site, category=None,
                                    days=req.dias, reason=req.justificativa, ref=req.ref)
+
+
+def file_event(conn: Connection, policy: Policy, target: Target, platform: str, operator: str,
+               data: Any) -> int:
+    """A web-conference platform for one event (the block page's form, the CLI): `data`'s
+    `data`, `inicio`, `fim` as ISO text, its `justificativa` and `ref`."""
+    e = parse(EventRequest, {k: v for k, v in dict(data).items() if v not in (None, "")})
+    return requests.request_event(conn, policy, target, platform, e.data, e.inicio, e.fim,
+                                  e.justificativa, operator, ref=e.ref)
 
 
 def appeal(conn: Connection, policy: Policy, rid: int, login: str, data: Any) -> None:
