@@ -34,6 +34,15 @@ def test_audit_query_benchmark_smoke() -> None:
     assert "console: violations page" in cp.stdout and "(HTTP 200)" in cp.stdout
 
 
+def test_the_chains_cost_benchmark_smoke() -> None:
+    """`--compare-chain`: the writer with its seals off and on, the helper's CPU counted."""
+    cp = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_audit.py"), "--smoke",
+                         "--compare-chain", "1"], capture_output=True, text=True, timeout=120)
+    assert cp.returncode == 0, cp.stderr
+    assert "turn 1 chain off:" in cp.stdout and "turn 1 chain on :" in cp.stdout
+    assert "audit writer, chain on / off:" in cp.stdout and "in the leaves helper" in cp.stdout
+
+
 def test_audit_benchmark_smoke_on_postgresql(postgres) -> None:  # noqa: ANN001 - installed
     cp = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_audit.py"), "--smoke",
                          "--backend", "postgresql", "--writers", "1", "2"],
