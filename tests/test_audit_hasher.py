@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import logging
 import math
+import os
+import signal
 import struct
 import time
 from collections.abc import Iterator
@@ -117,3 +119,18 @@ def test_serve_answers_each_request_until_the_pipe_closes() -> None:
         size = struct.unpack("<Q", answers.read(8))[0]
         assert answers.read(size) == seal.leaves_of(batch)
     assert answers.read() == b""
+
+
+def test_a_stuck_helper_is_given_up_on_and_killed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer never waits on a helper longer than ANSWER_WITHIN (here a stopped one)."""
+    monkeypatch.setattr(hasher, "ANSWER_WITHIN", 0.3)
+    h = hasher.Hasher(min_batch=1)
+    sent = h.send(rows(3))
+    assert sent == 3 and h.leaves(sent) is not None  # started, answering
+    assert h._proc is not None
+    proc = h._proc
+    os.kill(proc.pid, signal.SIGSTOP)
+    assert h.send(rows(3)) == 3  # a few records: they fit the pipe
+    t0 = time.monotonic()
+    assert h.leaves(3) is None
+    assert time.monotonic() - t0 < 3 and proc.poll() is not None  # given up on, and killed

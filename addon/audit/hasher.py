@@ -19,6 +19,7 @@ or dies is said once and replaced by the thread until a minute has passed.
 from __future__ import annotations
 
 import logging
+import select
 import signal
 import struct
 import subprocess
@@ -38,6 +39,7 @@ MIN_BATCH = 2000  # below this the helper's round trip costs more than it saves
 # records per JSON array: the helper holds one parsed array at a time (~9 MB), not a batch
 CHUNK = 5000
 RETRY_AFTER = 60.0
+ANSWER_WITHIN = 30.0  # seconds: a helper that takes longer is stuck; the thread takes over
 
 
 def _read(stream: IO[bytes], n: int) -> bytes:
@@ -73,7 +75,8 @@ class Hasher:
         head = struct.pack(f"<{len(chunks) + 1}Q", len(chunks), *map(len, chunks))
         try:
             proc = self._start()
-            assert proc.stdin is not None
+            if proc.stdin is None:
+                raise OSError("the leaves helper has no pipe")
             # the whole request before any answer: the helper reads it all, then answers
             proc.stdin.write(head)
             proc.stdin.writelines(chunks)
@@ -85,15 +88,19 @@ class Hasher:
         return len(batch)
 
     def leaves(self, count: int) -> bytes | None:
-        """The leaves of the batch last sent, or None when the helper failed."""
+        """The leaves of the batch last sent, or None when the helper failed (or is stuck:
+        the writer never waits on it longer than ANSWER_WITHIN)."""
         proc, self._waiting = self._proc, None
         try:
-            assert proc is not None and proc.stdout is not None
+            if proc is None or proc.stdout is None:
+                raise EOFError("no leaves helper")
+            if not select.select([proc.stdout], [], [], ANSWER_WITHIN)[0]:
+                raise EOFError(f"no answer in {ANSWER_WITHIN:g} s")
             size = HEADER.unpack(_read(proc.stdout, HEADER.size))[0]
             leaves = _read(proc.stdout, size)
             if size != count * seal.LEAF.size:
                 raise EOFError(f"{size} bytes of leaves for {count} records")
-        except (OSError, EOFError, AssertionError) as exc:
+        except (OSError, EOFError) as exc:
             self._fail(exc)
             return None
         return leaves
@@ -112,15 +119,22 @@ class Hasher:
         log.warning("audit leaves helper failed (%s); hashing in the writer's thread for a "
                     "minute", exc)
         self._failed_at = time.monotonic()
-        self.close()
+        self.close(kill=True)
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """The helper ends when its pipe closes; a failed or stuck one is killed (it holds
+        nothing the writer needs)."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        if kill:
+            proc.kill()
         for stream in (proc.stdin, proc.stdout):
             if stream is not None:
-                stream.close()
+                try:
+                    stream.close()
+                except OSError:
+                    pass
         try:
             proc.wait(5)
         except subprocess.TimeoutExpired:
