@@ -9,7 +9,8 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 PACKAGE = ROOT / "addon"
-UPPER = ("addon.proxy", "addon.identity", "addon.state", "addon.audit", "addon.cli",
+UPPER = ("addon.proxy", "addon.identity", "addon.state", "addon.audit", "addon.cli", "addon.console",
+         "addon.forward", "addon.notify", "addon.portal", "addon.service", "addon.workers", "addon.ca",
          "addon.runtime", "addon.lists", "addon.store")
 
 
