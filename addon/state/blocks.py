@@ -11,7 +11,7 @@ from typing import Literal
 from addon.errors import StateError
 from addon.policy.hosts import canonical_ip
 from addon.state import history
-from addon.store.seam import Connection, Row
+from addon.store.seam import Connection, Row, insert_returning_id
 
 Kind = Literal["user", "machine"]
 _WHAT = {"user": "A conta", "machine": "A máquina"}
@@ -36,12 +36,11 @@ def block(conn: Connection, kind: Kind, subject: str, reason: str, operator: str
             raise StateError(f"{kind} {subject} is already blocked (block #{existing['id']})",
                              f"{_WHAT[kind]} {subject} já está bloqueada (bloqueio nº "
                              f"{existing['id']}).")
-        cur = conn.execute(
-            "INSERT INTO blocks (kind, subject, reason, operator, created) VALUES (?, ?, ?, ?, ?)",
-            (kind, subject, reason, operator, time.time()),
-        )
+        bid = insert_returning_id(
+            conn, "INSERT INTO blocks (kind, subject, reason, operator, created) "
+            "VALUES (?, ?, ?, ?, ?)", (kind, subject, reason, operator, time.time()))
         history.record(conn, operator, f"block.{kind}", subject, None, {"reason": reason})
-        return int(cur.lastrowid or 0)
+        return bid
 
 
 def unblock(conn: Connection, kind: Kind, subject: str, authorized_by: str,

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from addon.errors import GuaritaError
 from addon.state import history
-from addon.store.seam import Connection
+from addon.store.seam import Connection, insert_returning_id
 
 MAX_TEXT = 2000
 
@@ -32,9 +32,9 @@ def add(conn: Connection, login: str, ref: str, text: str,
                                f"A explicação passa de {MAX_TEXT} caracteres.")
     at = time.time() if now is None else now
     with conn:
-        cur = conn.execute("INSERT INTO explanations (login, ref, text, at) VALUES (?, ?, ?, ?)",
-                           (login, ref, body, at))
-        eid = int(cur.lastrowid or 0)
+        eid = insert_returning_id(
+            conn, "INSERT INTO explanations (login, ref, text, at) VALUES (?, ?, ?, ?)",
+            (login, ref, body, at))
         history.record(conn, login, "violation.explain", f"attempt {ref}", None,
                        {"text": body})
     return eid

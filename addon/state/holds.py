@@ -16,7 +16,7 @@ from typing import Literal
 from addon.errors import StateError
 from addon.policy.hosts import canonical_ip
 from addon.state import history
-from addon.store.seam import Connection, Row
+from addon.store.seam import Connection, Row, insert_returning_id
 
 Kind = Literal["user", "ip"]
 
@@ -54,11 +54,10 @@ def add(conn: Connection, case_ref: str, kind: Kind, subject: str,
     if until is not None and until <= now:
         raise StateError("a hold's --until must be in the future")
     with conn:
-        cur = conn.execute(
-            "INSERT INTO audit_holds (case_ref, kind, subject, until, reason, operator, created) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        hid = insert_returning_id(
+            conn, "INSERT INTO audit_holds (case_ref, kind, subject, until, reason, operator, "
+            "created) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (case_ref.strip(), kind, subject, until, reason.strip(), operator, now))
-        hid = int(cur.lastrowid or 0)
         history.record(conn, operator, "audit.hold", f"hold #{hid}", None,
                        {"case": case_ref.strip(), kind: subject, "until": until,
                         "reason": reason.strip()})

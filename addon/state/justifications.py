@@ -23,7 +23,7 @@ from addon.errors import GuaritaError
 from addon.policy.hosts import within
 from addon.policy.model import Decision, Policy, Release
 from addon.state import history
-from addon.store.seam import Connection, Row
+from addon.store.seam import Connection, Row, insert_returning_id
 
 MAX_REASON = 2000
 
@@ -90,9 +90,9 @@ def justify(conn: Connection, policy: Policy, login: str, host: str, decision: D
                   "ref": ref, "client_ip": client_ip, "start": now, "end": end}
         cols = ", ".join(f'"{k}"' for k in fields)
         marks = ", ".join("?" for _ in fields)
-        cur = conn.execute(f"INSERT INTO justifications ({cols}) VALUES ({marks})",  # noqa: S608
-                           tuple(fields.values()))
-        jid = int(cur.lastrowid or 0)
+        jid = insert_returning_id(
+            conn, f"INSERT INTO justifications ({cols}) VALUES ({marks})",  # noqa: S608
+            tuple(fields.values()))
         history.record(conn, login, "justify", f"justification #{jid}", None, fields)
     return Opened(jid, domain, end, host)
 

@@ -18,7 +18,7 @@ from addon.errors import GuaritaError, ReleaseError
 from addon.policy.hosts import canonical_ip, normalize_host
 from addon.policy.model import Policy, Release
 from addon.state import history
-from addon.store.seam import Connection, Row
+from addon.store.seam import Connection, Row, insert_returning_id
 
 DAY = 86400.0
 TargetKind = Literal["user", "group", "machine"]
@@ -60,9 +60,8 @@ def insert(conn: Connection, operator: str, action: str, **fields: object) -> in
     fields.setdefault("updated", now)
     cols = ", ".join(fields)
     marks = ", ".join("?" for _ in fields)
-    cur = conn.execute(f"INSERT INTO releases ({cols}) VALUES ({marks})",  # noqa: S608
-                       tuple(fields.values()))
-    rid = int(cur.lastrowid or 0)
+    rid = insert_returning_id(conn, f"INSERT INTO releases ({cols}) VALUES ({marks})",  # noqa: S608
+                              tuple(fields.values()))
     history.record(conn, operator, action, f"release #{rid}", None, fields)
     return rid
 

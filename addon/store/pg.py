@@ -1,15 +1,16 @@
-"""PostgreSQL behind the interface the state and audit code already speak (sqlite3's).
+"""PostgreSQL behind the seam the state and audit code speak (`addon/store/seam.py`).
 
 guarita's SQL is written once, in the subset both engines share (`ON CONFLICT`,
 `FILTER`, `RETURNING`, partial indexes); this adapter makes a psycopg 3 connection
-look like the sqlite3 connection those modules were written against, so one
-function serves both backends and the test suite runs it against both:
+answer as the seam's `Connection`, as SQLite's does, so one function serves both
+backends and the test suite runs it against both:
 
 - placeholders: `?` becomes `%s` outside quotes, and every `%` becomes `%%`;
 - the two column names PostgreSQL reserves, `user` and `end`, are quoted;
 - `with conn:` is one transaction (nested blocks join the outer one), reads outside it
   are autocommitted, as with sqlite3's implicit transactions;
-- `cursor.lastrowid` after an `INSERT` into a table with an `id` (via `RETURNING id`);
+- no `lastrowid`: a new row's id is asked for in the statement itself, on both engines
+  (`seam.insert_returning_id`), so no table needs listing here;
 - rows answer by name and by position, like `sqlite3.Row`;
 - errors are sqlite3's DB-API classes (`IntegrityError`, `OperationalError`, ...), the
   one vocabulary every caller already handles, with PostgreSQL's message.
@@ -34,11 +35,8 @@ from addon.store.url import redact
 __all__ = ["redact"]
 
 RESERVED = ("user", "end")
-ID_TABLES = frozenset({"blocks", "releases", "admin_log", "outbox", "audit_holds", "justifications",
-                       "explanations"})
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\?|%|\b(?:user|end)\b(?!\s*\()|[^'\"?%a-z]+|[a-z_]\w*"
                     r"|.", re.S)
-_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.I)
 
 
 def is_url(value: object) -> bool:
@@ -60,11 +58,7 @@ def translate(sql: str) -> str:
             out.append(tok.replace("%", "%%"))  # psycopg reads % even inside quotes
         else:
             out.append(tok)
-    text = "".join(out)
-    m = _INSERT.match(text)
-    if m and m.group(1).lower() in ID_TABLES and "RETURNING" not in text.upper():
-        text += " RETURNING id"
-    return text
+    return "".join(out)
 
 
 class Row:
@@ -122,13 +116,9 @@ def error(exc: psycopg.Error) -> sqlite3.Error:
 
 
 class Cursor:
-    def __init__(self, cur: psycopg.Cursor[Any], returning_id: bool) -> None:
+    def __init__(self, cur: psycopg.Cursor[Any]) -> None:
         self._cur = cur
-        self.lastrowid: int | None = None
         self.rowcount = cur.rowcount
-        if returning_id:
-            row = cur.fetchone()
-            self.lastrowid = int(row[0]) if row else None
 
     def fetchone(self) -> Row | None:
         return self._cur.fetchone() if self._cur.description else None
@@ -180,7 +170,7 @@ class PgConnection:
         conn = self._open()
         try:
             cur = conn.execute(text, tuple(params))
-            return Cursor(cur, text.endswith(" RETURNING id") and cur.description is not None)
+            return Cursor(cur)
         except psycopg.Error as exc:
             raise error(exc) from exc
 

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 __all__ = ["Connection", "Cursor", "DataError", "DatabaseError", "IntegrityError",
-           "OperationalError", "Row", "StoreError"]
+           "OperationalError", "Row", "StoreError", "insert_returning_id"]
 
 
 class Row(Protocol):
@@ -31,9 +31,6 @@ class Row(Protocol):
 class Cursor(Protocol):
     @property
     def rowcount(self) -> int: ...
-
-    @property
-    def lastrowid(self) -> int | None: ...
 
     def fetchone(self) -> Any: ...
 
@@ -57,3 +54,13 @@ class Connection(Protocol):
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None, /) -> Any: ...
+
+
+def insert_returning_id(conn: Connection, sql: str, parameters: Any) -> int:
+    """Run one INSERT and give the new row's id, the same way on both engines (`RETURNING
+    id`: SQLite 3.35+ and PostgreSQL), so no table has to be listed anywhere for it."""
+    rows = conn.execute(f"{sql} RETURNING id", parameters).fetchall()  # noqa: S608
+    if len(rows) != 1:
+        raise DatabaseError(f"an INSERT gave {len(rows)} rows, not one: {sql[:60]}")
+    return int(rows[0][0])
+
