@@ -213,7 +213,8 @@ def failed(exc: Any) -> Response:
     original = getattr(exc, "original_exception", exc)
     asked().on_error(request.path)
     log.error("guarita: the block page's form %s failed: %s", request.path, original)
-    return page(500, "Pedido não registrado", "Erro interno: tente de novo ou procure a TI.")
+    title = "Acesso não aberto" if request.path == JUSTIFY_PATH else "Pedido não registrado"
+    return page(500, title, "Erro interno: tente de novo ou procure a TI.")
 
 
 class PortalApp(Flask):
