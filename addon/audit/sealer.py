@@ -86,13 +86,15 @@ class Sealer:
         """Seal the batch just inserted (ids from `first_id`) inside the caller's transaction.
 
         `read_back`: the records were coerced on the way in, so hash them as stored.
-        `prepared`: what `prepare` returned for this batch (its leaves are collected)."""
+        `prepared`: what `prepare` returned for this batch (its leaves are collected; an
+        answer left untaken, as here when records were coerced, is drained by the next send)."""
         rows: Sequence[Sequence[object]] = batch
-        leaves = self.hasher.leaves(prepared) if prepared is not None else None
+        leaves = None
         if read_back:
             rows = [seal.stored_fields(tuple(r)[1:]) for r in
                     conn.execute(BY_IDS, (first_id, first_id + len(batch) - 1)).fetchall()]
-            leaves = None
+        elif prepared is not None:
+            leaves = self.hasher.leaves(prepared)
         if leaves is None:
             leaves = seal.leaves_of(rows)
         s = seal.make_seal(self.prev, self.chain, self.seq + 1, first_id, leaves)

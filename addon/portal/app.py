@@ -223,7 +223,7 @@ class PortalApp(Flask):
 
 
 def make_app() -> Flask:
-    app = PortalApp("addon.portal", template_folder=str(pages.TEMPLATES))
+    app = PortalApp("addon.portal")  # its pages come from addon/portal/pages.py
     app.config["MAX_CONTENT_LENGTH"] = MAX_FORM
     app.register_blueprint(portal)
     app.register_error_handler(404, not_found)
