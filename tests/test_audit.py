@@ -212,7 +212,7 @@ def test_a_record_sqlite_refuses_is_stored_as_text_and_the_rest_go_on(target: Pa
     for i in range(3, 10):
         w.submit(rec(i))
     assert w.close() == 0 and w.coerced >= 1 and w.restarts == 0
-    rows = readonly(target).execute("SELECT ref, user FROM audit ORDER BY id").fetchall()
+    rows = readonly(target).execute("SELECT ref, \"user\" FROM audit ORDER BY id").fetchall()
     assert len(rows) == 10 and rows[1][0] == "bad" and rows[1][1].startswith("<object")
 
 

@@ -16,7 +16,7 @@ def test_nobody_held_adds_nothing_and_a_hold_keeps_its_subjects_only() -> None:
     conn.executemany("INSERT INTO audit VALUES (?, ?)", [
         ("ana", "10.0.0.1"), ("caio", "10.0.0.5"), ("caio", "10.0.0.2"), (None, "10.0.0.3"),
         (None, "10.0.0.5")])
-    gone = conn.execute(f"SELECT user, client_ip FROM audit WHERE 1 = 1{clause}",  # noqa: S608
+    gone = conn.execute(f"SELECT \"user\", client_ip FROM audit WHERE 1 = 1{clause}",  # noqa: S608
                         args).fetchall()
     assert gone == [("caio", "10.0.0.2"), (None, "10.0.0.3")]  # no user is nobody's hold
     assert args == ["ana", "bia", "10.0.0.5"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from addon.audit import query
 from addon.audit.schema import COLUMNS
 from addon.audit.writer import AuditWriter
 from addon.policy.paths import Paths
-from addon.store import pg, ready
+from addon.store import pg, ready, seam
 from tests.test_audit import rec
 
 
@@ -106,7 +105,7 @@ def test_an_auditor_with_read_rights_only_reads_and_nothing_migrates(url: str) -
     assert conn is not None and [r["ref"] for r in query.records(conn, query.Filters())] == ["ref1"]
     ready.forget()
     ready.check_pg(conn, reader_url, "audit")  # at this guarita's revision, read with SELECT
-    with pytest.raises(sqlite3.Error):  # it really cannot write
+    with pytest.raises(seam.StoreError):  # it really cannot write
         conn.execute("INSERT INTO audit (ts) VALUES (1)")
     conn.close()
     admin.execute("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM leitor_audit")

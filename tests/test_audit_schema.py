@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from addon.audit.schema import COLUMNS, open_audit
 from addon.audit.writer import AuditWriter
+from addon.store import seam
 from tests.support.store import made
 from tests.test_audit import rec
 
 
 def test_the_admin_history_refuses_to_change(tmp_path: Path) -> None:
     conn = made(tmp_path)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(seam.DatabaseError, match="append-only"):
         conn.execute("INSERT INTO admin_log (at, operator, action, subject) VALUES (1,'a','b','c')")
         conn.execute("DELETE FROM admin_log")
 

@@ -112,7 +112,7 @@ def test_an_inserted_row_is_named(any_ws: Workspace) -> None:
     policy = policy_of(any_ws)
     write_batches(policy, 2)
     with audit_db(policy) as conn:
-        conn.execute("INSERT INTO audit (ts, ref, user, host, categories) "
+        conn.execute("INSERT INTO audit (ts, ref, \"user\", host, categories) "
                      "VALUES (?, 'forjado', 'membro', 'evil.example', '[]')", (time.time(),))
     code, out = verify(any_ws)
     assert code == 1 and out.startswith("TAMPERED: record 21: inserted"), out

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import sqlite3
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from addon.cli.main import FLAGS
 from addon.console.app import create_app
 from addon.settings.load import load_policy
+from addon.store import seam
 from tests.conftest import Workspace
 from tests.support.store import made
 from tests.test_notify import attempts
@@ -189,7 +189,6 @@ def test_pages_carry_a_csp_and_no_cache(app: Any) -> None:
     r = app.test_client().get("/entrar")
     assert "default-src 'none'" in r.headers["Content-Security-Policy"]
     assert r.headers["Cache-Control"] == "no-store"
-    assert sqlite3  # the console reads the same SQLite files as the CLI
 
 
 def test_a_chief_sees_their_own_staff_only(app: Any, ws: Workspace) -> None:
@@ -645,7 +644,7 @@ def test_a_person_explains_a_violation_in_meus_dados_and_the_chief_reads_it_besi
     assert "Explicação de servidor" in team and "um link num e-mail de phishing" in team
     conn = made(policy.paths)
     try:
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):  # both engines
+        with pytest.raises(seam.DatabaseError, match="append-only"):  # both engines
             conn.execute("UPDATE explanations SET text = 'outra'")
     finally:
         conn.close()

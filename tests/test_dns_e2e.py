@@ -57,7 +57,7 @@ def test_dig_over_udp_and_tcp_gets_the_policys_answers(ws: Workspace) -> None:
             output = stop_process(proxy)
     assert "Traceback" not in output and "Addon error" not in output, output
     with sqlite3.connect(ws.var / "audit.db") as conn:
-        rows = conn.execute("SELECT host, rule, status, user FROM audit WHERE method = 'DNS' "
+        rows = conn.execute("SELECT host, rule, status, \"user\" FROM audit WHERE method = 'DNS' "
                             "AND host != 'www.gov.br' OR rule = 'dns.answered' ORDER BY id"
                             ).fetchall()
     assert ("use-application-dns.net", "dns.canary", 3, "servidor") in rows

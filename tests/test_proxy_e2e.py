@@ -208,7 +208,7 @@ def test_hole4_intercept_with_proxy_auth_carries_the_login_into_the_tunnel(ws) -
         p.stop()
         p.net.stop()
     rows = sqlite3.connect(ws.var / "audit.db").execute(
-        "SELECT method, path, user, decision FROM audit WHERE path = '/inside'").fetchall()
+        "SELECT method, path, \"user\", decision FROM audit WHERE path = '/inside'").fetchall()
     assert rows == [("GET", "/inside", "servidor", "allow")]
 
 
@@ -281,7 +281,7 @@ def test_kerberos_single_sign_on_through_a_real_proxy(ws, kdc) -> None:  # noqa:
         assert status(expired) == "407" and "identity.bad_ticket" in expired.stdout
         wait_until(lambda: len(audit_rows(proxy)) >= 7, what="the audit records")
         sources = [(r[0], r[1]) for r in sqlite3.connect(proxy.ws.var / "audit.db").execute(
-            "SELECT user, source FROM audit ORDER BY id")]
+            "SELECT \"user\", source FROM audit ORDER BY id")]
         assert sources[0] == ("servidor", "kerberos") and ("servidor", "basic") in sources
     finally:
         out = proxy.stop()

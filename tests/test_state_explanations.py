@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from addon.settings.load import load_policy
 from addon.state import explanations
 from addon.state.explanations import ExplanationError
+from addon.store import seam
 from tests.conftest import Workspace
 from tests.support.store import made
 
@@ -30,7 +29,7 @@ def test_explanations_add_up_per_attempt_and_are_kept_as_written(conn) -> None: 
     assert explanations.of_people(conn, frozenset()) == {}
     actions = [r[0] for r in conn.execute("SELECT action FROM admin_log ORDER BY id")]
     assert actions == ["violation.explain"] * 3
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(seam.DatabaseError, match="append-only"):
         conn.execute("DELETE FROM explanations")
 
 

@@ -45,7 +45,7 @@ def test_a_copy_taken_under_writes_is_whole_and_checks(ws: Workspace) -> None:
     assert n % 100 == 0 and n > 0  # whole batches only: one committed state
     assert lines == [f"{ws.root / 'copias' / 'guarita.db'}: " + lines[0].split(": ", 1)[1]]
     assert "sessions 1" in lines[0] and f"audit {n}" in lines[0]
-    assert copied.execute("SELECT user FROM sessions").fetchall() == [("servidor",)]
+    assert copied.execute("SELECT \"user\" FROM sessions").fetchall() == [("servidor",)]
     indexes = {r[0] for r in copied.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "idx_audit_user_ts" in indexes and "blocks_active" in indexes
     assert copied.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -26,7 +26,7 @@ def test_hole9_a_round1_audit_db_is_adopted_and_keeps_its_rows(tmp_path: Path) -
     path = tmp_path / "audit.db"
     old = sqlite3.connect(path)
     old.execute(ROUND1)
-    old.execute("INSERT INTO audit (ts, ref, user, decision) VALUES (1, 'r1', 'ana', 'allow')")
+    old.execute("INSERT INTO audit (ts, ref, \"user\", decision) VALUES (1, 'r1', 'ana', 'allow')")
     old.commit()
     old.close()
     w = AuditWriter(path, flush_interval=0.01)  # the writer's start brings it up to date
@@ -44,12 +44,12 @@ def test_a_state_db_of_an_earlier_step_keeps_its_rows(tmp_path: Path) -> None:
     old = sqlite3.connect(path, isolation_level=None)
     old_state.SQLITE_STEPS[0](old)
     old.execute("PRAGMA user_version = 1")
-    old.execute("INSERT INTO sessions (ip, user, since) VALUES ('10.0.0.5', 'ana', 1)")
+    old.execute("INSERT INTO sessions (ip, \"user\", since) VALUES ('10.0.0.5', 'ana', 1)")
     old.close()
     assert upgrade.upgrade_sqlite(path, "state") == len(KNOWN["state"])
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(old_state.SQLITE_STEPS)
-    assert conn.execute("SELECT user FROM sessions").fetchall() == [("ana",)]
+    assert conn.execute("SELECT \"user\" FROM sessions").fetchall() == [("ana",)]
     assert "ref" in {r[1] for r in conn.execute("PRAGMA table_info(releases)")}
 
 

@@ -12,18 +12,22 @@ from hypothesis import strategies as st
 from addon.errors import StateError
 from addon.policy.paths import Paths
 from addon.state import blocks, db, sessions
-from addon.store import pg
+from addon.store import files, pg, seam
 from addon.store.url import redact
 from tests.support.store import made
 
 
-def test_translation_quotes_placeholders_percent_and_reserved_names() -> None:
+def test_translation_turns_placeholders_and_percent_and_refuses_bare_reserved_names() -> None:
     t = pg.translate
-    assert t("SELECT user FROM s WHERE end > ? AND x LIKE '%a?'") == \
+    assert t('SELECT "user" FROM s WHERE "end" > ? AND x LIKE \'%a?\'') == \
         'SELECT "user" FROM s WHERE "end" > %s AND x LIKE \'%%a?\''
-    assert t("UPDATE s SET user=excluded.user") == 'UPDATE s SET "user"=excluded."user"'
-    assert t("SELECT user_level, users, 'user' FROM audit") == \
-        "SELECT user_level, users, 'user' FROM audit"
+    assert t("SELECT user_level, users, 'user', current_user FROM audit") == \
+        "SELECT user_level, users, 'user', current_user FROM audit"
+    # PostgreSQL reads a bare `user` as the session's role, with no error: refused here
+    for bare in ("SELECT user FROM sessions", "UPDATE s SET x = 1 WHERE end > ?",
+                 'UPDATE s SET "user" = excluded.user'):
+        with pytest.raises(seam.ProgrammingError, match="must be written"):
+            t(bare)
     # a new row's id is the statement's own RETURNING, never guessed from the table's name
     assert "RETURNING" not in t("INSERT INTO blocks (kind) VALUES (?)")
 
@@ -52,22 +56,22 @@ def test_a_url_never_shows_its_password() -> None:
 
 def test_rows_answer_by_name_and_position(postgres) -> None:  # noqa: ANN001
     conn = pg.connect(postgres.create_database("adapter_rows"))
-    row = conn.execute("SELECT 1 AS a, 'x' AS user").fetchone()
+    row = conn.execute("SELECT 1 AS a, 'x' AS \"user\"").fetchone()
     assert row is not None and row["a"] == 1 and row[1] == "x" and dict(row) == {"a": 1, "user": "x"}
     assert row == (1, "x") and list(row) == [1, "x"]
 
 
-def test_with_is_one_transaction_and_errors_are_sqlite3s(postgres) -> None:  # noqa: ANN001
+def test_with_is_one_transaction_and_errors_are_the_seams(postgres) -> None:  # noqa: ANN001
     conn = pg.connect(postgres.create_database("adapter_tx"))
     conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY)")
-    with pytest.raises(sqlite3.IntegrityError, match="duplicate key"):
+    with pytest.raises(seam.IntegrityError, match="duplicate key"):
         with conn:
             conn.execute("INSERT INTO t VALUES (?)", ("a",))
             with conn:  # a nested block joins the outer transaction
                 conn.execute("INSERT INTO t VALUES (?)", ("b",))
             conn.execute("INSERT INTO t VALUES (?)", ("a",))
     assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 0  # all rolled back
-    with pytest.raises(sqlite3.ProgrammingError):
+    with pytest.raises(seam.ProgrammingError):
         conn.execute("SELECT nothing FROM t")
 
 
@@ -88,7 +92,7 @@ def test_a_server_restart_is_survived_by_the_next_call(postgres) -> None:  # noq
     sessions.login(conn, "ana", "10.0.0.1", None, "ti")
     postgres.stop()
     try:
-        with pytest.raises(sqlite3.OperationalError):
+        with pytest.raises(seam.OperationalError):
             sessions.active(conn)
     finally:
         postgres.start()
@@ -106,10 +110,8 @@ def test_an_unreachable_server_is_one_line_without_the_password() -> None:
 def test_a_new_table_gets_its_ids_with_no_list_to_update(postgres) -> None:  # noqa: ANN001
     """The trap of issue 23: a table the adapter did not know got `lastrowid = None`, 0
     to its callers. Ids come from `RETURNING id` now, on both engines."""
-    from addon.store import seam
-
     engines = ((pg.connect(postgres.create_database("adapter_ids")), "GENERATED ALWAYS AS IDENTITY"),
-               (sqlite3.connect(":memory:"), ""))
+               (files.wrap(sqlite3.connect(":memory:")), ""))
     for conn, identity in engines:
         with conn:
             conn.execute(f"CREATE TABLE brand_new (id INTEGER {identity} PRIMARY KEY, note TEXT)")

@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import logging
 import math
-import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,17 +29,14 @@ from addon.errors import StateError
 from addon.policy.text import safe_text
 from addon.state.holds import NOBODY, Kept
 from addon.store import pg, ready
+from addon.store.seam import DataError, OperationalError, StoreError, quoted
 
 log = logging.getLogger("guarita.audit")
 
 _TYPES: dict[str, type] = dict(COLUMN_TYPES)
 
 
-def _quoted(name: str) -> str:
-    return f'"{name}"'
-
-
-COPY = "COPY audit ({}) FROM STDIN".format(", ".join(map(_quoted, COLUMNS)))
+COPY = "COPY audit ({}) FROM STDIN".format(", ".join(map(quoted, COLUMNS)))
 
 
 def month_of(ts: float) -> tuple[int, int]:
@@ -150,9 +146,9 @@ class PgSink:
         months = months_of(batch)
         try:
             return self._copy(batch, months, sealer, False)
-        except sqlite3.OperationalError:
+        except OperationalError:
             raise
-        except sqlite3.Error as exc:  # not the server: a record it refuses; fit each one
+        except StoreError as exc:  # not the server: a record it refuses; fit each one
             on_coerce(exc)
             return self._copy([fitted(r) for r in batch], months, sealer, True)
 
@@ -180,7 +176,7 @@ class PgSink:
             raise pg.error(exc) from exc
         except (TypeError, ValueError, OverflowError) as exc:
             self._months.clear()
-            raise sqlite3.DataError(str(exc)) from exc
+            raise DataError(str(exc)) from exc
 
     def analyze(self) -> None:
         self.conn.execute("ANALYZE audit")

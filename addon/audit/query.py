@@ -13,7 +13,7 @@ from addon.errors import GuaritaError
 from addon.policy.paths import Paths
 from addon.state.holds import NOBODY, Kept
 from addon.store import dialect, files
-from addon.store.seam import Connection, StoreError
+from addon.store.seam import Connection, StoreError, quoted
 from addon.store.url import redact
 
 
@@ -38,10 +38,10 @@ class Filters:
             clauses.append("ref = ?")
             args.append(self.ref.strip())
         if self.user is not None:
-            clauses.append("user = ?")
+            clauses.append('"user" = ?')
             args.append(self.user.lower())
         if self.users is not None:
-            clauses.append("user IN ({})".format(",".join("?" for _ in self.users)) if self.users
+            clauses.append('"user" IN ({})'.format(",".join("?" for _ in self.users)) if self.users
                            else "1 = 0")
             args.extend(u.lower() for u in self.users)
         if self.ip is not None:
@@ -118,7 +118,7 @@ def records(conn: Connection, f: Filters, limit: int = 100) -> Iterator[dict[str
         yield dict(row)
 
 
-GROUPS = {"user": "user", "host": "host", "level": "level", "category": "j.value",
+GROUPS = {"user": '"user"', "host": "host", "level": "level", "category": "j.value",
           "ip": "client_ip", "rule": "rule"}
 
 
@@ -131,10 +131,10 @@ def report(conn: Connection, f: Filters, by: str, top: int = 20) -> list[dict[st
     if by == "category":
         return _report_by_category(conn, d, where, args, top)
     sql = (
-        f"SELECT {GROUPS[by]} AS {by}, count(*) AS requests, "  # noqa: S608
+        f"SELECT {GROUPS[by]} AS {quoted(by)}, count(*) AS requests, "  # noqa: S608
         "count(*) FILTER (WHERE decision = 'block') AS blocked, "
         "CAST(coalesce(sum(bytes_in), 0) + coalesce(sum(bytes_out), 0) AS BIGINT) AS bytes, "
-        "count(DISTINCT user) AS users "
+        'count(DISTINCT "user") AS users '
         f"FROM audit{where} GROUP BY 1 ORDER BY requests DESC, 1 LIMIT ?"
     )
     return [dict(r) for r in conn.execute(sql, (*args, top))]
@@ -150,10 +150,11 @@ def _report_by_category(conn: Connection, d: str, where: str, args: list[Any],
     sql = (
         "SELECT j.value AS category, CAST(sum(s.n) AS BIGINT) AS requests, "  # noqa: S608
         "CAST(sum(s.b) AS BIGINT) AS blocked, CAST(sum(s.bytes) AS BIGINT) AS bytes, "
-        "count(DISTINCT s.user) AS users FROM ("
-        "SELECT categories, user, count(*) AS n, count(*) FILTER (WHERE decision = 'block') AS b, "
+        'count(DISTINCT s."user") AS users FROM ('
+        'SELECT categories, "user", count(*) AS n, '
+        "count(*) FILTER (WHERE decision = 'block') AS b, "
         "coalesce(sum(bytes_in), 0) + coalesce(sum(bytes_out), 0) AS bytes "
-        f"FROM audit{where} GROUP BY categories, user) AS s CROSS JOIN {each} "
+        f'FROM audit{where} GROUP BY categories, "user") AS s CROSS JOIN {each} '
         "GROUP BY 1 ORDER BY requests DESC, 1 LIMIT ?"
     )
     return [dict(r) for r in conn.execute(sql, (*args, top))]

@@ -17,22 +17,24 @@ from zoneinfo import ZoneInfo
 
 from addon.audit.columns import COLUMN_TYPES
 from addon.errors import StateError
-from addon.store import ready
+from addon.store import files, ready
+from addon.store.files import SqliteConnection
+from addon.store.seam import Connection, quoted
 
 COLUMNS: tuple[str, ...] = tuple(name for name, _ in COLUMN_TYPES)
+NAMES = ", ".join(map(quoted, COLUMNS))  # the column list of a statement ("user" quoted)
 # One index per filter auditors use, each ending in ts so ranges and ORDER BY ts stay indexed.
 INDEXES = (("ts",), ("user", "ts"), ("client_ip", "ts"), ("host", "ts"), ("decision", "ts"),
            ("ref",))
 INSERT = "INSERT INTO audit ({}) VALUES ({})".format(  # noqa: S608 - fixed column names
-    ", ".join(COLUMNS), ", ".join("?" for _ in COLUMNS)
+    NAMES, ", ".join("?" for _ in COLUMNS)
 )
 
 # The records of an id range as stored, id first (the seals' read-back and `audit verify`)
-BY_IDS = "SELECT id, {} FROM audit WHERE id BETWEEN ? AND ? ORDER BY id".format(  # noqa: S608
-    ", ".join(f'"{c}"' for c in COLUMNS))
+BY_IDS = f"SELECT id, {NAMES} FROM audit WHERE id BETWEEN ? AND ? ORDER BY id"  # noqa: S608
 
 
-def local_view(conn: sqlite3.Connection, tz: ZoneInfo, now: float | None = None) -> None:
+def local_view(conn: Connection, tz: ZoneInfo, now: float | None = None) -> None:
     """(Re)create `audit_local`: every record with its time in the institution's zone,
     for auditors reading the file directly (`datasette var/audit.db`).
 
@@ -42,7 +44,7 @@ def local_view(conn: sqlite3.Connection, tz: ZoneInfo, now: float | None = None)
     now = time.time() if now is None else now
     offset = dt.datetime.fromtimestamp(now, tz).utcoffset() or dt.timedelta(0)
     minutes = int(offset.total_seconds() // 60)
-    cols = ", ".join(c for c in COLUMNS if c != "ts")
+    cols = ", ".join(quoted(c) for c in COLUMNS if c != "ts")
     with conn:
         conn.execute("DROP VIEW IF EXISTS audit_local")
         conn.execute(
@@ -51,12 +53,16 @@ def local_view(conn: sqlite3.Connection, tz: ZoneInfo, now: float | None = None)
             "FROM audit")
 
 
-def open_audit(path: Path) -> sqlite3.Connection:
+def open_audit(path: Path) -> SqliteConnection:
     """Open the audit database (made, at this guarita's revision) for the writer: WAL and
     synchronous=NORMAL."""
     if not path.exists():
         ready.check(str(path), "audit", set())  # refused: not made yet
-    conn = sqlite3.connect(path, timeout=2, check_same_thread=False, isolation_level=None)
+    try:
+        raw = sqlite3.connect(path, timeout=2, check_same_thread=False, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise files.error(exc) from exc
+    conn = files.wrap(raw)
     try:
         ready.check_sqlite(conn, path, "audit")
     except StateError:
@@ -69,5 +75,5 @@ def open_audit(path: Path) -> sqlite3.Connection:
     # only late; 8 MB still writes 35k+ records/s, forty times what one proxy core makes.
     conn.execute("PRAGMA cache_size=-8192")
     conn.execute("PRAGMA wal_autocheckpoint=10000")
-    conn.isolation_level = "DEFERRED"  # back to implicit transactions for the writer's batches
+    raw.isolation_level = "DEFERRED"  # back to implicit transactions for the writer's batches
     return conn

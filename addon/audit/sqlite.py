@@ -10,27 +10,26 @@ below it, writes the batch's first record at the id after it.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from addon.audit.schema import COLUMNS, INSERT, open_audit
+from addon.audit.schema import COLUMNS, INSERT, NAMES, open_audit
 from addon.audit.seal import Seal
 from addon.audit.sealer import Sealer
 from addon.policy.text import safe_text
 from addon.store import ready
+from addon.store.seam import ProgrammingError
 
 Record = tuple[object, ...]
 INSERT_AT = "INSERT INTO audit (id, {}) VALUES (?, {})".format(  # noqa: S608 - fixed names
-    ", ".join(COLUMNS), ", ".join("?" for _ in COLUMNS))
+    NAMES, ", ".join("?" for _ in COLUMNS))
 TOP = "SELECT max(id) FROM audit"
 LAST_SEALED = "SELECT last_id FROM audit_seals ORDER BY first_id DESC LIMIT 1"
 
 
 # What SQLite raises for a record it cannot take (wrong types, wrong number of fields), as
-# opposed to a database that cannot be written (sqlite3.OperationalError, OSError).
-RECORD_ERRORS = (ValueError, TypeError, OverflowError, sqlite3.InterfaceError,
-                 sqlite3.ProgrammingError)
+# opposed to a database that cannot be written (OperationalError, OSError).
+RECORD_ERRORS = (ValueError, TypeError, OverflowError, ProgrammingError)
 
 
 def _as_row(rec: object) -> tuple[object, ...]:

@@ -160,7 +160,7 @@ def read(conn: Connection, f: Filters, rules: Iterable[ViolationRule]) -> list[R
     if not wanted:
         return []
     where, args = replace(f, rules=wanted, decision="block").where(dialect(conn))
-    sql = f"SELECT ts, user, host, rule, categories, ref FROM audit{where}"  # noqa: S608
+    sql = f'SELECT ts, "user", host, rule, categories, ref FROM audit{where}'  # noqa: S608
     parsed: dict[str | None, tuple[str, ...]] = {None: (), "": ()}  # the same lists recur
     out = []
     for ts, user, host, rule, cats, ref in conn.execute(sql, args):

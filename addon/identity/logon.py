@@ -255,7 +255,7 @@ class LogonEndpoint:
         self.directory().lookup(user)  # an unknown login is refused, not recorded
         operator = f"{OPERATOR}:{source.name}"
         now = time.time()
-        row = conn.execute("SELECT user, source, until FROM sessions WHERE ip = ?",
+        row = conn.execute('SELECT "user", source, until FROM sessions WHERE ip = ?',
                            (ip,)).fetchone()
         live = row is not None and (row["until"] is None or row["until"] > now)
         if live and row["user"] != user and row["source"] != f"endpoint:{source.name}":

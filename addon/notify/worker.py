@@ -161,7 +161,7 @@ def warn_expiring(state: Connection, policy: Policy, now: float) -> int:
     horizon = now + policy.notify.expiry_warning_hours * 3600
     rows = state.execute(
         "SELECT * FROM releases WHERE status = 'active' AND target_kind = 'user' "
-        "AND kind IN ('domain', 'category', 'level') AND end > ? AND end <= ?",
+        "AND kind IN ('domain', 'category', 'level') AND \"end\" > ? AND \"end\" <= ?",
         (now, horizon)).fetchall()
     queued = 0
     with state:

@@ -18,7 +18,7 @@ from addon.errors import GuaritaError, ReleaseError
 from addon.policy.hosts import canonical_ip, normalize_host
 from addon.policy.model import Policy, Release
 from addon.state import history
-from addon.store.seam import Connection, Row, insert_returning_id
+from addon.store.seam import Connection, Row, insert_returning_id, quoted
 
 DAY = 86400.0
 TargetKind = Literal["user", "group", "machine"]
@@ -58,7 +58,7 @@ def insert(conn: Connection, operator: str, action: str, **fields: object) -> in
     now = time.time()
     fields.setdefault("created", now)
     fields.setdefault("updated", now)
-    cols = ", ".join(fields)
+    cols = ", ".join(map(quoted, fields))
     marks = ", ".join("?" for _ in fields)
     rid = insert_returning_id(conn, f"INSERT INTO releases ({cols}) VALUES ({marks})",  # noqa: S608
                               tuple(fields.values()))
@@ -71,7 +71,7 @@ def update(conn: Connection, operator: str, action: str, row: Row,
     """Change a release's columns; `note` is recorded in the history beside them (what a
     person said that is no column of its own, such as an appeal's reason)."""
     fields["updated"] = time.time()
-    sets = ", ".join(f"{k} = ?" for k in fields)
+    sets = ", ".join(f"{quoted(k)} = ?" for k in fields)
     conn.execute(f"UPDATE releases SET {sets} WHERE id = ?",  # noqa: S608
                  (*fields.values(), row["id"]))
     before = {k: row[k] for k in fields if k in row.keys()}
@@ -207,7 +207,7 @@ def listing(conn: Connection, active_only: bool = False, target: Target | None =
     where: list[str] = []
     args: list[object] = []
     if active_only:
-        where.append("status = 'active' AND end > ?")
+        where.append("status = 'active' AND \"end\" > ?")
         args.append(now)
     if statuses:
         where.append("status IN ({})".format(",".join("?" for _ in statuses)))
@@ -229,7 +229,7 @@ def active_for_engine(conn: Connection, now: float | None = None
     """Releases the engine must know (active and not ended), and level-4 grants by user."""
     now = time.time() if now is None else now
     rows = conn.execute(
-        "SELECT * FROM releases WHERE status = 'active' AND end > ? ORDER BY id", (now,)
+        "SELECT * FROM releases WHERE status = 'active' AND \"end\" > ? ORDER BY id", (now,)
     ).fetchall()
     out: list[Release] = []
     level4: dict[str, tuple[float, float, int]] = {}

@@ -20,10 +20,10 @@ def login(conn: Connection, user: str, ip: str, until: float | None,
     if until is not None and until <= now:
         raise StateError("--until is in the past")
     with conn:
-        old = conn.execute("SELECT user, until FROM sessions WHERE ip = ?", (ip,)).fetchone()
+        old = conn.execute('SELECT "user", until FROM sessions WHERE ip = ?', (ip,)).fetchone()
         conn.execute(
-            "INSERT INTO sessions (ip, user, since, until, source) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(ip) DO UPDATE SET user=excluded.user, since=excluded.since, "
+            'INSERT INTO sessions (ip, "user", since, until, source) VALUES (?, ?, ?, ?, ?) '
+            'ON CONFLICT(ip) DO UPDATE SET "user"=excluded."user", since=excluded.since, '
             "until=excluded.until, source=excluded.source",
             (ip, user, now, until, source),
         )
@@ -34,7 +34,7 @@ def login(conn: Connection, user: str, ip: str, until: float | None,
 def logout(conn: Connection, ip: str, operator: str, source: str = "cli") -> bool:
     ip = canonical_ip(ip)
     with conn:
-        old = conn.execute("SELECT user, until FROM sessions WHERE ip = ?", (ip,)).fetchone()
+        old = conn.execute('SELECT "user", until FROM sessions WHERE ip = ?', (ip,)).fetchone()
         if old is None:
             return False
         conn.execute("DELETE FROM sessions WHERE ip = ?", (ip,))
@@ -46,7 +46,7 @@ def active(conn: Connection, now: float | None = None) -> dict[str, str]:
     """ip -> user for sessions that have not expired."""
     now = time.time() if now is None else now
     rows = conn.execute(
-        "SELECT ip, user FROM sessions WHERE until IS NULL OR until > ?", (now,)
+        'SELECT ip, "user" FROM sessions WHERE until IS NULL OR until > ?', (now,)
     ).fetchall()
     return {r["ip"]: r["user"] for r in rows}
 

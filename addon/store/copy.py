@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from addon.audit import pg as pg_audit
 from addon.errors import StateError
 from addon.policy.paths import Paths
 from addon.store import pg, ready
+from addon.store.seam import StoreError, quoted
 from addon.store.url import redact
 
 CHUNK = 5000
@@ -90,9 +93,6 @@ def _progress(target: pg.PgConnection, source: str, name: str) -> tuple[Any, int
                          (source, name)).fetchone()
     return (None, 0) if row is None else (row[0], int(row[1]))
 
-def _quoted(name: str) -> str:
-    return f'"{name}"'
-
 def _copy_table(src: sqlite3.Connection, target: pg.PgConnection, origin: str, t: Table,
                 on_rows: Callable[[int], None]) -> Counted:
     if t.name not in {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type = "
@@ -102,9 +102,9 @@ def _copy_table(src: sqlite3.Connection, target: pg.PgConnection, origin: str, t
     columns = [c for c in _columns_sqlite(src, t.name) if c in wanted]
     last, _ = _progress(target, origin, t.name)
     after = None if last is None else int(last) if t.numbered else last
-    names = ", ".join(map(_quoted, columns))
+    names = ", ".join(map(quoted, columns))
     marks = ", ".join("?" for _ in columns)
-    insert = (f"INSERT INTO {_quoted(t.name)} ({names}) VALUES ({marks}) "  # noqa: S608
+    insert = (f"INSERT INTO {quoted(t.name)} ({names}) VALUES ({marks}) "  # noqa: S608
               f"ON CONFLICT DO NOTHING")
     copied = 0
     months: set[tuple[int, int]] = set()
@@ -132,7 +132,7 @@ def _copy_table(src: sqlite3.Connection, target: pg.PgConnection, origin: str, t
         target.execute(f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), "  # noqa: S608
                        f"GREATEST((SELECT max(id) FROM {t.name}), 1))")
     source_n = int(src.execute(f"SELECT count(*) FROM [{t.name}]").fetchone()[0])  # noqa: S608
-    row = target.execute(f"SELECT count(*) FROM {_quoted(t.name)}").fetchone()  # noqa: S608
+    row = target.execute(f"SELECT count(*) FROM {quoted(t.name)}").fetchone()  # noqa: S608
     target_n = int(row[0]) if row else 0
     return Counted(t.name, source_n, copied, target_n)
 
@@ -168,7 +168,7 @@ def copy_to(paths: Paths, url: str, on_rows: Callable[[int], None] = lambda n: N
     ready.ensure(paths)  # the source at this guarita's schema: every column it copies exists
     try:
         target = pg.connect(url)
-    except sqlite3.Error as exc:
+    except StoreError as exc:
         raise StateError(f"{shown}: cannot connect: {exc}") from exc
     ready.ensure_pg(url)
     out: list[Counted] = []
@@ -184,7 +184,7 @@ def copy_to(paths: Paths, url: str, on_rows: Callable[[int], None] = lambda n: N
                     out.append(_copy_table(src, target, str(path.resolve()), t, on_rows))
             finally:
                 src.close()
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, psycopg.Error, StoreError) as exc:  # COPY is psycopg's own
         raise StateError(f"{shown}: copy stopped, run it again to resume: {exc}") from exc
     finally:
         target.close()

@@ -6,14 +6,16 @@ answer as the seam's `Connection`, as SQLite's does, so one function serves both
 backends and the test suite runs it against both:
 
 - placeholders: `?` becomes `%s` outside quotes, and every `%` becomes `%%`;
-- the two column names PostgreSQL reserves, `user` and `end`, are quoted;
+- the two column names PostgreSQL reserves, `user` and `end`, are written quoted in the
+  statements themselves (`seam.quoted`); a bare one is refused here, as PostgreSQL would
+  read a bare `user` as the session's role and answer without an error;
 - `with conn:` is one transaction (nested blocks join the outer one), reads outside it
   are autocommitted, as with sqlite3's implicit transactions;
 - no `lastrowid`: a new row's id is asked for in the statement itself, on both engines
   (`seam.insert_returning_id`), so no table needs listing here;
 - rows answer by name and by position, like `sqlite3.Row`;
-- errors are sqlite3's DB-API classes (`IntegrityError`, `OperationalError`, ...), the
-  one vocabulary every caller already handles, with PostgreSQL's message.
+- errors are the seam's (`addon/store/errors.py`: `IntegrityError`, `OperationalError`,
+  ...), as SQLite's connection raises them, with PostgreSQL's message.
 
 A connection that broke (the server restarted) is opened again on the next call.
 """
@@ -21,7 +23,6 @@ A connection that broke (the server restarted) is opened again on the next call.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
@@ -30,6 +31,8 @@ import psycopg
 from psycopg import pq
 from psycopg.types.string import TextLoader
 
+from addon.store import errors
+from addon.store.errors import StoreError
 from addon.store.url import redact
 
 __all__ = ["redact"]
@@ -45,15 +48,17 @@ def is_url(value: object) -> bool:
 
 @lru_cache(maxsize=1024)
 def translate(sql: str) -> str:
-    """SQLite-flavoured SQL as PostgreSQL reads it (cached: the same statements recur)."""
+    """SQLite-flavoured SQL as PostgreSQL reads it (cached: the same statements recur):
+    `?` marks as psycopg's, `%` doubled, and a bare `user` or `end` refused."""
     out = []
     for tok in _TOKEN.findall(sql):
         if tok == "?":
             out.append("%s")
         elif tok == "%":
             out.append("%%")
-        elif tok in RESERVED:
-            out.append(f'"{tok}"')
+        elif tok in RESERVED:  # PostgreSQL would read a bare `user` as CURRENT_USER, silently
+            raise errors.ProgrammingError(
+                f"the column name {tok} must be written \"{tok}\" (seam.quoted): {sql[:80]}")
         elif tok.startswith(("'", '"')):
             out.append(tok.replace("%", "%%"))  # psycopg reads % even inside quotes
         else:
@@ -101,18 +106,20 @@ def _row_factory(cursor: Any) -> Any:
     return lambda values: Row(names, values)
 
 
-def error(exc: psycopg.Error) -> sqlite3.Error:
-    """The sqlite3 exception a caller expects for a PostgreSQL one (message kept, one line)."""
-    message = " ".join(str(exc).split()) or type(exc).__name__
+def error(exc: psycopg.Error) -> StoreError:
+    """The seam's exception for a PostgreSQL one (message kept, on one line)."""
+    message = errors.one_line(exc)
     if isinstance(exc, psycopg.IntegrityError):
-        return sqlite3.IntegrityError(message)
+        return errors.IntegrityError(message)
     if isinstance(exc, psycopg.errors.RaiseException):
-        return sqlite3.IntegrityError(message)  # a trigger refused it (append-only history)
+        return errors.IntegrityError(message)  # a trigger refused it (append-only history)
     if isinstance(exc, psycopg.OperationalError | psycopg.errors.AdminShutdown):
-        return sqlite3.OperationalError(message)
-    if isinstance(exc, psycopg.ProgrammingError | psycopg.DataError):
-        return sqlite3.ProgrammingError(message)
-    return sqlite3.DatabaseError(message)
+        return errors.OperationalError(message)
+    if isinstance(exc, psycopg.ProgrammingError):
+        return errors.ProgrammingError(message)
+    if isinstance(exc, psycopg.DataError):
+        return errors.DataError(message)
+    return errors.DatabaseError(message)
 
 
 class Cursor:
@@ -205,7 +212,7 @@ class PgConnection:
                 self.commit()
             else:
                 self.rollback()
-        except sqlite3.Error:
+        except StoreError:
             if kind is None:
                 raise
 

@@ -2,22 +2,31 @@
 engine, its rows and its errors, so that none of them imports a driver (ruff's banned-api
 rule keeps `sqlite3` and `psycopg` inside `addon/store/` and the two audit sinks).
 
-SQLite's own connection satisfies `Connection` as it is; PostgreSQL's (`addon/store/pg.py`)
-speaks the same subset (`?` placeholders, `with conn:` as one transaction, rows by name)
-and raises the same error classes, so a state, query or console function is written once
-for both and mypy checks it against this, not against either driver.
+SQLite's connection (`addon/store/files.py`) and PostgreSQL's (`addon/store/pg.py`) speak
+the same subset (`?` placeholders, `with conn:` as one transaction, rows by name) and raise
+the same error classes, guarita's own (`addon/store/errors.py`), so a state, query or
+console function is written once for both and mypy checks it against this, not against
+either driver.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from sqlite3 import DatabaseError, DataError, IntegrityError, OperationalError
-from sqlite3 import Error as StoreError
 from types import TracebackType
 from typing import Any, Protocol
 
+from addon.store.errors import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+    StoreError,
+)
+
 __all__ = ["Connection", "Cursor", "DataError", "DatabaseError", "IntegrityError",
-           "OperationalError", "Row", "StoreError", "insert_returning_id"]
+           "OperationalError", "ProgrammingError", "Row", "StoreError", "insert_returning_id",
+           "quoted"]
 
 
 class Row(Protocol):
@@ -64,3 +73,10 @@ def insert_returning_id(conn: Connection, sql: str, parameters: Any) -> int:
         raise DatabaseError(f"an INSERT gave {len(rows)} rows, not one: {sql[:60]}")
     return int(rows[0][0])
 
+
+
+def quoted(name: str) -> str:
+    """A column's name as both engines read it as a name, whatever it is: `user` and `end`
+    are words of PostgreSQL's SQL (a bare `user` is the session's role there, silently),
+    so every statement writes those two, and every name it builds, in double quotes."""
+    return '"' + name.replace('"', '""') + '"'

@@ -104,7 +104,7 @@ def test_hole11_directory_group_names_match_whatever_their_case(chain: Chain) ->
 
 def test_unknown_user_in_a_session_is_refused_with_a_reason(chain: Chain) -> None:
     conn = chain.reload.source.connection()
-    conn.execute("INSERT INTO sessions (ip, user, since) VALUES ('10.0.0.9', 'fantasma', 0)")
+    conn.execute("INSERT INTO sessions (ip, \"user\", since) VALUES ('10.0.0.9', 'fantasma', 0)")
     conn.commit()
     chain.reload.tick(force_state=True)  # our own commit: data_version only sees others'
 
