@@ -111,7 +111,7 @@ def test_a_new_table_gets_its_ids_with_no_list_to_update(postgres) -> None:  # n
     """The trap of issue 23: a table the adapter did not know got `lastrowid = None`, 0
     to its callers. Ids come from `RETURNING id` now, on both engines."""
     engines = ((pg.connect(postgres.create_database("adapter_ids")), "GENERATED ALWAYS AS IDENTITY"),
-               (files.wrap(sqlite3.connect(":memory:")), ""))
+               (files.SqliteConnection(sqlite3.connect(":memory:")), ""))
     for conn, identity in engines:
         with conn:
             conn.execute(f"CREATE TABLE brand_new (id INTEGER {identity} PRIMARY KEY, note TEXT)")

@@ -62,7 +62,7 @@ def open_audit(path: Path) -> SqliteConnection:
         raw = sqlite3.connect(path, timeout=2, check_same_thread=False, isolation_level=None)
     except sqlite3.Error as exc:
         raise files.error(exc) from exc
-    conn = files.wrap(raw)
+    conn = SqliteConnection(raw)
     try:
         ready.check_sqlite(conn, path, "audit")
     except StateError:

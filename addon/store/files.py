@@ -2,7 +2,7 @@
 column name, the timeouts each use needs, read-only where only reading is wanted, and
 SQLite's exceptions turned into the seam's own (`addon/store/errors.py`), as PostgreSQL's
 are by its adapter. The audit writer's connection is opened by `addon/audit/schema.py`
-with its own PRAGMAs and handed back through `wrap`."""
+with its own PRAGMAs and wrapped in `SqliteConnection` too."""
 
 from __future__ import annotations
 
@@ -105,10 +105,6 @@ class SqliteConnection:
             return bool(self.raw.__exit__(kind, exc, tb))  # commits, or rolls back
         except sqlite3.Error as failed:  # the commit failed (disk full, a deferred check)
             raise error(failed) from failed
-
-
-def wrap(raw: sqlite3.Connection) -> SqliteConnection:
-    return SqliteConnection(raw)
 
 
 def open_file(path: Path, readonly: bool = False, timeout: float = 5.0, rows: bool = True,
