@@ -19,10 +19,12 @@ from typing import Any
 
 from addon.errors import GuaritaError
 from addon.store import dialect
+from addon.store.seam import quoted
 
 GENESIS = "0" * 64
 COLUMNS = ("at", "reader", "door", "action", "subject_user", "subject_ip", "filters",
            "purpose", "case_ref")
+NAMES = ", ".join(map(quoted, COLUMNS))
 DOORS = frozenset({"cli", "console", "api"})
 
 
@@ -84,7 +86,7 @@ def record(conn: Any, read: Read, now: float | None = None) -> None:
 def _append(conn: Any, row: tuple[object, ...]) -> None:
     last = conn.execute("SELECT digest FROM audit_access ORDER BY id DESC LIMIT 1").fetchone()
     prev = str(last[0]) if last else GENESIS
-    conn.execute(f"INSERT INTO audit_access ({', '.join(COLUMNS)}, digest) "  # noqa: S608
+    conn.execute(f"INSERT INTO audit_access ({NAMES}, digest) "  # noqa: S608
                  f"VALUES ({', '.join('?' for _ in COLUMNS)}, ?)", (*row, _digest(prev, row)))
 
 
@@ -103,7 +105,7 @@ def entries(conn: Any, user: str | None = None, reader: str | None = None,
         clauses.append("at >= ?")
         args.append(since)
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    sql = (f"SELECT id, {', '.join(COLUMNS)} FROM audit_access{where} "  # noqa: S608
+    sql = (f"SELECT id, {NAMES} FROM audit_access{where} "  # noqa: S608
            "ORDER BY id DESC LIMIT ?")
     for r in conn.execute(sql, (*args, limit)):
         yield {"id": r[0], **dict(zip(COLUMNS, r[1:], strict=True))}
@@ -113,7 +115,7 @@ def verify_chain(conn: Any) -> list[str]:
     """The access log's own chain: the first row removed, changed or inserted, if any."""
     prev = GENESIS
     expected: int | None = None
-    for r in conn.execute(f"SELECT id, {', '.join(COLUMNS)}, digest FROM audit_access "  # noqa: S608
+    for r in conn.execute(f"SELECT id, {NAMES}, digest FROM audit_access "  # noqa: S608
                           "ORDER BY id"):
         row = tuple(r[1:-1])
         if _digest(prev, row) != r[-1]:

@@ -14,14 +14,14 @@ from typing import Any
 
 from addon.audit.schema import COLUMNS
 from addon.state import positions
-from addon.store.seam import Connection
+from addon.store.seam import Connection, quoted
 
 AUDIT = ("id", *COLUMNS)
 ADMIN = ("id", "at", "operator", "action", "subject", "before", "after")
 _AUDIT_AFTER = "SELECT {} FROM audit WHERE id > ? ORDER BY id LIMIT ?".format(  # noqa: S608
-    ", ".join(AUDIT))
+    ", ".join(map(quoted, AUDIT)))
 _ADMIN_AFTER = "SELECT {} FROM admin_log WHERE id > ? ORDER BY id LIMIT ?".format(  # noqa: S608
-    ", ".join(ADMIN))
+    ", ".join(map(quoted, ADMIN)))
 
 
 def _rows(conn: Connection, sql: str, names: tuple[str, ...], after: int,

@@ -23,7 +23,7 @@ from addon.errors import GuaritaError
 from addon.policy.hosts import within
 from addon.policy.model import Decision, Policy, Release
 from addon.state import history
-from addon.store.seam import Connection, Row, insert_returning_id
+from addon.store.seam import Connection, Row, insert_returning_id, quoted
 
 MAX_REASON = 2000
 
@@ -88,7 +88,7 @@ def justify(conn: Connection, policy: Policy, login: str, host: str, decision: D
         fields = {"login": login, "domain": domain, "host": host,
                   "categories": json.dumps(list(decision.categories)), "reason": text,
                   "ref": ref, "client_ip": client_ip, "start": now, "end": end}
-        cols = ", ".join(f'"{k}"' for k in fields)
+        cols = ", ".join(map(quoted, fields))
         marks = ", ".join("?" for _ in fields)
         jid = insert_returning_id(
             conn, f"INSERT INTO justifications ({cols}) VALUES ({marks})",  # noqa: S608
