@@ -30,7 +30,9 @@ fi
 .venv/bin/python -m mypy
 rm -f .coverage .coverage.*
 status=0
-.venv/bin/python -m coverage run -m pytest "$@" || status=$?
+# One pytest worker per core (GUARITA_TEST_WORKERS=0 for one process): each worker starts
+# its own slapd, KDC, PostgreSQL and proxies, on free ports, in namespaces named by its pid.
+.venv/bin/python -m coverage run -m pytest -n "${GUARITA_TEST_WORKERS:-auto}" "$@" || status=$?
 .venv/bin/python -m coverage combine -q
 .venv/bin/python -m coverage report
 exit "$status"
