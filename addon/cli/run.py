@@ -207,7 +207,7 @@ async def _serve(host: str, port: int, modes: list[str], guarita_options: dict[s
     master.addons.add(*chain)
     if dns:  # the DNS guard before mitmproxy's resolver: a refused name is never asked
         master.addons.chain.insert(0, master.addons.chain.pop())
-    reload = chain[0].addons[0]  # type: ignore[attr-defined]
+    reload = chain[0].parts[0]  # type: ignore[attr-defined]
     try:
         # nothing reaches an upstream before the SNI is decided; HTTP/3 has no CONNECT to decide
         master.options.update(connection_strategy="lazy", http3=False, **guarita_options)

@@ -156,7 +156,7 @@ def _chain(ws: Workspace, monkeypatch: pytest.MonkeyPatch, transparent: bool) ->
     asyncio.set_event_loop(loop)
     with taddons.context(*addons) as tctx:
         tctx.options.update(guarita_policy=str(ws.config))
-        children = addons[0].addons  # type: ignore[attr-defined]
+        children = addons[0].parts  # type: ignore[attr-defined]
         c = Chain(tctx, {type(a).__name__.lower(): a for a in children}, ws, registry)
         c.dns.update({"www.gov.br": ["203.0.113.10"], "www.youtube.com": ["203.0.113.11"]})
 

@@ -182,7 +182,7 @@ def test_the_mitmdump_script_builds_the_chain() -> None:
 
     ns = runpy.run_path(str(ROOT / "addon" / "proxy" / "script.py"))
     assert len(ns["addons"]) == 1  # one top-level add-on: mitmproxy visits each for every event
-    names = [type(a).__name__ for a in ns["addons"][0].addons]
+    names = [type(a).__name__ for a in ns["addons"][0].parts]
     assert names[0] == "Reload" and names.index("Identify") < names.index("Enforce")
     assert names.index("Enforce") < names.index("AuditLog")
 
