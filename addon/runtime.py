@@ -25,6 +25,7 @@ from addon.identity.directory import Directory
 from addon.identity.negotiate import Acceptor
 from addon.identity.registry import make_directory
 from addon.lists import shared
+from addon.lists.apart import compile_apart
 from addon.lists.compiler import policy_index
 from addon.policy import categories
 from addon.policy.categories import CategoryIndex
@@ -175,7 +176,7 @@ class RuntimeSource:
             shared.sync(self._conn, policy.paths)  # lists other nodes published meanwhile
         except (StoreError, OSError, zlib.error) as exc:
             log.error("guarita: shared category lists not adopted: %s", exc)
-        index = policy_index(policy.paths)
+        index = policy_index(policy.paths, compile_apart)
         self._index_fp = index.fingerprint
         self._data_version = self._version()
         self._lock = threading.Lock()
@@ -241,7 +242,7 @@ class RuntimeSource:
             try:
                 fp = categories.fingerprint(policy.paths.watched)
                 if fp != self._index_fp:
-                    index = policy_index(policy.paths)
+                    index = policy_index(policy.paths, compile_apart)
                     self._index_fp = fp
                     said.append(f"category index reloaded ({index.entries_count} entries)")
             except (CategoryError, OSError) as exc:

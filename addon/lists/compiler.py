@@ -12,7 +12,7 @@ import os
 import secrets
 import tempfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from addon.errors import CategoryError
@@ -136,8 +136,10 @@ def compile_index(sources: Iterable[Path], target: Path, imported: Iterable[Path
 
 
 def load_or_compile(sources: list[Path], target: Path, imported: Iterable[Path] = (),
-                    exceptions: Path | None = None) -> CategoryIndex:
-    """Load the index at `target`, recompiling it first if any list changed."""
+                    exceptions: Path | None = None,
+                    compile_with: Callable[..., object] | None = None) -> CategoryIndex:
+    """Load the index at `target`, recompiling it first if any list changed (with
+    `compile_with`: `compile_index` by default, `apart.compile_apart` in long-running processes)."""
     current = fingerprint(watched(sources, exceptions))
     if target.exists():
         try:
@@ -147,14 +149,14 @@ def load_or_compile(sources: list[Path], target: Path, imported: Iterable[Path] 
             idx.close()
         except CategoryError:
             pass
-    compile_index(sources, target, imported, exceptions)
+    (compile_with or compile_index)(sources, target, imported, exceptions)
     return CategoryIndex(target)
 
 
-def policy_index(paths: Paths) -> CategoryIndex:
+def policy_index(paths: Paths, compile_with: Callable[..., object] | None = None) -> CategoryIndex:
     """The index of a policy's lists (curated, imported, exceptions), compiled if stale."""
     return load_or_compile(paths.sources, paths.index_file, [paths.imported_dir],
-                           paths.exceptions_dir)
+                           paths.exceptions_dir, compile_with)
 
 
 def compile_policy(paths: Paths) -> int:
