@@ -30,9 +30,12 @@ fi
 .venv/bin/python -m mypy
 rm -f .coverage .coverage.*
 status=0
-# One pytest worker per core (GUARITA_TEST_WORKERS=0 for one process): each worker starts
-# its own slapd, KDC, PostgreSQL and proxies, on free ports, in namespaces named by its pid.
-.venv/bin/python -m coverage run -m pytest -n "${GUARITA_TEST_WORKERS:-auto}" "$@" || status=$?
+# One pytest worker per core, at most four (GUARITA_TEST_WORKERS=0 for one process): each
+# worker starts its own slapd, KDC, PostgreSQL, Chromium and proxies, on free ports, in
+# namespaces named by its pid, so a big machine's cores are not all memory for servers.
+cores=$(nproc 2>/dev/null || echo 1)
+workers=${GUARITA_TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}
+.venv/bin/python -m coverage run -m pytest -n "$workers" "$@" || status=$?
 .venv/bin/python -m coverage combine -q
 .venv/bin/python -m coverage report
 exit "$status"

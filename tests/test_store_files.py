@@ -73,6 +73,16 @@ def test_a_failing_commit_and_a_missing_file_are_the_seams_errors(tmp_path: Path
         files.open_file(tmp_path / "missing" / "t.db", readonly=True)
 
 
+def test_a_row_that_fails_while_being_read_is_the_seams_error(tmp_path: Path) -> None:
+    conn = files.open_file(_made(tmp_path))
+    conn.executemany("INSERT INTO t (name) VALUES (?)", [("{}",), ("not json",)])
+    # the statement starts on a good row; sqlite3 steps to the bad one while fetching
+    for fetch in ("fetchall", "fetchone"):
+        cur = conn.execute("SELECT json(name) FROM t WHERE id > 1 ORDER BY id")
+        with pytest.raises(errors.OperationalError, match="malformed JSON"):
+            getattr(cur, fetch)()
+
+
 def test_one_line_keeps_a_drivers_message_on_one_line() -> None:
     assert errors.one_line(ValueError("duplicate key\n  DETAIL:  Key (ip)=(x)")) == \
         "duplicate key DETAIL: Key (ip)=(x)"
