@@ -93,6 +93,7 @@ def _progress(target: pg.PgConnection, source: str, name: str) -> tuple[Any, int
                          (source, name)).fetchone()
     return (None, 0) if row is None else (row[0], int(row[1]))
 
+
 def _copy_table(src: sqlite3.Connection, target: pg.PgConnection, origin: str, t: Table,
                 on_rows: Callable[[int], None]) -> Counted:
     if t.name not in {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type = "
@@ -135,6 +136,7 @@ def _copy_table(src: sqlite3.Connection, target: pg.PgConnection, origin: str, t
     row = target.execute(f"SELECT count(*) FROM {quoted(t.name)}").fetchone()  # noqa: S608
     target_n = int(row[0]) if row else 0
     return Counted(t.name, source_n, copied, target_n)
+
 
 def _count(path: Path, table: str) -> int:
     if not path.exists():
