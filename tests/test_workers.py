@@ -122,7 +122,10 @@ def test_two_workers_answer_audit_and_survive_a_killed_worker(ws: Workspace) -> 
     try:
         wait_until(lambda: len(children(p.proc.pid)) == 2, what="two workers")
         ws.run("session", "login", "servidor", "127.0.0.1", check=True)
-        wait_until(lambda: all(get(p, "/probe") == 200 for _ in range(6)), what="the session")
+        # until both workers read the session: 40 new connections in a row land on both
+        # (SO_REUSEPORT spreads them by port; all on one worker is a 1 in 2^39 chance)
+        wait_until(lambda: all(get(p, "/probe") == 200 for _ in range(40)),
+                   what="the session in both workers")
         # many client connections, each its own: the kernel spreads them over both workers,
         # and every one is identified by the machine's session
         with concurrent.futures.ThreadPoolExecutor(16) as pool:

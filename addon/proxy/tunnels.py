@@ -19,6 +19,7 @@ Every upstream connection of a client whose tunnel was refused is refused in
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Awaitable
@@ -204,8 +205,20 @@ class Tunnels:
         self.undecided.discard(client.id)
         self.notes.pages.pop(client.id, None)
         self.notes.opened.discard(client.id)
-        tunnel = self.tunnels.pop(client.id, None)
-        late = self.notes.take(client.id)
+        return self._record(client.id)
+
+    def done(self) -> None:
+        """At a stop, the tunnels still open are recorded as they stand (their bytes so
+        far): mitmproxy may stop before it reports their clients gone, and the audit
+        writer, later in the chain, closes after this."""
+        for client_id in list(self.tunnels):
+            pending = self._record(client_id)
+            if inspect.iscoroutine(pending):  # the queue was full: the record is in it anyway
+                pending.close()
+
+    def _record(self, client_id: str) -> Awaitable[None] | None:
+        tunnel = self.tunnels.pop(client_id, None)
+        late = self.notes.take(client_id)
         if tunnel is None:
             return None
         if late is not None and not tunnel.refused:

@@ -325,3 +325,16 @@ def test_a_justification_on_the_https_block_page_opens_its_own_tunnel(chain: Cha
     assert data.server.error is None  # the tunnel may reach the site now
     [j] = json.loads(chain.ws.run("justify", "list", "--format", "json", check=True).stdout)
     assert j["site"] == "youtube.com" and j["reason"] == "aula gravada do curso de SEI"
+
+
+def test_a_tunnel_still_open_at_a_stop_is_recorded_once(chain: Chain) -> None:
+    """mitmproxy may stop before it reports a client gone: the tunnel's record is written
+    at `done`, before the audit writer closes, and never twice."""
+    chain.login("servidor")
+    f = run(connect(chain, "www.gov.br"))
+    chain.tunnels.done()
+    rows = chain.rows()
+    assert [(r["method"], r["host"], r["status"], r["user"]) for r in rows] == [
+        ("CONNECT", "www.gov.br", 200, "servidor")]
+    run(chain.hook(ClientDisconnectedHook(f.client_conn)))  # reported after all
+    assert len(chain.rows()) == 1
