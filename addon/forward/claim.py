@@ -2,8 +2,8 @@
 
 `guarita run --workers` forwards from worker 0 only; the claim covers what that cannot: two
 `guarita run` on one folder (a lock file, flock) or several nodes of one PostgreSQL
-(a session advisory lock, released when the connection ends, so a node that dies hands
-the target to the next one within a round).
+(a session advisory lock: let go of at `release`, and by PostgreSQL when the connection
+ends, so a node that dies hands the target to the next one within a round).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from addon.policy.paths import Paths
 from addon.store import dialect
+from addon.store.errors import StoreError
 from addon.store.seam import Connection
 
 
@@ -30,7 +31,7 @@ class Claim:
             if self._conn is state:
                 return True
             row = state.execute("SELECT pg_try_advisory_lock(hashtext(?))",
-                                (f"guarita-forward:{self.target}",)).fetchone()
+                                (self._key,)).fetchone()
             state.commit()
             if row and row[0]:
                 self._conn = state
@@ -53,4 +54,14 @@ class Claim:
             with contextlib.suppress(OSError):
                 os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None
-        self._conn = None  # the advisory lock goes with its connection
+        if self._conn is not None:
+            # Said, not left to the connection's end: a changed target keeps its connection,
+            # and a closed one's backend lets go only when the server notices, later.
+            with contextlib.suppress(StoreError):
+                self._conn.execute("SELECT pg_advisory_unlock(hashtext(?))", (self._key,))
+                self._conn.commit()
+            self._conn = None
+
+    @property
+    def _key(self) -> str:
+        return f"guarita-forward:{self.target}"
