@@ -30,9 +30,10 @@ from addon.lists.compiler import policy_index
 from addon.policy import categories
 from addon.policy.categories import CategoryIndex
 from addon.policy.decide import decide
+from addon.policy.holiday_table import compute
 from addon.policy.hosts import host_suffixes
 from addon.policy.model import Decision, Identity, Policy, Release
-from addon.settings.load import load_policy
+from addon.settings.load import HolidaySource, load_policy
 from addon.state import blocks, db, justifications, releases, requests, sessions
 from addon.store import ready
 from addon.store.seam import Connection, StoreError
@@ -162,13 +163,15 @@ class RuntimeSource:
 
     def __init__(self, policy_path: Path | str, workdir: Path | None = None,
                  directory_factory: Callable[[Policy], Directory] | None = None,
-                 acceptor_factory: Callable[[Policy], Acceptor | None] | None = None) -> None:
+                 acceptor_factory: Callable[[Policy], Acceptor | None] | None = None,
+                 holidays: HolidaySource = compute) -> None:
         self.policy_path = Path(policy_path)
         self.workdir = workdir or Path.cwd()
         self._directory_factory = directory_factory or make_directory
         # Only the proxy checks Kerberos tickets; the CLI never needs the keytab.
         self._acceptor_factory = acceptor_factory or (lambda policy: None)
-        policy = load_policy(self.policy_path, self.workdir)
+        self._holidays = holidays  # `table_apart` in the daemons: no `holidays` import there
+        policy = load_policy(self.policy_path, self.workdir, holidays=holidays)
         self._policy_mtime = self._mtime()
         ready.ensure(policy.paths)  # the runtime's start: a new folder gets its databases
         self._conn = db.connect(policy.paths)
@@ -208,7 +211,7 @@ class RuntimeSource:
             if force_policy or mtime != self._policy_mtime:
                 self._policy_mtime = mtime
                 try:
-                    new = load_policy(self.policy_path, self.workdir)
+                    new = load_policy(self.policy_path, self.workdir, holidays=self._holidays)
                     # all three or none: a keytab it cannot use keeps the old policy too
                     directory, acceptor = self._directory_factory(new), self._acceptor_factory(new)
                     policy = new

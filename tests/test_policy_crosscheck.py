@@ -10,6 +10,7 @@ import yaml
 
 from addon.policy import crosscheck
 from addon.policy.document import PolicyDocument
+from addon.policy.holiday_table import NoCalendar, compute
 from addon.settings.load import split
 from tests.conftest import ROOT
 
@@ -17,7 +18,12 @@ RULES, _ = split(yaml.safe_load((ROOT / "config" / "policy.yaml").read_text()))
 
 
 def problems(**changes: Any) -> list[tuple[Any, str]]:
-    return crosscheck.problems(PolicyDocument.model_validate({**RULES, **changes}))
+    doc = PolicyDocument.model_validate({**RULES, **changes})
+    try:
+        table = compute(doc.holidays.country, doc.holidays.subdivision, range(2025, 2031))
+    except NoCalendar:
+        table = None
+    return crosscheck.problems(doc, table)
 
 
 def test_the_shipped_policy_has_no_cross_section_problem() -> None:

@@ -18,6 +18,7 @@ from addon.forward.metrics import ForwardMetrics
 from addon.forward.service import Forwarding
 from addon.forward.source import standing
 from addon.policy.model import Policy
+from addon.settings.holidays_apart import table_apart
 from addon.settings.load import load_policy
 from addon.store import ready
 
@@ -54,7 +55,7 @@ class _Policy:
 
     def __init__(self, config: Path) -> None:
         self.config = config
-        self.current = load_policy(config)
+        self.current = load_policy(config, holidays=table_apart)  # a daemon: see holidays_apart
         self._mtime = config.stat().st_mtime_ns
 
     def __call__(self) -> Policy:
@@ -65,7 +66,7 @@ class _Policy:
         if mtime != self._mtime:
             self._mtime = mtime
             try:
-                self.current = load_policy(self.config)
+                self.current = load_policy(self.config, holidays=table_apart)
                 logging.getLogger("guarita.forward").info("policy reloaded")
             except GuaritaError as exc:
                 logging.getLogger("guarita.forward").warning(

@@ -14,6 +14,7 @@ from addon import ca, workers
 from addon.cli.common import config_option
 from addon.errors import GuaritaError
 from addon.policy.model import Policy
+from addon.settings.holidays_apart import table_apart
 from addon.settings.load import load_policy
 from addon.store import ready
 from addon.workers import resolve_count
@@ -68,7 +69,9 @@ def run(listen_host: str, listen_port: int, metrics_port: int, metrics_host: str
         settings: tuple[str, ...], workers: str,
         worker_index: int | None, config: Path) -> None:
     """Start the proxy with the add-on, the audit log and a Prometheus endpoint."""
-    policy = load_policy(config)  # fail fast, one line, before starting anything
+    # fail fast, one line, before starting anything; the holiday table from a child, as the
+    # proxy's own reloads will have it (this process becomes the proxy: no `holidays` in it)
+    policy = load_policy(config, holidays=table_apart)
     count = 1 if worker_index is not None else resolve_count(workers)
     if (ca_cert is None) != (ca_key is None):
         raise click.UsageError("--ca-cert and --ca-key go together")

@@ -44,6 +44,7 @@ from addon.errors import DirectoryUnavailable, UnknownUser
 from addon.identity.credentials import AuthCache
 from addon.policy.pac import pac
 from addon.runtime import Runtime, RuntimeSource
+from addon.settings.holidays_apart import table_apart
 from addon.state import console_sessions
 
 
@@ -56,7 +57,7 @@ def create_app(config: Path, secure_cookie: bool = False) -> Flask:
         """This thread's runtime, brought up to date (policy, directory, state)."""
         source: RuntimeSource | None = getattr(local, "source", None)
         if source is None:
-            source = local.source = RuntimeSource(config)
+            source = local.source = RuntimeSource(config, holidays=table_apart)
         else:
             source.refresh()
         return source.current

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from addon.policy.clock import BusinessCalendar
 from addon.policy.destinations import LOOPBACK
 from addon.policy.document import PolicyDocument
+from addon.policy.holiday_table import HolidayTable
 from addon.policy.model import (
     AuthLimits,
     Level,
@@ -30,11 +31,12 @@ from addon.settings.deployment import NodeSettings
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
-def calendar_of(doc: PolicyDocument) -> BusinessCalendar:
+def calendar_of(doc: PolicyDocument, table: HolidayTable | None = None) -> BusinessCalendar:
     bh, hol = doc.business_hours, doc.holidays
     return BusinessCalendar(ZoneInfo(doc.timezone), bh.start, bh.end,
                             frozenset(WEEKDAYS[d] for d in bh.weekdays), hol.country,
-                            hol.subdivision, frozenset(hol.optional), frozenset(hol.extra_dates))
+                            hol.subdivision, frozenset(hol.optional), frozenset(hol.extra_dates),
+                            table)
 
 
 def _paths(doc: PolicyDocument, node: NodeSettings, source: Path, workdir: Path) -> Paths:
@@ -73,7 +75,7 @@ def _notify(doc: PolicyDocument, node: NodeSettings) -> NotifySettings:
 
 
 def build_policy(doc: PolicyDocument, node: NodeSettings, source: Path, digest: str,
-                 workdir: Path) -> Policy:
+                 workdir: Path, holidays: HolidayTable | None = None) -> Policy:
     d = doc.directory
     auth = d.authentication
     forbidden = list(doc.destinations.forbidden)
@@ -93,7 +95,7 @@ def build_policy(doc: PolicyDocument, node: NodeSettings, source: Path, digest: 
         homologated=frozenset(doc.webconference.homologated),
         platforms={name.lower(): Platform(name.lower(), p.label, p.category)
                    for name, p in doc.webconference.platforms.items()},
-        calendar=calendar_of(doc),
+        calendar=calendar_of(doc, holidays),
         group_levels={g.casefold(): lv for g, lv in d.groups.items()},
         group_special={g.casefold(): frozenset(names) for g, names in d.special_groups.items()},
         default_level=d.default_level,

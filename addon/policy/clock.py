@@ -1,8 +1,8 @@
 """Business days and main business hours (Art. 9 §4 III), in the policy's time zone.
 
-Weekends and Brazilian national and state holidays (the `holidays` package)
-are never business days; nor are the optional holidays ("ponto facultativo":
-Carnaval, Corpus Christi, ...) the institution keeps, named in the policy, nor
+Weekends and Brazilian national and state holidays (the `holidays` package, through the
+policy's `HolidayTable`) are never business days; nor are the optional holidays ("ponto
+facultativo": Carnaval, Corpus Christi, ...) the institution keeps, named in the policy, nor
 its extra dates (recesses). The per-minute answer is cached because every
 request asks it: the cost on the hot path is one dict lookup.
 """
@@ -13,16 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_lib
-
-
-def optional_holidays(country: str, subdivision: str | None, year: int) -> dict[dt.date, str]:
-    """The optional holidays ("pontos facultativos") the package knows, by date, in pt_BR."""
-    try:
-        return dict(holidays_lib.country_holidays(country, subdiv=subdivision, years=year,
-                                                  categories=("optional",), language="pt_BR"))
-    except (NotImplementedError, ValueError):  # a country with no optional category
-        return {}
+from addon.policy.holiday_table import HolidayTable, compute
 
 
 @dataclass(frozen=True)
@@ -37,6 +28,8 @@ class BusinessCalendar:
     subdivision: str | None = "RS"
     optional: frozenset[str] = frozenset()  # optional holidays kept, by their pt_BR name
     extra_dates: frozenset[dt.date] = frozenset()
+    # computed at load; a year it lacks is computed here (and so is every year without one)
+    table: HolidayTable | None = field(default=None, compare=False, repr=False)
     _minute_cache: dict[int, bool] = field(default_factory=dict, compare=False, repr=False)
     _holiday_cache: dict[int, dict[dt.date, str]] = field(
         default_factory=dict, compare=False, repr=False
@@ -51,10 +44,12 @@ class BusinessCalendar:
         """Every non-business date of `year` with its name: public, kept optional, extra."""
         cal = self._holiday_cache.get(year)
         if cal is None:
-            cal = dict(holidays_lib.country_holidays(
-                self.country, subdiv=self.subdivision, years=year, language="pt_BR"))
+            table = self.table
+            if table is None or not table.covers(year):
+                table = compute(self.country, self.subdivision, (year,))
+            cal = table.public_of(year)
             if self.optional:
-                for day, name in optional_holidays(self.country, self.subdivision, year).items():
+                for day, name in table.optional_of(year).items():
                     if name in self.optional:
                         cal.setdefault(day, f"{name} (ponto facultativo)")
             for day in self.extra_dates:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from addon.policy.build import calendar_of
-from addon.policy.clock import optional_holidays
 from addon.policy.document import PolicyDocument
+from addon.policy.holiday_table import HolidayTable
 
 Loc = tuple[int | str, ...]
 Problem = tuple[Loc, str]
-HOLIDAY_YEARS = range(2024, 2031)
 
 
 def _category_lists(doc: PolicyDocument) -> Iterator[tuple[Loc, tuple[str, ...]]]:
@@ -65,7 +63,8 @@ def _justify_problems(doc: PolicyDocument) -> Iterator[Problem]:
                 yield key, f"category {name!r} is not blocked: there is nothing to justify"
 
 
-def problems(doc: PolicyDocument) -> list[Problem]:
+def problems(doc: PolicyDocument, holidays: HolidayTable | None) -> list[Problem]:
+    """Every problem of `doc`; `holidays` is its calendar's table, None when there is none."""
     found: list[Problem] = []
     for key, names in _category_lists(doc):
         for name in names:
@@ -84,14 +83,12 @@ def problems(doc: PolicyDocument) -> list[Problem]:
                           f"unknown severity {rule.severity!r} (defined: "
                           f"{', '.join(doc.violations.severities)})"))
     hol = doc.holidays
-    known = {n for y in HOLIDAY_YEARS for n in optional_holidays(hol.country, hol.subdivision, y)
-             .values()}
-    unknown = sorted(set(hol.optional) - known)
-    if unknown:
-        found.append((("holidays", "optional"), f"unknown optional holiday(s) {unknown}; known: "
-                      f"{', '.join(sorted(known)) or 'none for this country'}"))
-    try:
-        calendar_of(doc).holidays_of(2026)
-    except NotImplementedError:
+    if holidays is None:
         found.append((("holidays",), f"no holiday calendar for {hol.country}/{hol.subdivision}"))
+    else:
+        known = holidays.optional_names()
+        unknown = sorted(set(hol.optional) - known)
+        if unknown:
+            found.append((("holidays", "optional"), f"unknown optional holiday(s) {unknown}; "
+                          f"known: {', '.join(sorted(known)) or 'none for this country'}"))
     return found

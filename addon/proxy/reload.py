@@ -24,6 +24,7 @@ from addon.identity.negotiate import make_acceptor
 from addon.proxy.metrics import Metrics
 from addon.proxy.options import positive_number
 from addon.runtime import Runtime, RuntimeSource
+from addon.settings.holidays_apart import table_apart
 from addon.store.url import redact
 
 log = logging.getLogger("guarita")
@@ -59,7 +60,8 @@ class Reload:
         if "guarita_policy" not in updated:
             return
         try:
-            source = RuntimeSource(Path(ctx.options.guarita_policy), acceptor_factory=make_acceptor)
+            source = RuntimeSource(Path(ctx.options.guarita_policy), acceptor_factory=make_acceptor,
+                                   holidays=table_apart)
         except GuaritaError as exc:
             if self.source is None:
                 raise exceptions.OptionsError(str(exc)) from exc
