@@ -1,7 +1,7 @@
 """A country's holidays over a span of years, as plain dates and names.
 
 The `holidays` package answers any year, but asking it once imports every country it knows
-(about 300 modules, 11 MB of a proxy's memory) for the one it serves. So the policy carries
+(about 300 modules, 8 to 11 MB of a proxy's memory) for the one it serves. So the policy carries
 its calendar as a table: the long-running processes have it computed in a child process
 (`addon.settings.holidays_apart`), the CLI computes it here, and only a year outside the
 table (a proxy running years without a reload) is asked of the package in the process.

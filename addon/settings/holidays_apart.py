@@ -1,7 +1,7 @@
 """The policy's holiday table computed in a child process, for the long-running processes.
 
 Asking the `holidays` package for one country imports all of them, and a process keeps what
-it imported: 11 MB of every proxy's and console's memory, for a table of a few hundred dates
+it imported: 8 to 11 MB of every proxy's and console's memory, for a table of a few hundred dates
 that changes only when the policy names another country. `table_apart` runs
 `python -m addon.settings.holidays_apart` and reads the table back as JSON; each process
 asks once per country, subdivision and span (a reload of an unchanged calendar spawns
